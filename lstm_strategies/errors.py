@@ -1,0 +1,27 @@
+"""Exceptions raised by lstm-strategies.
+
+Every error a user can cause (a bad file, a bad config, a mismatched model) is one of these,
+with a message that names the file, row or key and says what to do.
+"""
+
+from __future__ import annotations
+
+
+class LSTMStrategiesError(Exception):
+    """Base class of every error raised on purpose by this package."""
+
+
+class DataError(LSTMStrategiesError, ValueError):
+    """An OHLCV input is malformed: which file, which row/column, and what to do."""
+
+
+class CheckpointError(LSTMStrategiesError, ValueError):
+    """A model checkpoint is missing, truncated, tampered with or does not match the caller."""
+
+
+class ConfigError(LSTMStrategiesError, ValueError):
+    """A backtest or sweep configuration is invalid; the message names the key."""
+
+
+class LeakageError(LSTMStrategiesError, ValueError):
+    """A pretrained model would be scored on dates it was trained on."""

@@ -1,0 +1,176 @@
+"""Causal volatility features, realized variance, HAR aggregates, targets and annualisation.
+
+Every feature at bar ``t`` uses bars ``<= t`` only, and every rolling window has a finite length
+(:func:`feature_lookback` bars), so features computed on a history truncated at ``T`` equal those
+computed on the full history up to ``T``. Targets look forward and are kept apart from features:
+the target at ``t`` covers ``(t, t + horizon]``.
+
+Variance units are "per bar" (squared log returns) unless a name says otherwise.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from lstm_strategies.data import bars_per_day
+
+TINY_VARIANCE = 1e-12
+HAR_DAYS = (1, 7, 30)
+#: Inputs of the LSTM, in order; the first three are the log-HAR regressors.
+FEATURE_NAMES = [
+    "log_rv_1d", "log_rv_7d", "log_rv_30d",
+    "log_gk_1d", "ret", "log_abs_ret", "log_gk_bar", "log_volume_rel", "hour_sin", "hour_cos",
+]
+DAYS_PER_YEAR = {"crypto": 365.0, "equity": 252.0}
+
+
+def log_returns(close: pd.Series) -> pd.Series:
+    """Close-to-close log returns; the first bar is NaN."""
+    return np.log(close).diff()
+
+
+def parkinson_variance(df: pd.DataFrame) -> pd.Series:
+    """Parkinson (1980) per-bar variance: ``ln(H/L)^2 / (4 ln 2)``."""
+    return np.log(df["high"] / df["low"]) ** 2 / (4.0 * np.log(2.0))
+
+
+def garman_klass_variance(df: pd.DataFrame) -> pd.Series:
+    """Garman-Klass (1980) per-bar variance: ``0.5 ln(H/L)^2 - (2 ln 2 - 1) ln(C/O)^2``."""
+    hl = np.log(df["high"] / df["low"])
+    co = np.log(df["close"] / df["open"])
+    return (0.5 * hl**2 - (2.0 * np.log(2.0) - 1.0) * co**2).clip(lower=0.0)
+
+
+def rogers_satchell_variance(df: pd.DataFrame) -> pd.Series:
+    """Rogers-Satchell (1991) per-bar variance, unbiased under drift."""
+    h, lo = np.log(df["high"]), np.log(df["low"])
+    o, c = np.log(df["open"]), np.log(df["close"])
+    return (h - c) * (h - o) + (lo - c) * (lo - o)
+
+
+def realized_variance(df: pd.DataFrame, rule: str = "1D") -> pd.DataFrame:
+    """Realized variance per calendar period from intraday bars.
+
+    Sums the squared close-to-close log returns of the bars whose timestamp falls in each UTC
+    period (the first bar of a day carries the return from the previous day's last close).
+
+    Returns
+    -------
+    DataFrame
+        ``rv`` (variance of the period) and ``n_bars`` (bars that went into it).
+    """
+    r2 = log_returns(df["close"]) ** 2
+    grouped = r2.resample(rule, label="left", closed="left")
+    out = pd.DataFrame({"rv": grouped.sum(min_count=1), "n_bars": grouped.count()})
+    return out[out["n_bars"] > 0]
+
+
+def har_aggregates(rv: pd.Series, days: tuple[int, ...] = HAR_DAYS) -> pd.DataFrame:
+    """Trailing means of daily RV over 1, 7 and 30 calendar days (crypto: every day is a day)."""
+    return pd.DataFrame({f"rv_{d}d": rv.rolling(d, min_periods=d).mean() for d in days})
+
+
+def forward_realized_variance(df: pd.DataFrame, horizon: str | pd.Timedelta) -> pd.Series:
+    """Target: sum of squared log returns of the bars in ``(t, t + horizon]``.
+
+    Time-based, so a gap inside the window does not stretch it. NaN where the data ends before
+    ``t + horizon``.
+    """
+    horizon = pd.Timedelta(horizon)
+    r2 = (log_returns(df["close"]) ** 2).fillna(0.0).to_numpy()
+    cum = np.cumsum(r2)
+    ts = df.index.asi8
+    end = np.searchsorted(ts, ts + horizon.value, side="right") - 1
+    target = cum[end] - cum
+    target[ts + horizon.value > ts[-1]] = np.nan
+    return pd.Series(target, index=df.index, name=f"rv_next_{horizon}")
+
+
+def feature_lookback(bars_in_day: int) -> int:
+    """Bars of history one feature row needs: the 30-day window plus one return."""
+    return max(HAR_DAYS) * bars_in_day + 1
+
+
+def _log(x: np.ndarray) -> np.ndarray:
+    return np.log(np.maximum(x, TINY_VARIANCE))
+
+
+def _rolling_sum(x: np.ndarray, n: int) -> np.ndarray:
+    """Trailing sum over ``n`` bars (NaN before ``n`` values exist), via a cumulative sum."""
+    out = np.full(x.shape, np.nan)
+    if len(x) < n:
+        return out
+    cum = np.cumsum(np.concatenate([[0.0], x]))
+    out[n - 1:] = cum[n:] - cum[:-n]
+    return out
+
+
+def compute_features(open_: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray,
+                     volume: np.ndarray, hours: np.ndarray, bars_in_day: int) -> np.ndarray:
+    """The model inputs as a ``(n_bars, len(FEATURE_NAMES))`` array on raw numpy columns.
+
+    This is the single implementation used by training, batched inference and the bar-by-bar
+    Backtrader path. Rows before :func:`feature_lookback` bars are NaN.
+    """
+    n = len(close)
+    ret = np.full(n, np.nan)
+    ret[1:] = np.diff(np.log(close))
+    r2 = np.nan_to_num(ret * ret)  # the first bar has no return; its row is masked below
+    hl = np.log(high / low)
+    co = np.log(close / open_)
+    gk = np.maximum(0.5 * hl * hl - (2.0 * np.log(2.0) - 1.0) * co * co, 0.0)
+    b = bars_in_day
+    rv = {d: _rolling_sum(r2, d * b) / d for d in HAR_DAYS}
+    log_vol = np.log1p(volume)
+    vol_rel = log_vol - _rolling_sum(log_vol, b) / b
+    angle = 2.0 * np.pi * hours / 24.0
+    cols = [
+        _log(rv[1]), _log(rv[7]), _log(rv[30]),
+        _log(_rolling_sum(gk, b)), ret, _log(np.abs(ret)), _log(gk), vol_rel,
+        np.sin(angle), np.cos(angle),
+    ]
+    out = np.column_stack(cols)
+    out[: feature_lookback(b) - 1] = np.nan
+    return out
+
+
+def feature_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """:func:`compute_features` on an OHLCV frame, labelled with :data:`FEATURE_NAMES`."""
+    b = int(round(bars_per_day(df.attrs.get("timeframe") or _step(df))))
+    hours = (df.index.hour + df.index.minute / 60.0).to_numpy(dtype="float64")
+    values = compute_features(*(df[c].to_numpy(dtype="float64") for c in
+                                ("open", "high", "low", "close", "volume")), hours, max(b, 1))
+    return pd.DataFrame(values, index=df.index, columns=FEATURE_NAMES)
+
+
+def _step(df: pd.DataFrame) -> pd.Timedelta:
+    from lstm_strategies.data import infer_timeframe
+
+    return infer_timeframe(df.index)
+
+
+def periods_per_year(timeframe: str | pd.Timedelta, calendar: str = "crypto",
+                     hours_per_day: float | None = None) -> float:
+    """Bars per year: 365 days for crypto, 252 trading days for equities.
+
+    Parameters
+    ----------
+    timeframe : str or Timedelta
+        Bar spacing, e.g. ``"1h"`` or ``"1D"``.
+    calendar : {"crypto", "equity"}
+    hours_per_day : float, optional
+        Trading hours in a day for intraday bars (24 for crypto, 6.5 for US equities by default).
+    """
+    step = pd.Timedelta(timeframe)
+    days = DAYS_PER_YEAR[calendar]
+    if step >= pd.Timedelta("1D"):
+        return days / (step / pd.Timedelta("1D"))
+    hours = hours_per_day if hours_per_day is not None else (24.0 if calendar == "crypto" else 6.5)
+    return days * hours / (step / pd.Timedelta("1h"))
+
+
+def annualise_variance(variance, horizon_bars: float, timeframe: str | pd.Timedelta,
+                       calendar: str = "crypto"):
+    """Annualised volatility from a variance over ``horizon_bars`` bars."""
+    return np.sqrt(np.asarray(variance) * periods_per_year(timeframe, calendar) / horizon_bars)
