@@ -1,0 +1,20 @@
+"""lstm-strategies: LSTM volatility forecasts for Backtrader, with vol-targeting and hedging strategies."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__", "load_ohlcv", "load_pretrained"]
+
+
+def __getattr__(name: str):
+    # lazy: `import lstm_strategies` stays cheap (torch is imported only when a model is needed)
+    if name == "load_pretrained":
+        from lstm_strategies.forecasters.lstm import load_pretrained
+
+        return load_pretrained
+    if name == "load_ohlcv":
+        from lstm_strategies.data import load_ohlcv
+
+        return load_ohlcv
+    raise AttributeError(f"module 'lstm_strategies' has no attribute {name!r}")

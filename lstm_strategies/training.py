@@ -1,0 +1,206 @@
+"""Train a :class:`~lstm_strategies.model.VolatilityLSTM` with no look-ahead.
+
+* Chronological split: training rows, then an embargo of ``window + horizon`` bars, then the
+  validation rows (the last ``val_days`` before ``train_end``). Nothing after ``train_end`` is
+  read at all.
+* The feature scaler and the log-HAR head's starting point are fitted on the training rows only.
+* Loss: QLIKE on the variance (see :func:`~lstm_strategies.model.qlike_loss`); early stopping on
+  the validation QLIKE, keeping the best epoch (epoch 0 is plain log-HAR).
+* ``seed`` makes CPU runs reproduce exactly.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+
+from lstm_strategies.checkpoint import ModelCard
+from lstm_strategies.data import bars_per_day, fingerprint, infer_timeframe, timeframe_label
+from lstm_strategies.errors import DataError
+from lstm_strategies.features import FEATURE_NAMES, compute_features, forward_realized_variance
+from lstm_strategies.forecasters.har import HAR_COLUMNS
+from lstm_strategies.model import VolatilityLSTM, qlike_loss
+
+
+@dataclass
+class TrainConfig:
+    """Hyper-parameters of one training run (all chosen on the validation window only)."""
+
+    window: int = 24
+    horizon: str = "1D"
+    hidden_size: int = 16
+    num_layers: int = 1
+    dropout: float = 0.0
+    lr: float = 1e-3
+    har_lr: float = 1e-4
+    weight_decay: float = 1e-5
+    batch_size: int = 256
+    max_epochs: int = 30
+    patience: int = 5
+    val_days: int = 365
+    seed: int = 0
+    device: str = "cpu"
+    threads: int | None = None
+
+
+@dataclass
+class TrainResult:
+    """A trained model, its card (metadata) and the loss history per epoch."""
+
+    model: VolatilityLSTM
+    card: ModelCard
+    history: list[dict] = field(default_factory=list)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python's, numpy's and torch's generators; deterministic kernels on CPU."""
+    import random
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+def make_dataset(df: pd.DataFrame, window: int, horizon: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Features, targets and the indices of bars that end a complete window with a known target."""
+    b = max(1, int(round(bars_per_day(timeframe_label(infer_timeframe(df.index))))))
+    hours = (df.index.hour + df.index.minute / 60.0).to_numpy(dtype="float64")
+    feats = compute_features(*(df[c].to_numpy(dtype="float64") for c in
+                               ("open", "high", "low", "close", "volume")), hours, b)
+    target = forward_realized_variance(df, horizon).to_numpy()
+    valid = np.isfinite(feats).all(axis=1)
+    full = np.convolve(valid.astype(int), np.ones(window, dtype=int), mode="full")[: len(df)] == window
+    ends = np.flatnonzero(full & np.isfinite(target) & (target > 0))
+    return feats, target, ends
+
+
+def _windows(feats: torch.Tensor, ends: np.ndarray, window: int) -> torch.Tensor:
+    return feats.unfold(0, window, 1).permute(0, 2, 1)[torch.from_numpy(ends - (window - 1))]
+
+
+def _ols_log_har(feats: np.ndarray, target: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, float]:
+    X = np.column_stack([np.ones(len(rows)), feats[rows][:, HAR_COLUMNS]])
+    y = np.log(target[rows])
+    beta, *_ = np.linalg.lstsq(X, y, rcond=None)
+    resid = y - X @ beta
+    return beta[1:], float(beta[0] + 0.5 * resid.var())
+
+
+def train_lstm(df: pd.DataFrame, train_end: str, config: TrainConfig | None = None,
+               train_start: str | None = None, progress: bool = True) -> TrainResult:
+    """Train on ``df`` up to ``train_end`` (inclusive): see the module docstring for the protocol.
+
+    Parameters
+    ----------
+    df : DataFrame
+        OHLCV bars (see :func:`~lstm_strategies.data.load_ohlcv`); rows after ``train_end`` are
+        dropped before anything is computed.
+    train_end : str
+        Last date whose *target* may be used for training or validation.
+    config : TrainConfig
+    train_start : str, optional
+        First bar to use.
+    progress : bool
+        Show a progress bar with the losses.
+    """
+    cfg = config or TrainConfig()
+    seed_everything(cfg.seed)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    end_ts = pd.Timestamp(train_end, tz="UTC")
+    if end_ts.hour == 0 and end_ts.minute == 0 and len(str(train_end)) <= 10:
+        end_ts = end_ts + pd.Timedelta("1D") - pd.Timedelta(1, "ns")
+    data = df[df.index <= end_ts]  # never read past train_end
+    if train_start:
+        data = data[data.index >= pd.Timestamp(train_start, tz="UTC")]
+    step = infer_timeframe(data.index)
+    feats, target, ends = make_dataset(data, cfg.window, cfg.horizon)
+    # the target of row i covers (t_i, t_i + horizon]: it must end by train_end
+    ts = data.index.asi8
+    ends = ends[ts[ends] + pd.Timedelta(cfg.horizon).value <= end_ts.value]
+    val_start = end_ts - pd.Timedelta(days=cfg.val_days)
+    horizon_bars = int(np.ceil(pd.Timedelta(cfg.horizon) / step))
+    embargo = (cfg.window + horizon_bars) * step
+    train_rows = ends[ts[ends] < (val_start - embargo).value]
+    val_rows = ends[ts[ends] >= val_start.value]
+    if len(train_rows) < 10 * cfg.batch_size or len(val_rows) < cfg.batch_size:
+        raise DataError(f"{df.attrs.get('source', 'data')}: only {len(train_rows)} training and "
+                        f"{len(val_rows)} validation windows before {train_end}; pass a longer history "
+                        "or a smaller val_days/window")
+
+    # scaler: statistics of the rows the training windows touch, nothing later
+    first_train = max(int(train_rows[0]) - cfg.window + 1, 0)
+    train_feats = feats[first_train: int(train_rows[-1]) + 1]
+    mean, std = np.nanmean(train_feats, axis=0), np.nanstd(train_feats, axis=0)
+    model = VolatilityLSTM(len(FEATURE_NAMES), cfg.hidden_size, cfg.num_layers, cfg.dropout,
+                           tuple(HAR_COLUMNS))
+    model.set_scaler(torch.tensor(mean, dtype=torch.float32), torch.tensor(std, dtype=torch.float32))
+    coef, intercept = _ols_log_har(feats, target, train_rows)
+    model.set_har(torch.tensor(coef, dtype=torch.float32), intercept)
+    device = torch.device(cfg.device)
+    model.to(device)
+
+    x_all = torch.from_numpy(np.nan_to_num(feats).astype(np.float32))
+    y_all = torch.from_numpy(target.astype(np.float32))
+    x_train, y_train = _windows(x_all, train_rows, cfg.window).to(device), y_all[train_rows].to(device)
+    x_val, y_val = _windows(x_all, val_rows, cfg.window).to(device), y_all[val_rows].to(device)
+
+    optimizer = torch.optim.Adam([
+        {"params": [p for n, p in model.named_parameters() if not n.startswith("har.")], "lr": cfg.lr},
+        {"params": model.har.parameters(), "lr": cfg.har_lr},
+    ], weight_decay=cfg.weight_decay)
+    generator = torch.Generator().manual_seed(cfg.seed)
+
+    def evaluate() -> float:
+        model.eval()
+        with torch.inference_mode():
+            return float(qlike_loss(model(x_val), y_val))
+
+    best_loss, best_state, best_epoch, stale = evaluate(), copy.deepcopy(model.state_dict()), 0, 0
+    history = [{"epoch": 0, "train_qlike": float("nan"), "val_qlike": best_loss, "seconds": 0.0}]
+    bar = tqdm(range(1, cfg.max_epochs + 1), desc="train", disable=not progress, unit="epoch")
+    started = time.perf_counter()
+    for epoch in bar:
+        model.train()
+        order = torch.randperm(len(train_rows), generator=generator)
+        total = 0.0
+        for lo in range(0, len(order), cfg.batch_size):
+            batch = order[lo: lo + cfg.batch_size].to(device)
+            optimizer.zero_grad()
+            loss = qlike_loss(model(x_train[batch]), y_train[batch])
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            total += float(loss.detach()) * len(batch)
+        val = evaluate()
+        history.append({"epoch": epoch, "train_qlike": total / len(order), "val_qlike": val,
+                        "seconds": time.perf_counter() - started})
+        bar.set_postfix(train=f"{total / len(order):.4f}", val=f"{val:.4f}", best=f"{best_loss:.4f}")
+        if val < best_loss - 1e-5:
+            best_loss, best_state, best_epoch, stale = val, copy.deepcopy(model.state_dict()), epoch, 0
+        else:
+            stale += 1
+            if stale >= cfg.patience:
+                break
+    model.load_state_dict(best_state)
+    model.to("cpu").eval()
+    used = data[data.index <= end_ts]
+    card = ModelCard(
+        architecture=dict(model.config), feature_names=list(FEATURE_NAMES),
+        timeframe=timeframe_label(step), horizon=cfg.horizon, window=cfg.window,
+        train_start=str(used.index[0]), train_end=str(end_ts), train_fingerprint=fingerprint(used),
+        source=str(df.attrs.get("source", "")),
+        metrics={"val_qlike": best_loss, "val_qlike_log_har_init": history[0]["val_qlike"],
+                 "best_epoch": best_epoch, "epochs_run": len(history) - 1,
+                 "train_rows": int(len(train_rows)), "val_rows": int(len(val_rows)),
+                 "val_start": str(val_start), "seconds": history[-1]["seconds"]},
+        training={k: v for k, v in cfg.__dict__.items() if k not in ("device", "threads")},
+    )
+    return TrainResult(model, card, history)

@@ -1,0 +1,34 @@
+"""Baselines every comparison needs: buy-and-hold and a constant exposure."""
+
+from __future__ import annotations
+
+from strategies.base import ForecastStrategy
+
+
+class ConstantExposure(ForecastStrategy):
+    """Hold a constant ``weight`` of the portfolio in the asset (rebalanced on the schedule).
+
+    Set ``weight`` to the vol-target strategy's average weight so that leverage alone cannot
+    explain a difference. The forecaster is computed only to share the warm-up and the records.
+    """
+
+    params = (("weight", 1.0), ("forecaster", "ewma"))
+
+    def next(self):
+        if self.trading():
+            self.target_weight = self.p.weight
+            if self.rebalance_due():
+                self.trade_to(self.p.weight)
+        self.record()
+
+
+class BuyAndHold(ConstantExposure):
+    """Buy ``weight`` (default all) of the portfolio on the first trading bar and never trade again."""
+
+    params = (("band", 1e9),)
+
+    def next(self):
+        if self.trading() and not self.position:
+            self.target_weight = self.p.weight
+            self.order_target_percent(target=self.p.weight * 0.999)  # leave room for costs
+        self.record()
