@@ -67,3 +67,45 @@ def qlike_loss(log_forecast: torch.Tensor, target: torch.Tensor) -> torch.Tensor
     that are too low more than ones too high, which is what a risk manager wants.
     """
     return (target * torch.exp(-log_forecast) + log_forecast - torch.log(target) - 1.0).mean()
+
+
+def merge_ensemble(members: list[VolatilityLSTM]) -> VolatilityLSTM:
+    """Fold k single-layer members into one network whose output is their mean log forecast.
+
+    The merged LSTM has ``k * hidden`` units with block-diagonal recurrent weights (each block is
+    one member, so the members never interact), the correction layer averages the members'
+    corrections and the log-HAR head averages their heads. Forecasts equal the geometric mean of
+    the members' forecasts, at the inference cost of one (wider) network.
+    """
+    first = members[0]
+    cfg = first.config
+    if cfg["num_layers"] != 1:
+        raise ValueError("merge_ensemble supports single-layer members")
+    if any(m.config != cfg for m in members):
+        raise ValueError("ensemble members must share one architecture")
+    if any(not torch.equal(m.feature_mean, first.feature_mean) for m in members):
+        raise ValueError("ensemble members must share one feature scaler (same training rows)")
+    k, h = len(members), cfg["hidden_size"]
+    merged = VolatilityLSTM(cfg["n_features"], k * h, 1, 0.0, tuple(cfg["har_index"]))
+    merged.feature_mean.copy_(first.feature_mean)
+    merged.feature_std.copy_(first.feature_std)
+    with torch.no_grad():
+        w_ih = merged.lstm.weight_ih_l0
+        w_hh = merged.lstm.weight_hh_l0
+        b_ih, b_hh = merged.lstm.bias_ih_l0, merged.lstm.bias_hh_l0
+        w_hh.zero_()
+        for j, m in enumerate(members):
+            for gate in range(4):  # PyTorch gate order: input, forget, cell, output
+                rows = slice(gate * k * h + j * h, gate * k * h + (j + 1) * h)
+                src = slice(gate * h, (gate + 1) * h)
+                w_ih[rows] = m.lstm.weight_ih_l0[src]
+                w_hh[rows, j * h:(j + 1) * h] = m.lstm.weight_hh_l0[src]
+                b_ih[rows] = m.lstm.bias_ih_l0[src]
+                b_hh[rows] = m.lstm.bias_hh_l0[src]
+            merged.correction.weight[:, j * h:(j + 1) * h] = m.correction.weight / k
+        merged.correction.bias.copy_(torch.stack([m.correction.bias for m in members]).mean(0))
+        merged.har.weight.copy_(torch.stack([m.har.weight for m in members]).mean(0))
+        merged.har.bias.copy_(torch.stack([m.har.bias for m in members]).mean(0))
+    merged.config["ensemble_members"] = k
+    merged.config["member_hidden_size"] = h
+    return merged.eval()

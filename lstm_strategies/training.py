@@ -204,3 +204,47 @@ def train_lstm(df: pd.DataFrame, train_end: str, config: TrainConfig | None = No
         training={k: v for k, v in cfg.__dict__.items() if k not in ("device", "threads")},
     )
     return TrainResult(model, card, history)
+
+
+def validation_qlike(model: VolatilityLSTM, df: pd.DataFrame, card: ModelCard) -> float:
+    """QLIKE of ``model`` on the validation rows recorded in ``card`` (nothing after train_end)."""
+    end_ts = pd.Timestamp(card.train_end)
+    data = df[df.index <= end_ts]
+    feats, target, ends = make_dataset(data, card.window, card.horizon)
+    ts = data.index.asi8
+    ends = ends[(ts[ends] >= pd.Timestamp(card.metrics["val_start"]).value)
+                & (ts[ends] + pd.Timedelta(card.horizon).value <= end_ts.value)]
+    x = _windows(torch.from_numpy(np.nan_to_num(feats).astype(np.float32)), ends, card.window)
+    with torch.inference_mode():
+        return float(qlike_loss(model(x), torch.from_numpy(target[ends].astype(np.float32))))
+
+
+def train_ensemble(df: pd.DataFrame, train_end: str, config: TrainConfig | None = None,
+                   members: int = 3, train_start: str | None = None, progress: bool = True) -> TrainResult:
+    """Train ``members`` seeds (``config.seed``, ``+1``, ...) and merge them into one network.
+
+    The merged model forecasts the geometric mean of the members (see
+    :func:`~lstm_strategies.model.merge_ensemble`), which is much less seed-dependent than any
+    single member.
+    """
+    from lstm_strategies.model import merge_ensemble
+
+    cfg = copy.deepcopy(config or TrainConfig())
+    results = []
+    for i in range(members):
+        cfg_i = copy.deepcopy(cfg)
+        cfg_i.seed = cfg.seed + i
+        results.append(train_lstm(df, train_end, cfg_i, train_start, progress))
+    if members == 1:
+        return results[0]
+    model = merge_ensemble([r.model for r in results])
+    card = copy.deepcopy(results[0].card)
+    card.metrics["member_val_qlike"] = [r.card.metrics["val_qlike"] for r in results]
+    card.metrics["member_best_epoch"] = [r.card.metrics["best_epoch"] for r in results]
+    card.metrics["seconds"] = sum(r.card.metrics["seconds"] for r in results)
+    card.metrics.pop("best_epoch", None)
+    card.metrics["val_qlike"] = validation_qlike(model, df, card)
+    card.training["members"] = members
+    card.architecture = dict(model.config)
+    history = [h | {"member": i} for i, r in enumerate(results) for h in r.history]
+    return TrainResult(model, card, history)
