@@ -121,7 +121,8 @@ def _parse_timestamps(col: pd.Series, name: str, first_line: int) -> pd.Datetime
     bad = np.flatnonzero(ts.isna())
     if bad.size:
         i = int(bad[0])
-        raise DataError(f"{name}: row {i + first_line} (line in file), column 'timestamp': cannot parse "
+        where = f"line {i + first_line}" if first_line else f"row {i}"
+        raise DataError(f"{name}: {where}, column 'timestamp': cannot parse "
                         f"{col.iloc[i]!r} as a date; fix or delete that row")
     ts = ts.tz_localize("UTC") if ts.tz is None else ts.tz_convert("UTC")
     return ts.as_unit("ns")
@@ -278,14 +279,15 @@ def load_ohlcv(source: Source, timeframe: str | None = None, fmt: str | None = N
         bad = np.flatnonzero(numeric.isna().to_numpy() & frame[col].notna().to_numpy())
         if bad.size:
             i = int(bad[0])
-            raise DataError(f"{name}: row {i + first_line} ({'line' if first_line else 'position'}), column "
+            where = f"line {i + first_line}" if first_line else f"row {i}"
+            raise DataError(f"{name}: {where}, column "
                             f"'{col}': {frame[col].iloc[i]!r} is not a number")
         values[col] = numeric.to_numpy(dtype="float64")
     df = pd.DataFrame(values, index=index.rename("timestamp"))
     validate_ohlcv(df, name, first_line, min_rows=min_rows)
     step = infer_timeframe(df.index)
     if timeframe is not None and pd.Timedelta(timeframe) != step:
-        raise DataError(f"{name}: bars are {step} apart, but timeframe={timeframe!r} was asked; "
+        raise DataError(f"{name}: bars are {timeframe_label(step)} apart, but timeframe={timeframe!r} was asked; "
                         "resample with resample_ohlcv() or pass the right timeframe")
     if gaps == "raise":
         report = find_gaps(df, step)

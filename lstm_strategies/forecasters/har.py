@@ -71,16 +71,20 @@ class HARForecaster(ExpandingRefitForecaster):
         return beta, float(resid.var()), floor
 
     def _predict_last(self, params) -> float:
-        tail = self._rows[-self.lookback:]
-        frame = pd.DataFrame([r[1:] for r in tail], columns=["open", "high", "low", "close", "volume"],
-                             index=pd.DatetimeIndex([r[0] for r in tail]).as_unit("ns"))
-        n = len(frame)
-        return float(self._predict_rows(frame, params, slice(n - 1, n))[-1])
+        """Streaming: the three trailing RV means straight from the last closes (no DataFrame)."""
+        closes = np.fromiter((row[4] for row in self._rows[-self.lookback:]), dtype="float64")
+        r2 = np.diff(np.log(closes)) ** 2
+        b = self.bars_in_day
+        x = np.array([r2[-d * b:].sum() / d for d in (1, 7, 30)])
+        return float(self._from_regressors(params, np.log(np.maximum(x, TINY_VARIANCE))[None, :])[0])
 
-    def _predict_rows(self, df: pd.DataFrame, params, rows: slice) -> np.ndarray:
+    def _from_regressors(self, params, X: np.ndarray) -> np.ndarray:
         beta, resid_var, floor = params
-        start = max(0, rows.start - self.lookback + 1)
-        X = _har_regressors(df.iloc[start: rows.stop], self.bars_in_day)[rows.start - start:]
         if self.log:
             return np.exp(beta[0] + X @ beta[1:] + 0.5 * resid_var)
         return np.maximum(beta[0] + np.exp(X) @ beta[1:], max(floor, TINY_VARIANCE))
+
+    def _predict_rows(self, df: pd.DataFrame, params, rows: slice) -> np.ndarray:
+        start = max(0, rows.start - self.lookback + 1)
+        X = _har_regressors(df.iloc[start: rows.stop], self.bars_in_day)[rows.start - start:]
+        return self._from_regressors(params, X)

@@ -1,0 +1,96 @@
+"""Causal features, realized variance, HAR aggregates, targets and annualisation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import window
+
+from lstm_strategies.features import (
+    FEATURE_NAMES, annualise_variance, feature_frame, feature_lookback, forward_realized_variance,
+    garman_klass_variance, har_aggregates, log_returns, parkinson_variance, periods_per_year,
+    realized_variance, rogers_satchell_variance,
+)
+
+
+@pytest.fixture(scope="module")
+def month(btc_hourly):
+    return window(btc_hourly, "2021-04-01", "2021-06-01")
+
+
+def test_realized_variance_is_sum_of_squared_intraday_log_returns(month):
+    rv = realized_variance(month)
+    day = pd.Timestamp("2021-05-19", tz="UTC")
+    closes = month["close"][(month.index >= day - pd.Timedelta("1h")) & (month.index < day + pd.Timedelta("1D"))]
+    by_hand = float(np.sum(np.diff(np.log(closes.to_numpy())) ** 2))
+    assert rv.loc[day, "rv"] == pytest.approx(by_hand, rel=1e-12)
+    assert rv.loc[day, "n_bars"] == 24
+
+
+def test_gap_days_report_fewer_bars(btc_hourly):
+    rv = realized_variance(window(btc_hourly, "2021-04-24", "2021-04-27"))
+    assert rv.loc[pd.Timestamp("2021-04-25", tz="UTC"), "n_bars"] == 21  # 3 hours missing
+
+
+def test_har_aggregates_are_trailing_means(month):
+    rv = realized_variance(month)["rv"]
+    har = har_aggregates(rv)
+    assert har["rv_7d"].iloc[10] == pytest.approx(rv.iloc[4:11].mean())
+    assert np.isnan(har["rv_30d"].iloc[28]) and np.isfinite(har["rv_30d"].iloc[29])
+
+
+def test_forward_target_covers_the_next_horizon_only(month):
+    y = forward_realized_variance(month, "1D")
+    r2 = log_returns(month["close"]) ** 2
+    t = 100
+    assert y.iloc[t] == pytest.approx(r2.iloc[t + 1: t + 25].sum())
+    assert y.iloc[-1:].isna().all()  # no data to score the last bar
+
+
+def test_forward_target_is_time_based_across_gaps(btc_hourly):
+    chunk = window(btc_hourly, "2019-05-14", "2019-05-17")  # 10 missing hours on 2019-05-15
+    y = forward_realized_variance(chunk, "1D")
+    t = chunk.index.get_loc(pd.Timestamp("2019-05-15 00:00", tz="UTC"))
+    r2 = log_returns(chunk["close"]) ** 2
+    inside = (chunk.index > chunk.index[t]) & (chunk.index <= chunk.index[t] + pd.Timedelta("1D"))
+    assert inside.sum() == 14
+    assert y.iloc[t] == pytest.approx(r2[inside].sum())
+
+
+def test_range_estimators_on_a_known_bar():
+    bar = pd.DataFrame({"open": [100.0], "high": [110.0], "low": [95.0], "close": [105.0]})
+    hl, co = np.log(110 / 95), np.log(105 / 100)
+    assert parkinson_variance(bar).iloc[0] == pytest.approx(hl**2 / (4 * np.log(2)))
+    assert garman_klass_variance(bar).iloc[0] == pytest.approx(0.5 * hl**2 - (2 * np.log(2) - 1) * co**2)
+    h, lo, o, c = np.log([110, 95, 100, 105])
+    assert rogers_satchell_variance(bar).iloc[0] == pytest.approx((h - c) * (h - o) + (lo - c) * (lo - o))
+
+
+def test_features_are_causal_under_truncation(btc_hourly):
+    full = window(btc_hourly, "2021-01-01", "2021-04-01")
+    cut = pd.Timestamp("2021-03-01 13:00", tz="UTC")
+    truncated = full[full.index <= cut]
+    truncated.attrs = dict(full.attrs)
+    a, b = feature_frame(full).loc[:cut], feature_frame(truncated)
+    assert a.shape == b.shape and list(a.columns) == FEATURE_NAMES
+    np.testing.assert_allclose(a.to_numpy(), b.to_numpy(), rtol=1e-9, atol=1e-12)
+
+
+def test_features_have_finite_lookback(btc_hourly):
+    """Dropping history older than the lookback leaves the last row unchanged."""
+    full = window(btc_hourly, "2021-01-01", "2021-04-01")
+    n = feature_lookback(24)
+    tail = full.iloc[-n:]
+    tail.attrs = dict(full.attrs)
+    np.testing.assert_allclose(feature_frame(full).iloc[-1], feature_frame(tail).iloc[-1], rtol=1e-9)
+    assert feature_frame(tail).iloc[:-1].isna().all(axis=1).all()
+
+
+def test_annualisation_calendars():
+    assert periods_per_year("1h") == 365 * 24
+    assert periods_per_year("1D") == 365
+    assert periods_per_year("1D", "equity") == 252
+    assert periods_per_year("1h", "equity") == pytest.approx(252 * 6.5)
+    # a daily variance of 0.0004 (2% a day) is 38.2% a year on the crypto calendar
+    assert annualise_variance(0.0004, 24, "1h") == pytest.approx(0.02 * np.sqrt(365))
