@@ -47,7 +47,7 @@ def _cmd_train(args) -> None:
         return
     cfg = TrainConfig(window=args.window, hidden_size=args.hidden, horizon=args.horizon, seed=args.seed,
                       max_epochs=args.epochs, val_days=args.val_days, weight_decay=args.weight_decay,
-                      lr=args.lr, device=args.device)
+                      lr=args.lr, calendar=args.calendar, device=args.device)
     result = train_ensemble(df, args.train_end, cfg, members=args.ensemble, train_start=args.train_start)
     save_checkpoint(result.model, result.card, args.out)
     m = result.card.metrics
@@ -129,6 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--lr", type=float, default=1e-3)
     train.add_argument("--weight-decay", type=float, default=1e-3)
     train.add_argument("--device", default="cpu", help="cpu or cuda")
+    train.add_argument("--calendar", choices=["crypto", "equity"], default="crypto",
+                       help="annualisation: 365 (crypto) or 252 (equity) days")
     train.add_argument("--walk-forward", action="store_true", help="retrain every --every-months")
     train.add_argument("--every-months", type=int, default=6)
     train.add_argument("--executor", choices=["local", "ray"], default="local")

@@ -174,3 +174,61 @@ def annualise_variance(variance, horizon_bars: float, timeframe: str | pd.Timede
                        calendar: str = "crypto"):
     """Annualised volatility from a variance over ``horizon_bars`` bars."""
     return np.sqrt(np.asarray(variance) * periods_per_year(timeframe, calendar) / horizon_bars)
+
+
+class _Tail:
+    """Append-only float buffer whose last ``n`` values are one contiguous slice."""
+
+    def __init__(self, keep: int):
+        self.keep = keep
+        self.buf = np.empty(max(4 * keep, 1024))
+        self.end = 0
+
+    def append(self, value: float) -> None:
+        if self.end == len(self.buf):
+            self.buf[: self.keep] = self.buf[self.end - self.keep: self.end]
+            self.end = self.keep
+        self.buf[self.end] = value
+        self.end += 1
+
+    def last(self, n: int) -> np.ndarray:
+        return self.buf[max(self.end - n, 0): self.end]
+
+
+class StreamingFeatures:
+    """Bar-by-bar twin of :func:`compute_features`: the newest feature row in O(lookback) numpy.
+
+    ``update`` returns the row for the bar just added (NaN until :func:`feature_lookback` bars
+    have been seen). The tests check it against :func:`compute_features` on real data.
+    """
+
+    def __init__(self, bars_in_day: int):
+        self.b = bars_in_day
+        self.lookback = feature_lookback(bars_in_day)
+        keep = max(HAR_DAYS) * bars_in_day
+        self._r2, self._gk, self._logvol = _Tail(keep), _Tail(bars_in_day), _Tail(bars_in_day)
+        self._last_close: float | None = None
+        self._count = 0
+        self._gk_const = 2.0 * np.log(2.0) - 1.0
+
+    def update(self, open_: float, high: float, low: float, close: float, volume: float,
+               hour: float) -> np.ndarray:
+        b = self.b
+        ret = np.log(close) - np.log(self._last_close) if self._last_close is not None else np.nan
+        self._last_close = close
+        self._count += 1
+        self._r2.append(0.0 if np.isnan(ret) else ret * ret)
+        hl, co = np.log(high / low), np.log(close / open_)
+        gk = max(0.5 * hl * hl - self._gk_const * co * co, 0.0)
+        self._gk.append(gk)
+        log_vol = np.log1p(volume)
+        self._logvol.append(log_vol)
+        if self._count < self.lookback:
+            return np.full(len(FEATURE_NAMES), np.nan)
+        r2 = self._r2.last(max(HAR_DAYS) * b)
+        rv = [r2[-d * b:].sum() / d for d in HAR_DAYS]
+        angle = 2.0 * np.pi * hour / 24.0
+        logs = _log(np.array([*rv, self._gk.last(b).sum(), abs(ret), gk]))
+        vol_rel = log_vol - self._logvol.last(b).sum() / b
+        # same order as FEATURE_NAMES
+        return np.array([*logs[:4], ret, logs[4], logs[5], vol_rel, np.sin(angle), np.cos(angle)])

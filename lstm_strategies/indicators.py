@@ -126,6 +126,10 @@ class VolatilityForecast(bt.Indicator):
             vol_line[i] = vol[i]
 
     # -- next: streaming ------------------------------------------------------------------
+    def prenext(self):
+        # warm-up bars must reach the streaming forecaster too
+        self.next()
+
     def next(self):
         d = self.data
         ts = _dates_to_index([d.datetime[0]])[0]

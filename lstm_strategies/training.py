@@ -45,6 +45,7 @@ class TrainConfig:
     patience: int = 5
     val_days: int = 365
     seed: int = 0
+    calendar: str = "crypto"
     device: str = "cpu"
     threads: int | None = None
 
@@ -130,7 +131,7 @@ def train_lstm(df: pd.DataFrame, train_end: str, config: TrainConfig | None = No
     embargo = (cfg.window + horizon_bars) * step
     train_rows = ends[ts[ends] < (val_start - embargo).value]
     val_rows = ends[ts[ends] >= val_start.value]
-    if len(train_rows) < 10 * cfg.batch_size or len(val_rows) < cfg.batch_size:
+    if len(train_rows) < 4 * cfg.batch_size or len(val_rows) < 100:
         raise DataError(f"{df.attrs.get('source', 'data')}: only {len(train_rows)} training and "
                         f"{len(val_rows)} validation windows before {train_end}; pass a longer history "
                         "or a smaller val_days/window")
@@ -194,7 +195,7 @@ def train_lstm(df: pd.DataFrame, train_end: str, config: TrainConfig | None = No
     used = data[data.index <= end_ts]
     card = ModelCard(
         architecture=dict(model.config), feature_names=list(FEATURE_NAMES),
-        timeframe=timeframe_label(step), horizon=cfg.horizon, window=cfg.window,
+        timeframe=timeframe_label(step), horizon=cfg.horizon, window=cfg.window, calendar=cfg.calendar,
         train_start=str(used.index[0]), train_end=str(end_ts), train_fingerprint=fingerprint(used),
         source=str(df.attrs.get("source", "")),
         metrics={"val_qlike": best_loss, "val_qlike_log_har_init": history[0]["val_qlike"],

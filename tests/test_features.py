@@ -94,3 +94,14 @@ def test_annualisation_calendars():
     assert periods_per_year("1h", "equity") == pytest.approx(252 * 6.5)
     # a daily variance of 0.0004 (2% a day) is 38.2% a year on the crypto calendar
     assert annualise_variance(0.0004, 24, "1h") == pytest.approx(0.02 * np.sqrt(365))
+
+
+def test_streaming_features_equal_the_batch_features(btc_hourly):
+    from lstm_strategies.features import StreamingFeatures
+
+    df = window(btc_hourly, "2019-05-01", "2019-07-01")  # includes a 10-hour gap and a flat bar
+    batch = feature_frame(df).to_numpy()
+    stream = StreamingFeatures(24)
+    rows = np.array([stream.update(*r, t.hour) for t, r in
+                     zip(df.index, df[["open", "high", "low", "close", "volume"]].to_numpy(), strict=True)])
+    np.testing.assert_allclose(rows, batch, rtol=1e-9, atol=1e-12, equal_nan=True)

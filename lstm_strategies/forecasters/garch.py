@@ -97,7 +97,7 @@ class GARCHForecaster(ExpandingRefitForecaster):
     def _fit_at(self, df: pd.DataFrame, k: int):
         returns, pos = _daily_returns(df.iloc[: k + 1], self._step)
         last = pos[k]
-        if last < 60:
+        if last < 30:  # too few daily returns for a GARCH-t fit
             return None
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -10,7 +10,7 @@ import torch
 
 from lstm_strategies.checkpoint import ModelCard, load_checkpoint, pretrained_path
 from lstm_strategies.errors import LeakageError
-from lstm_strategies.features import FEATURE_NAMES, compute_features, feature_lookback
+from lstm_strategies.features import FEATURE_NAMES, StreamingFeatures, compute_features, feature_lookback
 from lstm_strategies.forecasters.base import Bar, Forecaster
 from lstm_strategies.model import VolatilityLSTM
 
@@ -105,23 +105,22 @@ class LSTMForecaster(Forecaster):
     # -- streaming -------------------------------------------------------------------------
     def reset(self) -> None:
         super().reset()
-        self._ring = np.full((self.lookback, 6), np.nan)
+        self._stream = StreamingFeatures(self.bars_in_day)
+        self._window = np.full((self.window, len(FEATURE_NAMES)), np.nan, dtype=np.float32)
+        self._x = torch.from_numpy(self._window).unsqueeze(0)  # shares memory with _window
         self._count = 0
 
     def update(self, bar: Bar) -> float:
-        if not hasattr(self, "_ring"):
+        if not hasattr(self, "_stream"):
             self.reset()
-        ts = pd.Timestamp(bar.timestamp)
-        hour = ts.hour + ts.minute / 60.0
-        ring = self._ring
-        ring[:-1] = ring[1:]
-        ring[-1] = (bar.open, bar.high, bar.low, bar.close, bar.volume, hour)
+        ts = bar.timestamp
+        row = self._stream.update(bar.open, bar.high, bar.low, bar.close, bar.volume,
+                                  ts.hour + ts.minute / 60.0)
+        self._window[:-1] = self._window[1:]
+        self._window[-1] = row
         self._count += 1
         if self._count < self.lookback:
             return float("nan")
         self.initialized = True
-        feats = compute_features(ring[:, 0], ring[:, 1], ring[:, 2], ring[:, 3], ring[:, 4], ring[:, 5],
-                                 self.bars_in_day)[-self.window:]
-        x = torch.from_numpy(feats.astype(np.float32)).unsqueeze(0)
         with torch.inference_mode():
-            return float(torch.exp(self.model(x)).item())
+            return float(torch.exp(self.model(self._x)).item())
