@@ -98,9 +98,8 @@ class BacktestConfig:
 
     @classmethod
     def from_dict(cls, raw: dict, path: str = "<dict>") -> BacktestConfig:
-        from strategies import STRATEGIES
-
         from lstm_strategies.indicators import FORECASTERS
+        from strategies import STRATEGIES
 
         unknown = sorted(set(raw) - KNOWN_SECTIONS)
         if unknown:
@@ -222,9 +221,8 @@ def _daily_returns(values: pd.Series) -> pd.Series:
 def run_backtest(config: BacktestConfig, data: pd.DataFrame | None = None, runonce: bool = True,
                  progress: bool = False) -> BacktestResult:
     """Run one configured backtest and collect its returns, records and provenance."""
-    from strategies import STRATEGIES, RecordsAnalyzer
-
     import lstm_strategies
+    from strategies import STRATEGIES, RecordsAnalyzer
 
     df = data if data is not None else config.load_data()
     cerebro = bt.Cerebro(stdstats=False, runonce=runonce)
@@ -265,14 +263,15 @@ def run_backtest(config: BacktestConfig, data: pd.DataFrame | None = None, runon
     }
     extras = {"rolls": pd.DataFrame(getattr(strategy, "rolls", [])),
               "hedges": pd.DataFrame(getattr(strategy, "hedges", [])),
-              "traded_value": strategy.traded_value, "orders": strategy.n_orders}
+              "traded_value": strategy.traded_value, "orders": strategy.n_orders,
+              "commission": strategy.commission_paid}
     result = BacktestResult(config, returns, benchmark, records, df, provenance, extras)
     if config.baselines and config.strategy == "vol_target" and len(records):
         traded = records[records.index >= start]
         avg = float(np.nanmean(traded["weight"])) if len(traded) else 1.0
+        keep = {k: v for k, v in config.strategy_params.items() if k in ("band", "rebalance")}
         const = config.with_overrides(strategy="constant_exposure", baselines=False,
-                                      strategy_params={"weight": round(avg, 4), "band": config.strategy_params.get("band", 0.05),
-                                                       "rebalance": config.strategy_params.get("rebalance", "daily")},
+                                      strategy_params={"weight": avg, **keep},
                                       forecaster="ewma", forecaster_params={})
         const.name = f"{config.name}_constant"
         result.extras["constant_exposure"] = run_backtest(const, df, runonce=runonce).returns

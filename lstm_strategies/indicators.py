@@ -165,7 +165,7 @@ class LSTMVolatility(VolatilityForecast):
 
 
 class EWMAVolatility(VolatilityForecast):
-    """RiskMetrics EWMA forecast (daily decay ``lam``), see :class:`~lstm_strategies.forecasters.ewma.EWMAForecaster`."""
+    """RiskMetrics EWMA forecast with daily decay ``lam`` (see ``forecasters.ewma.EWMAForecaster``)."""
 
     params = (("lam", 0.94), ("horizon", "1D"), ("calendar", "crypto"))
     plotinfo = dict(plotname="EWMA vol")

@@ -64,7 +64,7 @@ def seed_everything(seed: int) -> None:
     import random
 
     random.seed(seed)
-    np.random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002  (seeds third-party code that uses the global state)
     torch.manual_seed(seed)
     torch.use_deterministic_algorithms(True, warn_only=True)
 

@@ -28,6 +28,9 @@ class ForecastStrategy(bt.Strategy):
         When the target weight is re-evaluated (daily: first bar of each UTC day; weekly: Mondays).
     band : float
         Trade only when the target weight moved more than ``band`` from the current weight.
+    cash_buffer : float
+        Unlevered targets are capped at ``1 - cash_buffer`` so that commission and slippage fit
+        in the cash (Backtrader rejects an order the cash cannot pay).
 
     Each bar the strategy appends a record (forecast vol, target weight, actual weight, hedge
     ratio, ...) that :class:`RecordsAnalyzer` returns as a DataFrame.
@@ -39,6 +42,7 @@ class ForecastStrategy(bt.Strategy):
         ("start", None),
         ("rebalance", "daily"),
         ("band", 0.05),
+        ("cash_buffer", 0.01),
     )
 
     def __init__(self):
@@ -54,6 +58,7 @@ class ForecastStrategy(bt.Strategy):
         self._last_day = None
         self.records: list[dict] = []
         self.traded_value = 0.0
+        self.commission_paid = 0.0
         self.n_orders = 0
         self.target_weight = math.nan
         self.hedge_ratio = math.nan
@@ -61,6 +66,7 @@ class ForecastStrategy(bt.Strategy):
     def notify_order(self, order):
         if order.status == order.Completed:
             self.traded_value += abs(order.executed.size * order.executed.price)
+            self.commission_paid += order.executed.comm
             self.n_orders += 1
 
     # -- helpers ------------------------------------------------------------------------------
@@ -91,6 +97,8 @@ class ForecastStrategy(bt.Strategy):
 
     def trade_to(self, weight: float) -> bool:
         """Order the target weight if it moved more than the band; True when an order was sent."""
+        if weight <= 1.0:
+            weight = min(weight, 1.0 - self.p.cash_buffer)
         if abs(weight - self.current_weight()) <= self.p.band:
             return False
         self.order_target_percent(target=weight)

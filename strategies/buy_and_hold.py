@@ -25,10 +25,10 @@ class ConstantExposure(ForecastStrategy):
 class BuyAndHold(ConstantExposure):
     """Buy ``weight`` (default all) of the portfolio on the first trading bar and never trade again."""
 
-    params = (("band", 1e9),)
+    params = (("band", 0.0),)
 
     def next(self):
         if self.trading() and not self.position:
             self.target_weight = self.p.weight
-            self.order_target_percent(target=self.p.weight * 0.999)  # leave room for costs
+            self.trade_to(self.p.weight)
         self.record()

@@ -11,7 +11,6 @@ import math
 from collections import deque
 
 import numpy as np
-import pandas as pd
 
 from lstm_strategies import pricing
 from lstm_strategies.features import periods_per_year
@@ -89,7 +88,8 @@ class SyntheticPutStrategy(_ReplicatedOptionStrategy):
     def package(self, spot, years, vol):
         k = self._strikes["put"]
         value = spot + pricing.price("put", spot, k, years, vol, self.p.rate)
-        return float(value), float(1.0 + pricing.delta("put", spot, k, years, vol, self.p.rate))
+        # asset + put has the delta of a call with the same strike (put-call parity)
+        return float(value), float(pricing.delta("call", spot, k, years, vol, self.p.rate))
 
 
 class CollarStrategy(_ReplicatedOptionStrategy):
@@ -109,8 +109,9 @@ class CollarStrategy(_ReplicatedOptionStrategy):
         r = self.p.rate
         value = (spot + pricing.price("put", spot, kp, years, vol, r)
                  - pricing.price("call", spot, kc, years, vol, r))
-        delta = 1.0 + pricing.delta("put", spot, kp, years, vol, r) - pricing.delta("call", spot, kc, years, vol, r)
-        return float(value), float(delta)
+        # asset + put(K_put) - call(K_call) = call(K_put) - call(K_call) in delta terms
+        delta = pricing.delta("call", spot, kp, years, vol, r) - pricing.delta("call", spot, kc, years, vol, r)
+        return float(value), float(max(delta, 0.0))
 
 
 class PutOverlayStrategy(ForecastStrategy):

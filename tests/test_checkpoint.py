@@ -10,7 +10,11 @@ import pytest
 from conftest import window
 
 from lstm_strategies.checkpoint import (
-    FORMAT_VERSION, load_checkpoint, pretrained_names, pretrained_path, read_card,
+    FORMAT_VERSION,
+    load_checkpoint,
+    pretrained_names,
+    pretrained_path,
+    read_card,
 )
 from lstm_strategies.errors import CheckpointError
 from lstm_strategies.features import FEATURE_NAMES

@@ -12,7 +12,12 @@ import pytest
 from conftest import shared_file, window
 
 from lstm_strategies.data import (
-    OHLCV, find_gaps, infer_timeframe, load_ohlcv, resample_ohlcv, to_bt_feed,
+    OHLCV,
+    find_gaps,
+    infer_timeframe,
+    load_ohlcv,
+    resample_ohlcv,
+    to_bt_feed,
 )
 from lstm_strategies.errors import DataError
 
@@ -114,9 +119,12 @@ def set_cell(row, col, value):
     (set_cell(10, "volume", "inf"), r"line 12, column 'volume': value inf"),
     (set_cell(11, "low", -1.0), r"line 13, column 'low': price -1.0 is not positive"),
     (set_cell(12, "open", 0.0), r"line 14, column 'open': price 0.0"),
-    (lambda r: r.assign(high=np.where(r.index == 20, r["low"] - 1, r["high"])), r"line 22, column 'high': high is below low"),
-    (lambda r: r.assign(open=np.where(r.index == 21, r["high"] * 1.01, r["open"])), r"line 23, column 'open': open is outside"),
-    (lambda r: r.assign(close=np.where(r.index == 22, r["low"] * 0.99, r["close"])), r"line 24, column 'close': close is outside"),
+    (lambda r: r.assign(high=np.where(r.index == 20, r["low"] - 1, r["high"])),
+     r"line 22, column 'high': high is below low"),
+    (lambda r: r.assign(open=np.where(r.index == 21, r["high"] * 1.01, r["open"])),
+     r"line 23, column 'open': open is outside"),
+    (lambda r: r.assign(close=np.where(r.index == 22, r["low"] * 0.99, r["close"])),
+     r"line 24, column 'close': close is outside"),
     (set_cell(23, "volume", -5.0), r"line 25, column 'volume': volume is negative"),
     (set_cell(3, "close", "abc"), r"line 5, column 'close': 'abc' is not a number"),
     (set_cell(3, "timestamp", "not a date"), r"line 5, column 'timestamp': cannot parse 'not a date'"),

@@ -8,9 +8,18 @@ import pytest
 from conftest import window
 
 from lstm_strategies.features import (
-    FEATURE_NAMES, annualise_variance, feature_frame, feature_lookback, forward_realized_variance,
-    garman_klass_variance, har_aggregates, log_returns, parkinson_variance, periods_per_year,
-    realized_variance, rogers_satchell_variance,
+    FEATURE_NAMES,
+    annualise_variance,
+    feature_frame,
+    feature_lookback,
+    forward_realized_variance,
+    garman_klass_variance,
+    har_aggregates,
+    log_returns,
+    parkinson_variance,
+    periods_per_year,
+    realized_variance,
+    rogers_satchell_variance,
 )
 
 

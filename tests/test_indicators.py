@@ -17,7 +17,11 @@ from lstm_strategies.forecasters.garch import GARCHForecaster
 from lstm_strategies.forecasters.har import HARForecaster
 from lstm_strategies.forecasters.lstm import load_pretrained
 from lstm_strategies.indicators import (
-    EWMAVolatility, GARCHVolatility, HARVolatility, LSTMVolatility, volatility_indicator,
+    EWMAVolatility,
+    GARCHVolatility,
+    HARVolatility,
+    LSTMVolatility,
+    volatility_indicator,
 )
 
 CASES = {

@@ -6,7 +6,11 @@ import numpy as np
 import pandas as pd
 
 from lstm_strategies.features import (
-    FEATURE_NAMES, TINY_VARIANCE, compute_features, feature_lookback, forward_realized_variance,
+    FEATURE_NAMES,
+    TINY_VARIANCE,
+    compute_features,
+    feature_lookback,
+    forward_realized_variance,
 )
 from lstm_strategies.forecasters.refit import ExpandingRefitForecaster
 

@@ -1,0 +1,72 @@
+"""The command line: inspect, models, train, backtest, compare, evaluate."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import shared_file
+
+from lstm_strategies.cli import main
+
+
+def test_data_inspect(capsys):
+    assert main(["data", "inspect", str(shared_file("btc_usdt_1h.csv.gz"))]) == 0
+    out = capsys.readouterr().out
+    assert "rows        65,653" in out
+    assert "timeframe   1h" in out
+    assert "gaps        20 (59 missing bars); longest 0 days 10:00:00" in out
+    assert "2021   86.2%" in out  # annualised volatility by calendar year
+
+
+def test_bad_file_is_one_clear_line(tmp_path, capsys):
+    bad = tmp_path / "x.csv"
+    bad.write_text("timestamp,open,high,low,close,volume\n2020-01-01,1,2,0.5,1,-3\n2020-01-02,1,2,0.5,1,3\n")
+    assert main(["data", "inspect", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "line 2, column 'volume': volume is negative" in err
+    assert "Traceback" not in err
+
+
+def test_models_lists_the_bundled_models(capsys):
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    assert "btc-1h" in out and "spx-1d" in out and "trained 2019-01-01 .. 2021-12-31" in out
+
+
+def test_train_writes_a_loadable_checkpoint(tmp_path, capsys):
+    out = tmp_path / "m"
+    assert main(["train", "--data", "arch:sp500", "--train-end", "2006-12-31", "--calendar", "equity",
+                 "--window", "10", "--hidden", "4", "--epochs", "2", "--ensemble", "2", "--out", str(out)]) == 0
+    card = json.loads((out / "model.json").read_text())
+    assert card["architecture"]["hidden_size"] == 8 and card["architecture"]["ensemble_members"] == 2
+    assert card["calendar"] == "equity"
+    from lstm_strategies import load_pretrained
+
+    assert load_pretrained(out).window == 10
+
+
+def test_backtest_main_job(tmp_path, capsys):
+    assert main(["backtest", "--config", "backtests/spx_vol_target_demo.toml", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "spx_vol_target_demo" in out and "buy and hold" in out
+    assert (tmp_path / "tearsheet.html").exists()
+
+
+def test_leakage_is_a_clear_error(tmp_path, capsys):
+    text = open("backtests/spx_vol_target_demo.toml").read().replace('start = "2011-01-01"', 'start = "2010-10-01"')
+    (tmp_path / "leak.toml").write_text(text)
+    assert main(["backtest", "--config", str(tmp_path / "leak.toml"), "--out", str(tmp_path / "o")]) == 2
+    assert "are in-sample" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_compare_writes_table_and_index(tmp_path, capsys):
+    demo = "backtests/spx_vol_target_demo.toml"
+    text = open(demo).read().replace("spx_vol_target_demo", "spx_vol_target_ewma").replace(
+        'forecaster = "lstm"', 'forecaster = "ewma"').replace('forecaster_params = { model = "spx-1d" }', "")
+    (tmp_path / "ewma.toml").write_text(text)
+    assert main(["compare", demo, str(tmp_path / "ewma.toml"), "--out", str(tmp_path / "cmp")]) == 0
+    index = (tmp_path / "cmp" / "index.html").read_text()
+    assert 'href="spx_vol_target_demo/tearsheet.html"' in index and "spx_vol_target_ewma" in index
+    assert "Sharpe" in (tmp_path / "cmp" / "comparison.md").read_text()
