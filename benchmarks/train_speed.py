@@ -1,0 +1,46 @@
+"""Training time of the bundled btc-1h model: seconds per epoch and to convergence.
+
+Trains the same configuration as ``lstm-strategies train`` (3 seeds merged, early stopping on
+the 2021 validation year) and prints the timings. Goal: under 2 minutes on 2 CPU cores.
+
+    python benchmarks/train_speed.py [--threads 2] [--device cpu]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+
+from lstm_strategies.backtest import data_dir
+from lstm_strategies.data import load_ohlcv
+from lstm_strategies.training import TrainConfig, train_ensemble
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--members", type=int, default=3)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    df = load_ohlcv(data_dir() / "btc_usdt_1h.csv.gz")
+    cfg = TrainConfig(window=48, hidden_size=8, weight_decay=1e-3, device=args.device)
+    began = time.perf_counter()
+    result = train_ensemble(df, "2021-12-31", cfg, members=args.members, progress=False)
+    total = time.perf_counter() - began
+    epochs = [h for h in result.history if h["epoch"] > 0]
+    per_epoch = sum(
+        h2["seconds"] - h1["seconds"] for h1, h2 in zip(result.history, result.history[1:], strict=False)
+        if h2["epoch"] == h1["epoch"] + 1 and h1["epoch"] > 0) / max(len(epochs) - args.members, 1)
+    print(f"device {args.device}, torch threads {args.threads}, {result.card.metrics['train_rows']:,} training "
+          f"windows of {cfg.window} bars")
+    print(f"epochs run {len(epochs)} over {args.members} seeds (best {result.card.metrics['member_best_epoch']}); "
+          f"{per_epoch:.2f} s per epoch; {total:.1f} s to convergence including data preparation")
+    print(f"validation QLIKE {result.card.metrics['val_qlike']:.4f} "
+          f"(log-HAR start {result.card.metrics['val_qlike_log_har_init']:.4f})")
+
+
+if __name__ == "__main__":
+    main()
