@@ -35,19 +35,20 @@ def _cmd_train(args) -> None:
     from lstm_strategies.checkpoint import save_checkpoint
     from lstm_strategies.training import TrainConfig, train_ensemble
 
-    df = _load_any(args.data)
     if args.walk_forward:
         from lstm_strategies.walkforward import walk_forward
 
         cfg = TrainConfig(window=args.window, hidden_size=args.hidden, horizon=args.horizon, seed=args.seed,
-                          max_epochs=args.epochs, device=args.device)
-        out = walk_forward(df, args.train_end, every_months=args.every_months, config=cfg, out=args.out,
-                           executor=args.executor, address=args.address)
+                          max_epochs=args.epochs, val_days=args.val_days, weight_decay=args.weight_decay,
+                          lr=args.lr, calendar=args.calendar, device=args.device)
+        out = walk_forward(args.data, args.train_end, every_months=args.every_months, config=cfg, out=args.out,
+                           executor=args.executor, address=args.address, members=args.ensemble)
         print(f"walk-forward forecasts: {out}")
         return
     cfg = TrainConfig(window=args.window, hidden_size=args.hidden, horizon=args.horizon, seed=args.seed,
                       max_epochs=args.epochs, val_days=args.val_days, weight_decay=args.weight_decay,
                       lr=args.lr, calendar=args.calendar, device=args.device)
+    df = _load_any(args.data)
     result = train_ensemble(df, args.train_end, cfg, members=args.ensemble, train_start=args.train_start)
     save_checkpoint(result.model, result.card, args.out)
     m = result.card.metrics

@@ -10,6 +10,8 @@ Variance units are "per bar" (squared log returns) unless a name says otherwise.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 
@@ -210,25 +212,33 @@ class StreamingFeatures:
         self._last_close: float | None = None
         self._count = 0
         self._gk_const = 2.0 * np.log(2.0) - 1.0
+        self._empty = np.full(len(FEATURE_NAMES), np.nan)
 
     def update(self, open_: float, high: float, low: float, close: float, volume: float,
                hour: float) -> np.ndarray:
         b = self.b
-        ret = np.log(close) - np.log(self._last_close) if self._last_close is not None else np.nan
+        last = self._last_close
+        ret = math.log(close) - math.log(last) if last is not None else math.nan
         self._last_close = close
         self._count += 1
-        self._r2.append(0.0 if np.isnan(ret) else ret * ret)
-        hl, co = np.log(high / low), np.log(close / open_)
+        self._r2.append(0.0 if last is None else ret * ret)
+        hl, co = math.log(high / low), math.log(close / open_)
         gk = max(0.5 * hl * hl - self._gk_const * co * co, 0.0)
         self._gk.append(gk)
-        log_vol = np.log1p(volume)
+        log_vol = math.log1p(volume)
         self._logvol.append(log_vol)
         if self._count < self.lookback:
-            return np.full(len(FEATURE_NAMES), np.nan)
+            return self._empty
         r2 = self._r2.last(max(HAR_DAYS) * b)
-        rv = [r2[-d * b:].sum() / d for d in HAR_DAYS]
-        angle = 2.0 * np.pi * hour / 24.0
-        logs = _log(np.array([*rv, self._gk.last(b).sum(), abs(ret), gk]))
-        vol_rel = log_vol - self._logvol.last(b).sum() / b
-        # same order as FEATURE_NAMES
-        return np.array([*logs[:4], ret, logs[4], logs[5], vol_rel, np.sin(angle), np.cos(angle)])
+        angle = 2.0 * math.pi * hour / 24.0
+        # same order and formulas as compute_features / FEATURE_NAMES
+        return np.array([
+            _flog(r2[-b:].sum()), _flog(r2[-7 * b:].sum() / 7), _flog(r2.sum() / 30),
+            _flog(self._gk.last(b).sum()), ret, _flog(abs(ret)), _flog(gk),
+            log_vol - self._logvol.last(b).sum() / b, math.sin(angle), math.cos(angle),
+        ])
+
+
+def _flog(x: float) -> float:
+    """Scalar twin of :func:`_log`."""
+    return math.log(max(x, TINY_VARIANCE))

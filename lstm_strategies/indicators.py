@@ -78,6 +78,10 @@ class VolatilityForecast(bt.Indicator):
         self.forecaster.reset()
         self.in_sample = False
         self._publish_from = pd.Timestamp(self.p.start, tz="UTC") if self.p.start else None
+        self._publish_num = bt.date2num(self._publish_from.tz_localize(None)) if self.p.start else -math.inf
+        f = self.forecaster
+        # annualised vol = sqrt(var * factor); computed once, not per bar
+        self._vol_factor = float(annualise_variance(1.0, f.horizon_bars, f.timeframe, f.calendar)) ** 2
         self._checked = False
         self.addminperiod(self.forecaster.lookback)
 
@@ -132,14 +136,15 @@ class VolatilityForecast(bt.Indicator):
 
     def next(self):
         d = self.data
-        ts = _dates_to_index([d.datetime[0]])[0]
+        num = d.datetime[0]
+        ts = pd.Timestamp(round((num - _BT_EPOCH) * 86400.0), unit="s", tz="UTC")
         var = self.forecaster.update(Bar(ts, d.open[0], d.high[0], d.low[0], d.close[0], d.volume[0]))
-        if self._publish_from is not None and ts < self._publish_from:
+        if num < self._publish_num:
             var = math.nan
         if not self._checked and not math.isnan(var):
             self._guard(ts)
         self.lines.var[0] = var
-        self.lines.vol[0] = float(self._annualise(var)) if not math.isnan(var) else math.nan
+        self.lines.vol[0] = math.sqrt(var * self._vol_factor) if var >= 0 else math.nan
 
 
 class LSTMVolatility(VolatilityForecast):

@@ -83,3 +83,26 @@ def test_baselines_reach_the_published_ballpark(btc_hourly):
     log_har = HARForecaster(log=True).fit(btc_hourly).predict_batch(btc_hourly)[pos]
     assert 0.48 < qlike(rv, ewma).mean() < 0.51
     assert 0.42 < qlike(rv, log_har).mean() < 0.44
+
+
+def test_rolling_window_lstm_is_the_windowed_forward_pass(btc_hourly):
+    """One step per bar gives the network's windowed forecast, whatever the chunking."""
+    import copy
+
+    import torch
+
+    from lstm_strategies.features import feature_frame
+
+    df = window(btc_hourly, "2022-01-01", "2022-03-01")
+    lstm = load_pretrained("btc-1h")
+    feats = feature_frame(df).to_numpy()
+    rolling = lstm._rolling
+    one, many = rolling.run(feats, chunks=1), rolling.run(feats, chunks=64)
+    np.testing.assert_array_equal(one, many)  # bit-identical: no cross-chunk rounding
+    exact = copy.deepcopy(lstm.model).double()
+    x = torch.from_numpy(np.nan_to_num(feats)).unfold(0, lstm.window, 1).permute(0, 2, 1)
+    with torch.no_grad():
+        reference = exact(x).numpy()
+    got = one[lstm.window - 1:]
+    ok = np.isfinite(got)
+    np.testing.assert_allclose(got[ok], reference[ok], atol=2e-5)  # float32 vs float64 arithmetic

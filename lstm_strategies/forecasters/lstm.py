@@ -1,20 +1,23 @@
-"""Inference with a trained :class:`~lstm_strategies.model.VolatilityLSTM`: batched and streaming."""
+"""Inference with a trained :class:`~lstm_strategies.model.VolatilityLSTM`: batched and streaming.
+
+Both paths run :class:`~lstm_strategies.forecasters.streaming.RollingWindowLSTM`: one recurrent
+step per bar, the same float32 operations in both, so they agree to 1e-6.
+"""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 
 from lstm_strategies.checkpoint import ModelCard, load_checkpoint, pretrained_path
 from lstm_strategies.errors import LeakageError
 from lstm_strategies.features import FEATURE_NAMES, StreamingFeatures, compute_features, feature_lookback
 from lstm_strategies.forecasters.base import Bar, Forecaster
+from lstm_strategies.forecasters.streaming import RollingWindowLSTM
 from lstm_strategies.model import VolatilityLSTM
-
-BATCH = 8192
 
 
 def load_pretrained(name_or_path: str | Path) -> LSTMForecaster:
@@ -41,6 +44,7 @@ class LSTMForecaster(Forecaster):
         self.model = model.eval()
         self.card = card
         self.path = path
+        self._rolling = RollingWindowLSTM(self.model, card.window)
 
     def get_params(self) -> dict:
         return {"path": self.path, "horizon": self.horizon, "timeframe": self.timeframe,
@@ -82,22 +86,8 @@ class LSTMForecaster(Forecaster):
         return compute_features(*cols, hours, self.bars_in_day)
 
     def predict_features(self, features: np.ndarray) -> np.ndarray:
-        """Variance forecasts for each row of a feature matrix (NaN until a full window exists)."""
-        n, w = len(features), self.window
-        out = np.full(n, np.nan)
-        valid = np.isfinite(features).all(axis=1)
-        # a window is usable when all of its rows are valid
-        run = np.convolve(valid.astype(int), np.ones(w, dtype=int), mode="full")[:n] == w
-        ends = np.flatnonzero(run)
-        if ends.size == 0:
-            return out
-        x = torch.from_numpy(np.nan_to_num(features).astype(np.float32))
-        windows = x.unfold(0, w, 1).permute(0, 2, 1)  # (n - w + 1, w, features), a view
-        with torch.inference_mode():
-            for lo in range(0, ends.size, BATCH):
-                idx = torch.from_numpy(ends[lo: lo + BATCH] - (w - 1))
-                out[ends[lo: lo + BATCH]] = torch.exp(self.model(windows[idx])).double().numpy()
-        return out
+        """Variance forecasts for each row of a feature matrix (NaN until a full valid window exists)."""
+        return np.exp(self._rolling.run(features))
 
     def predict_batch(self, df: pd.DataFrame) -> np.ndarray:
         return self.predict_features(self._features(df))
@@ -106,8 +96,8 @@ class LSTMForecaster(Forecaster):
     def reset(self) -> None:
         super().reset()
         self._stream = StreamingFeatures(self.bars_in_day)
-        self._window = np.full((self.window, len(FEATURE_NAMES)), np.nan, dtype=np.float32)
-        self._x = torch.from_numpy(self._window).unsqueeze(0)  # shares memory with _window
+        self._rolling.reset()
+        self._lookback = self.lookback
         self._count = 0
 
     def update(self, bar: Bar) -> float:
@@ -116,11 +106,9 @@ class LSTMForecaster(Forecaster):
         ts = bar.timestamp
         row = self._stream.update(bar.open, bar.high, bar.low, bar.close, bar.volume,
                                   ts.hour + ts.minute / 60.0)
-        self._window[:-1] = self._window[1:]
-        self._window[-1] = row
+        log_var = self._rolling.update(row)
         self._count += 1
-        if self._count < self.lookback:
+        if self._count < self._lookback:
             return float("nan")
         self.initialized = True
-        with torch.inference_mode():
-            return float(torch.exp(self.model(self._x)).item())
+        return math.exp(log_var)

@@ -1,0 +1,101 @@
+"""Windowed LSTM inference at the cost of one recurrent step per bar, batched or streaming.
+
+A forecast at bar ``t`` runs the network from a zero state over bars ``t-W+1 .. t``. Consecutive
+windows share bars but not states, so recomputing every window costs W steps per bar.
+:class:`RollingWindowLSTM` instead keeps W sequences in flight, one started at each of the last
+W bars: a new bar advances all of them by one batched step, the sequence that has now seen
+exactly W bars gives the forecast, and it restarts from zero. Each forecast is the windowed
+forward pass, computed once per bar.
+
+The batched path runs the same step on many chunks of the series side by side (each chunk starts
+W-1 bars early to fill its sequences); the streaming path runs it on one. Both execute the same
+float32 element-wise operations, so they agree to float rounding of the matrix products.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from lstm_strategies.model import VolatilityLSTM
+
+CHUNKS = 256
+
+
+class RollingWindowLSTM:
+    """Forecasts of a single-layer :class:`VolatilityLSTM` over windows of ``window`` bars."""
+
+    def __init__(self, model: VolatilityLSTM, window: int):
+        if model.lstm.num_layers != 1:
+            raise ValueError("RollingWindowLSTM supports single-layer models")
+        with torch.no_grad():
+            std, mean = model.feature_std.double(), model.feature_mean.double()
+            w_ih = model.lstm.weight_ih_l0.double()
+            # the feature scaler folded into the input weights
+            self.w_ih_t = (w_ih / std).T.float().contiguous()
+            self.bias = (model.lstm.bias_ih_l0.double() + model.lstm.bias_hh_l0.double()
+                         - w_ih @ (mean / std)).float()
+            self.w_hh_t = model.lstm.weight_hh_l0.T.float().contiguous()
+            self.w_out = model.correction.weight.T.float().contiguous()       # (hidden, 1)
+            self.w_har = model.har.weight.T.float().contiguous()              # (3, 1)
+            self.b_out = float(model.correction.bias.double() + model.har.bias.double())
+        self.har_idx = model.har_idx.clone()
+        self.window = window
+        self.hidden = model.lstm.hidden_size
+        self.reset()
+
+    def reset(self) -> None:
+        self._h = torch.zeros(1, self.window, self.hidden)
+        self._c = torch.zeros(1, self.window, self.hidden)
+        self._n = 0
+
+    def _step(self, h: torch.Tensor, c: torch.Tensor, x: torch.Tensor, k: int) -> tuple:
+        """Advance every in-flight sequence by bar ``x`` (chunks x features); read out row ``k``."""
+        hid, m = self.hidden, h.shape[0]
+        # per-sequence bmm, never one matmul over all chunks: the rounding of a row must not
+        # depend on how many chunks run beside it (streaming runs one)
+        proj = torch.bmm(x.unsqueeze(1), self.w_ih_t.expand(m, -1, -1)).add_(self.bias)
+        gates = torch.bmm(h, self.w_hh_t.expand(m, -1, -1)).add_(proj)
+        sig = torch.sigmoid(gates)                       # input, forget, (cell), output gates
+        c = torch.addcmul(sig[..., hid: 2 * hid] * c, sig[..., :hid], torch.tanh(gates[..., 2 * hid: 3 * hid]))
+        h = sig[..., 3 * hid:] * torch.tanh(c)
+        out = torch.bmm(h[:, k: k + 1], self.w_out.expand(m, -1, -1))[:, 0, 0]
+        h[:, k].zero_()                                  # this sequence restarts with the next bar
+        c[:, k].zero_()
+        return h, c, out
+
+    def update(self, x: np.ndarray) -> float:
+        """Feed one bar's raw features; the log-variance forecast of the window ending here."""
+        self._n += 1
+        with torch.inference_mode():
+            xt = torch.from_numpy(np.asarray(x, dtype=np.float32)).unsqueeze(0)
+            self._h, self._c, out = self._step(self._h, self._c, xt, self._n % self.window)
+            har = torch.bmm(xt[:, None, self.har_idx], self.w_har.expand(1, -1, -1))[:, 0, 0]
+            return float(out[0] + har[0]) + self.b_out
+
+    @torch.inference_mode()
+    def run(self, features: np.ndarray, chunks: int = CHUNKS) -> np.ndarray:
+        """Log-variance forecasts for every row of a feature matrix (rows before W are invalid)."""
+        n, w = len(features), self.window
+        out = np.full(n, np.nan)
+        if n < w:
+            return out
+        x = torch.from_numpy(np.ascontiguousarray(features, dtype=np.float32))
+        size = -(-(n - w + 1) // chunks)                       # outputs per chunk
+        starts = np.arange(w - 1, n, size)                     # first output of each chunk
+        lead = starts - (w - 1)                                # where each chunk starts reading
+        m = len(starts)
+        h = torch.zeros(m, w, self.hidden)
+        c = torch.zeros(m, w, self.hidden)
+        last = starts + size                                   # exclusive end of each chunk's outputs
+        for step in range(size + w - 1):
+            rows = np.minimum(lead + step, n - 1)
+            xs = x[torch.from_numpy(rows)]
+            h, c, y = self._step(h, c, xs, (step + 1) % w)
+            if step >= w - 1:
+                pos = lead + step
+                keep = pos < np.minimum(last, n)
+                har = torch.bmm(xs[:, None, self.har_idx], self.w_har.expand(len(xs), -1, -1))[:, 0, 0]
+                y = (y + har).double() + self.b_out
+                out[pos[keep]] = y.numpy()[keep]
+        return out

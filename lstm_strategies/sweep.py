@@ -1,0 +1,266 @@
+"""Parameter sweeps: a grid of backtests as independent tasks, resumable, local or on Ray.
+
+A sweep config::
+
+    name = "btc_vol_target_grid"
+    base = "../btc_vol_target_ewma.toml"      # relative to this file
+    [grid]                                     # every combination is one task
+    "params.target_vol" = [0.3, 0.4, 0.5]
+    "params.band" = [0.05, 0.1]
+    forecaster = ["ewma", "log_har"]
+    [report]
+    metric = "sharpe"
+    heatmap = ["params.target_vol", "params.band"]
+    top = 3                                    # tearsheets of the best three
+
+Keys are config fields (``forecaster``, ``start``, ``data_start``, ``commission``...) or
+``params.NAME`` / ``forecaster_params.NAME``. Results land in ``results.csv`` and
+``results.parquet`` as tasks finish, so re-running the same sweep skips what is done.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import itertools
+import json
+import math
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from lstm_strategies.atomic import atomic_write, atomic_write_text
+from lstm_strategies.backtest import BacktestConfig, run_backtest
+from lstm_strategies.errors import ConfigError
+
+EULER_GAMMA = 0.5772156649015329
+
+
+def deflated_sharpe_ratio(sr_best: float, sr_trials: np.ndarray, n_obs: int, skew: float,
+                          kurtosis: float) -> dict:
+    r"""Deflated Sharpe ratio (Bailey & López de Prado 2014), per-period (not annualised) inputs.
+
+    The expected maximum Sharpe ratio of ``N`` unskilled trials with Sharpe variance ``V`` is
+    :math:`SR_0 = \sqrt{V}\,((1-\gamma)\Phi^{-1}(1 - 1/N) + \gamma\Phi^{-1}(1 - 1/(Ne)))`; the DSR is
+    the probability that the true Sharpe of the best trial exceeds :math:`SR_0`, given ``n_obs``
+    returns with the best trial's skewness and (non-excess) kurtosis. With one trial it is the
+    probabilistic Sharpe ratio against 0.
+    """
+    sr_trials = np.asarray(sr_trials, dtype="float64")
+    n = len(sr_trials)
+    if n > 1:
+        sd = float(np.std(sr_trials, ddof=1))
+        sr0 = sd * ((1 - EULER_GAMMA) * stats.norm.ppf(1 - 1 / n) + EULER_GAMMA * stats.norm.ppf(1 - 1 / (n * math.e)))
+    else:
+        sr0 = 0.0
+    denom = math.sqrt(max(1 - skew * sr_best + (kurtosis - 1) / 4 * sr_best**2, 1e-12))
+    z = (sr_best - sr0) * math.sqrt(n_obs - 1) / denom
+    return {"dsr": float(stats.norm.cdf(z)), "sr0_per_period": float(sr0), "trials": n}
+
+
+@dataclasses.dataclass
+class SweepConfig:
+    name: str
+    base: BacktestConfig
+    tasks: list[dict]
+    metric: str = "sharpe"
+    heatmap: list[str] | None = None
+    top: int = 3
+    path: str = ""
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> SweepConfig:
+        path = Path(path)
+        if not path.exists():
+            raise ConfigError(f"{path}: sweep config not found")
+        try:
+            raw = tomllib.loads(path.read_text())
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: invalid TOML ({exc})") from None
+        if "base" not in raw:
+            raise ConfigError(f"{path}: 'base' (the backtest config to vary) is missing")
+        base = BacktestConfig.from_toml((path.parent / raw["base"]).resolve()
+                                        if not Path(raw["base"]).is_absolute() else raw["base"])
+        grid, listed = raw.get("grid", {}), raw.get("list", [])
+        if not grid and not listed:
+            raise ConfigError(f"{path}: give a [grid] of values or a [[list]] of overrides")
+        for key, values in grid.items():
+            if not isinstance(values, list) or not values:
+                raise ConfigError(f"{path}: grid.{key} must be a non-empty list")
+        keys = list(grid)
+        tasks = [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*grid.values())]
+        tasks += [dict(item) for item in listed]
+        for overrides in tasks:  # fail on a bad key before anything runs
+            try:
+                _apply(base, overrides)
+            except ConfigError as exc:
+                raise ConfigError(f"{path}: {exc}") from None
+        report = raw.get("report", {})
+        heatmap = report.get("heatmap")
+        if heatmap and (len(heatmap) != 2 or any(k not in keys for k in heatmap)):
+            raise ConfigError(f"{path}: report.heatmap must name two grid keys, got {heatmap}")
+        return cls(raw.get("name", path.stem), base, tasks, report.get("metric", "sharpe"), heatmap,
+                   int(report.get("top", 3)), str(path))
+
+
+def _apply(base: BacktestConfig, overrides: dict) -> BacktestConfig:
+    """The base config with one combination's overrides, checked like a config file."""
+    from lstm_strategies.indicators import FORECASTERS
+    from strategies import STRATEGIES
+
+    cfg = base.with_overrides(**overrides)
+    if "forecaster" in overrides and cfg.forecaster != base.forecaster:
+        # the base forecaster's parameters (e.g. an LSTM model name) do not carry over
+        cfg.forecaster_params = {k: v for k, v in cfg.forecaster_params.items()
+                                 if f"forecaster_params.{k}" in overrides}
+    if cfg.forecaster not in FORECASTERS:
+        raise ConfigError(f"forecaster {cfg.forecaster!r} is unknown; choose one of {sorted(FORECASTERS)}")
+    if cfg.strategy not in STRATEGIES:
+        raise ConfigError(f"strategy {cfg.strategy!r} is unknown; choose one of {sorted(STRATEGIES)}")
+    bad = sorted(set(cfg.strategy_params) - set(STRATEGIES[cfg.strategy].params._getkeys()))
+    if bad:
+        raise ConfigError(f"params {bad} not accepted by strategy {cfg.strategy!r}")
+    return cfg
+
+
+def task_id(overrides: dict) -> str:
+    """Stable identity of one combination (used to resume)."""
+    return hashlib.sha1(json.dumps(overrides, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+@lru_cache(maxsize=4)
+def _data(spec: str | None, base_json: str):
+    return BacktestConfig(**json.loads(base_json)).load_data(spec)
+
+
+def run_sweep_task(base: dict, overrides: dict, data: str | None = None, task: str = "") -> dict:
+    """One backtest of a sweep: returns its parameters and metrics (a flat dict)."""
+    from lstm_strategies.features import DAYS_PER_YEAR
+    from lstm_strategies.reports import compute_metrics
+
+    base_cfg = BacktestConfig(**base)
+    cfg = _apply(base_cfg, overrides)
+    cfg.baselines = False
+    keep = {k: base[k] for k in ("data_file", "dataset", "data_start", "data_end", "path", "calendar")}
+    frame = _data(data, json.dumps({**dataclasses.asdict(base_cfg), **keep, "strategy_params": {},
+                                    "forecaster_params": {}}, default=str))
+    result = run_backtest(cfg, frame)
+    r = result.returns
+    metrics = compute_metrics(r, result.benchmark, int(DAYS_PER_YEAR[cfg.calendar]))
+    row = {"task_id": task or task_id(overrides), **{k: v for k, v in overrides.items()}}
+    for key in ("sharpe", "sortino", "cagr", "volatility", "max_drawdown", "cvar_95", "total_return"):
+        row[key] = metrics[key]
+    row.update(sr_per_period=float(r.mean() / r.std(ddof=1)) if r.std() > 0 else 0.0,
+               skew=float(stats.skew(r)), kurtosis=float(stats.kurtosis(r, fisher=False)), days=len(r),
+               in_sample=result.provenance["in_sample"], orders=result.extras["orders"])
+    return row
+
+
+def _write_results(out: Path, rows: list[dict]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows)
+    atomic_write(out / "results.csv", lambda tmp: frame.to_csv(tmp, index=False))
+    atomic_write(out / "results.parquet", lambda tmp: frame.astype({c: str for c in frame.columns
+                                                                      if frame[c].dtype == object}).to_parquet(tmp))
+    return frame
+
+
+def run_sweep(config: SweepConfig, out: Path, executor: str = "local", workers: int | None = None,
+              address: str | None = None, data: str | None = None, progress: bool = True,
+              report: bool = True) -> pd.DataFrame:
+    """Run the missing combinations of a sweep and write results, ranking, heatmap and top tearsheets."""
+    from tqdm.auto import tqdm
+
+    from lstm_strategies.executors import run_tasks
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    done_rows: list[dict] = []
+    if (out / "results.csv").exists():
+        done_rows = pd.read_csv(out / "results.csv").to_dict("records")
+    done = {row["task_id"] for row in done_rows}
+    base = dataclasses.asdict(config.base)
+    todo = [{"base": base, "overrides": o, "data": data, "task": task_id(o)} for o in config.tasks
+            if task_id(o) not in done]
+    bar = tqdm(total=len(config.tasks), initial=len(config.tasks) - len(todo), desc=config.name,
+               unit="task", disable=not progress)
+    for _, row in run_tasks(run_sweep_task, todo, executor, workers, address):
+        done_rows.append(row)
+        _write_results(out, done_rows)  # every finished task is on disk: an interrupted sweep resumes
+        bar.update(1)
+    bar.close()
+    results = pd.DataFrame(done_rows)
+    wanted = {task_id(o) for o in config.tasks}
+    results = results[results["task_id"].isin(wanted)]
+    if report:
+        _report(config, results, out, data)
+    return results
+
+
+def _report(config: SweepConfig, results: pd.DataFrame, out: Path, data: str | None) -> None:
+    metric = config.metric
+    ranking = results.sort_values(metric, ascending=False).reset_index(drop=True)
+    best = ranking.iloc[0]
+    dsr = deflated_sharpe_ratio(best["sr_per_period"], results["sr_per_period"].to_numpy(), int(best["days"]),
+                                best["skew"], best["kurtosis"])
+    summary = {"configurations_tried": int(len(results)), "best_task": best["task_id"],
+               f"best_{metric}": float(best[metric]), "deflated_sharpe_ratio": dsr["dsr"],
+               "expected_max_sharpe_of_unskilled_trials_annualised":
+                   dsr["sr0_per_period"] * math.sqrt(365 if config.base.calendar == "crypto" else 252)}
+    atomic_write(out / "ranking.csv", lambda tmp: ranking.to_csv(tmp, index=False))
+    shown = ranking.drop(columns=["sr_per_period", "skew", "kurtosis"])
+    atomic_write_text(out / "ranking.md", shown.to_markdown(index=False, floatfmt=".4f") + "\n\n"
+                      + json.dumps(summary, indent=2) + "\n")
+    atomic_write_text(out / "summary.json", json.dumps(summary, indent=2))
+    if config.heatmap:
+        _heatmap(results, config.heatmap, metric, out / "heatmap.png")
+    from lstm_strategies.reports import write_report
+
+    for i, row in ranking.head(config.top).iterrows():
+        overrides = {k: row[k] for k in config.tasks[0] if k in row and not _isnan(row[k])}
+        cfg = _apply(config.base, {k: _native(v) for k, v in overrides.items()})
+        cfg.name = f"{config.name}_top{i + 1}"
+        write_report(run_backtest(cfg, cfg.load_data(data)), out / f"top{i + 1}")
+    print(shown.head(10).to_string(index=False))
+    print(f"\n{len(results)} configurations tried; best {metric} {best[metric]:.3f}; deflated Sharpe ratio "
+          f"{dsr['dsr']:.3f} (probability that the best is skilled after {len(results)} trials)")
+    print(f"wrote {out}/results.csv, results.parquet, ranking.md, summary.json"
+          + (", heatmap.png" if config.heatmap else "") + f" and top{1}..top{min(config.top, len(results))}/")
+
+
+def _isnan(v) -> bool:
+    return isinstance(v, float) and math.isnan(v)
+
+
+def _native(v):
+    return v.item() if hasattr(v, "item") else v
+
+
+def _heatmap(results: pd.DataFrame, keys: list[str], metric: str, path: Path) -> None:
+    from lstm_strategies.reports import configure_matplotlib
+
+    configure_matplotlib()
+    import matplotlib.pyplot as plt
+
+    table = results.pivot_table(index=keys[0], columns=keys[1], values=metric, aggfunc="mean")
+    fig, ax = plt.subplots(figsize=(1.2 * len(table.columns) + 3, 0.6 * len(table) + 2))
+    im = ax.imshow(table.to_numpy(), cmap="viridis", aspect="auto")
+    ax.set_xticks(range(len(table.columns)), [str(c) for c in table.columns])
+    ax.set_yticks(range(len(table.index)), [str(i) for i in table.index])
+    ax.set_xlabel(keys[1])
+    ax.set_ylabel(keys[0])
+    for (i, j), v in np.ndenumerate(table.to_numpy()):
+        ax.text(j, i, f"{v:.2f}", ha="center", va="center", color="white", fontsize=9)
+    fig.colorbar(im, ax=ax, label=f"{metric} (mean over the other parameters)")
+    fig.tight_layout()
+    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
+    plt.close(fig)
+
+
+def run_sweep_cli(args) -> None:
+    config = SweepConfig.from_toml(args.config)
+    out = Path(args.out or Path("backtests") / "output" / "sweeps" / config.name)
+    run_sweep(config, out, args.executor, args.workers, args.address)

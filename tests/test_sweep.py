@@ -1,0 +1,112 @@
+"""Sweeps: same results on the local pool and on a real local Ray runtime; resumable; DSR."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import lstm_strategies.sweep as sweep_module
+from lstm_strategies.errors import ConfigError
+from lstm_strategies.sweep import SweepConfig, deflated_sharpe_ratio, run_sweep
+
+SWEEP = """
+name = "demo_grid"
+base = "{base}"
+[grid]
+"params.target_vol" = [0.1, 0.15]
+forecaster = ["lstm", "ewma"]
+[report]
+heatmap = ["params.target_vol", "forecaster"]
+top = 1
+"""
+METRICS = ["sharpe", "sortino", "cagr", "volatility", "max_drawdown", "cvar_95", "orders"]
+
+
+@pytest.fixture(scope="module")
+def sweep_file(tmp_path_factory):
+    from pathlib import Path
+
+    folder = tmp_path_factory.mktemp("sweep")
+    base = Path("backtests/spx_vol_target_demo.toml").resolve()
+    path = folder / "grid.toml"
+    path.write_text(SWEEP.format(base=base))
+    return path
+
+
+@pytest.fixture(scope="module")
+def local_results(sweep_file, tmp_path_factory):
+    out = tmp_path_factory.mktemp("local")
+    results = run_sweep(SweepConfig.from_toml(sweep_file), out, "local", workers=2, progress=False)
+    return out, results
+
+
+def sorted_metrics(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.sort_values("task_id").set_index("task_id")[METRICS]
+
+
+def test_local_sweep_writes_every_output(local_results):
+    out, results = local_results
+    assert len(results) == 4
+    for name in ("results.csv", "results.parquet", "ranking.md", "summary.json", "heatmap.png",
+                 "top1/tearsheet.html"):
+        assert (out / name).exists(), name
+    summary = (out / "ranking.md").read_text()
+    assert '"configurations_tried": 4' in summary and "deflated_sharpe_ratio" in summary
+
+
+def test_ray_executor_gives_the_local_results(sweep_file, local_results, tmp_path):
+    import ray  # the [ray] extra; README's test command installs it
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        results = run_sweep(SweepConfig.from_toml(sweep_file), tmp_path, "ray", progress=False, report=False)
+    finally:
+        ray.shutdown()
+    pd.testing.assert_frame_equal(sorted_metrics(results), sorted_metrics(local_results[1]))
+
+
+def test_an_interrupted_sweep_runs_only_the_missing_tasks(sweep_file, local_results, tmp_path, monkeypatch):
+    out, full = local_results
+    partial = full.sort_values("task_id").iloc[:1]  # as if killed after the first task finished
+    partial.to_csv(tmp_path / "results.csv", index=False)
+    ran = []
+    real = sweep_module.run_sweep_task
+
+    def counting(**task):
+        ran.append(task["task"])
+        return real(**task)
+
+    monkeypatch.setattr(sweep_module, "run_sweep_task", counting)
+    results = run_sweep(SweepConfig.from_toml(sweep_file), tmp_path, "local", workers=1, progress=False,
+                        report=False)
+    assert len(ran) == 3 and partial["task_id"].iloc[0] not in ran
+    pd.testing.assert_frame_equal(sorted_metrics(results), sorted_metrics(full), check_dtype=False)
+
+
+def test_bad_sweep_keys_fail_before_running(tmp_path):
+    from pathlib import Path
+
+    base = Path("backtests/spx_vol_target_demo.toml").resolve()
+    path = tmp_path / "bad.toml"
+    path.write_text(f'base = "{base}"\n[grid]\n"params.target_volume" = [0.1]\n')
+    with pytest.raises(ConfigError, match=r"params \['target_volume'\] not accepted"):
+        SweepConfig.from_toml(path)
+    path.write_text(f'base = "{base}"\n[grid]\nforecaster = ["prophet"]\n')
+    with pytest.raises(ConfigError, match="forecaster 'prophet' is unknown"):
+        SweepConfig.from_toml(path)
+
+
+def test_deflated_sharpe_ratio_properties():
+    rng = np.random.default_rng(0)
+    trials = rng.normal(0, 0.02, 50)
+    one = deflated_sharpe_ratio(0.05, np.array([0.05]), 1000, 0.0, 3.0)
+    # one trial: the probabilistic Sharpe ratio against zero, Phi(SR * sqrt(T - 1) / sqrt(1 + SR^2 / 2))
+    from scipy.stats import norm
+
+    assert one["dsr"] == pytest.approx(norm.cdf(0.05 * np.sqrt(999) / np.sqrt(1 + 0.05**2 / 2)))
+    many = deflated_sharpe_ratio(0.05, trials, 1000, 0.0, 3.0)
+    more = deflated_sharpe_ratio(0.05, np.concatenate([trials, rng.normal(0, 0.02, 950)]), 1000, 0.0, 3.0)
+    assert one["dsr"] > many["dsr"] > more["dsr"]  # more trials, more deflation
+    fat = deflated_sharpe_ratio(0.05, trials, 1000, -1.0, 10.0)
+    assert fat["dsr"] < many["dsr"]  # negative skew and fat tails deflate further
