@@ -8,6 +8,7 @@ cluster.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -42,7 +43,9 @@ def run_tasks(fn: Callable, tasks: list[dict], executor: str = "local", workers:
             for task in tasks:
                 yield task, fn(**task)
             return
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        # spawn, not fork: a process that already ran torch holds OpenMP/BLAS thread pools, and
+        # children forked from it can deadlock on their locks
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
             futures = {pool.submit(fn, **task): task for task in tasks}
             for future in as_completed(futures):
                 yield futures[future], future.result()

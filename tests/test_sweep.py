@@ -110,3 +110,20 @@ def test_deflated_sharpe_ratio_properties():
     assert one["dsr"] > many["dsr"] > more["dsr"]  # more trials, more deflation
     fat = deflated_sharpe_ratio(0.05, trials, 1000, -1.0, 10.0)
     assert fat["dsr"] < many["dsr"]  # negative skew and fat tails deflate further
+
+
+def test_local_pool_is_safe_after_torch_ran_in_the_parent():
+    """Forking after torch started its thread pools can deadlock; the pool must not hang."""
+    import torch
+
+    from lstm_strategies.executors import run_tasks
+
+    torch.ones(256, 256) @ torch.ones(256, 256)  # start the intra-op thread pool here
+    results = sorted(r for _, r in run_tasks(_square_with_torch, [{"x": i} for i in range(4)], "local", 2))
+    assert results == [0.0, 1.0, 4.0, 9.0]
+
+
+def _square_with_torch(x: int) -> float:
+    import torch
+
+    return float((torch.ones(64, 64) * x @ torch.eye(64))[0, 0] * x / 1.0)

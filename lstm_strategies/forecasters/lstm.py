@@ -32,9 +32,10 @@ def load_pretrained(name_or_path: str | Path) -> LSTMForecaster:
 class LSTMForecaster(Forecaster):
     """Variance forecasts from a trained LSTM checkpoint.
 
-    Batched inference builds every window once and runs the network in chunks; streaming keeps a
-    ring buffer of the last :attr:`lookback` bars and runs one window per bar (1 torch thread is
-    fastest for that).
+    Batched (:meth:`predict_batch`) and streaming (:meth:`update`) inference both run
+    :class:`~lstm_strategies.forecasters.streaming.RollingWindowLSTM` (one recurrent step per bar)
+    and give bit-identical numbers; streaming features come from
+    :class:`~lstm_strategies.features.StreamingFeatures`.
     """
 
     name = "lstm"
