@@ -8,6 +8,7 @@ cluster.
 
 from __future__ import annotations
 
+import atexit
 import multiprocessing
 import os
 from collections.abc import Callable, Iterator
@@ -18,6 +19,40 @@ from lstm_strategies.errors import ConfigError
 
 def default_workers() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+
+
+PRELOAD = ["torch", "backtrader", "pandas", "arch", "arch.data.sp500", "quantstats", "lstm_strategies.backtest",
+           "lstm_strategies.reports", "lstm_strategies.forecasters.lstm", "lstm_strategies.sweep", "strategies"]
+
+
+def _context():
+    """A forkserver that imports the library once; workers fork from it, not from this process.
+
+    Forking the caller directly is unsafe once it has run torch (its OpenMP/BLAS thread pools
+    can deadlock the child); spawning is safe but every worker pays the imports again.
+    """
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(PRELOAD)
+    return ctx
+
+
+_POOLS: dict[int, ProcessPoolExecutor] = {}
+
+
+def local_pool(workers: int) -> ProcessPoolExecutor:
+    """A process pool kept for the life of this process, so a second sweep starts no workers."""
+    pool = _POOLS.get(workers)
+    if pool is None:
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=_context(), initializer=_one_thread_per_worker)
+        _POOLS[workers] = pool
+        atexit.register(pool.shutdown, wait=False, cancel_futures=True)
+    return pool
+
+
+def _one_thread_per_worker() -> None:
+    import torch
+
+    torch.set_num_threads(1)  # the pool already uses every core
 
 
 def run_tasks(fn: Callable, tasks: list[dict], executor: str = "local", workers: int | None = None,
@@ -43,12 +78,14 @@ def run_tasks(fn: Callable, tasks: list[dict], executor: str = "local", workers:
             for task in tasks:
                 yield task, fn(**task)
             return
-        # spawn, not fork: a process that already ran torch holds OpenMP/BLAS thread pools, and
-        # children forked from it can deadlock on their locks
-        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = {pool.submit(fn, **task): task for task in tasks}
+        pool = local_pool(workers)
+        futures = {pool.submit(fn, **task): task for task in tasks}
+        try:
             for future in as_completed(futures):
                 yield futures[future], future.result()
+        finally:
+            for future in futures:
+                future.cancel()
         return
     if executor != "ray":
         raise ConfigError(f"executor {executor!r}: choose 'local' or 'ray'")
