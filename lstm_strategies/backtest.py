@@ -238,6 +238,10 @@ def run_backtest(config: BacktestConfig, data: pd.DataFrame | None = None, runon
     cerebro.addstrategy(cls, forecaster=config.forecaster, forecaster_params=config.forecaster_params,
                         start=config.start, **params)
     cerebro.addanalyzer(RecordsAnalyzer, _name="records")
+    if progress:
+        from strategies import ProgressAnalyzer
+
+        cerebro.addanalyzer(ProgressAnalyzer, total=len(df), desc=config.name)
     strategy = cerebro.run()[0]
     records = strategy.analyzers.records.get_analysis()
     start = pd.Timestamp(config.start, tz="UTC") if config.start else df.index[0]
@@ -274,6 +278,6 @@ def run_backtest(config: BacktestConfig, data: pd.DataFrame | None = None, runon
                                       strategy_params={"weight": avg, **keep},
                                       forecaster="ewma", forecaster_params={})
         const.name = f"{config.name}_constant"
-        result.extras["constant_exposure"] = run_backtest(const, df, runonce=runonce).returns
+        result.extras["constant_exposure"] = run_backtest(const, df, runonce=runonce, progress=progress).returns
         result.extras["constant_weight"] = avg
     return result

@@ -79,7 +79,7 @@ def _cmd_backtest(args) -> None:
 
     config = BacktestConfig.from_toml(args.config)
     data = config.load_data(args.data)
-    result = run_backtest(config, data, runonce=not args.next_mode)
+    result = run_backtest(config, data, runonce=not args.next_mode, progress=True)
     out = Path(args.out or Path("backtests") / "output" / config.name)
     metrics = write_report(result, out)
     print_summary({config.name: metrics})

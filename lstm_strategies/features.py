@@ -32,6 +32,21 @@ def log_returns(close: pd.Series) -> pd.Series:
     return np.log(close).diff()
 
 
+def squared_returns(close: pd.Series) -> pd.Series:
+    """Squared close-to-close log returns (the per-bar variance proxy)."""
+    return log_returns(close) ** 2
+
+
+def log_volume(volume: pd.Series) -> pd.Series:
+    """``log(1 + volume)`` (zero-volume maintenance bars stay finite)."""
+    return np.log1p(volume)
+
+
+def log_volume_change(volume: pd.Series) -> pd.Series:
+    """Bar-to-bar change of :func:`log_volume`; the first bar is NaN."""
+    return log_volume(volume).diff()
+
+
 def parkinson_variance(df: pd.DataFrame) -> pd.Series:
     """Parkinson (1980) per-bar variance: ``ln(H/L)^2 / (4 ln 2)``."""
     return np.log(df["high"] / df["low"]) ** 2 / (4.0 * np.log(2.0))

@@ -1,6 +1,6 @@
 """Backtrader strategies driven by volatility forecasts."""
 
-from strategies.base import ForecastStrategy, RecordsAnalyzer
+from strategies.base import ForecastStrategy, ProgressAnalyzer, RecordsAnalyzer
 from strategies.buy_and_hold import BuyAndHold, ConstantExposure
 from strategies.option_hedge import CollarStrategy, PutOverlayStrategy, SyntheticPutStrategy
 from strategies.vol_target import VolTargetStrategy
@@ -16,4 +16,4 @@ STRATEGIES = {
 }
 
 __all__ = ["STRATEGIES", "BuyAndHold", "CollarStrategy", "ConstantExposure", "ForecastStrategy",
-           "PutOverlayStrategy", "RecordsAnalyzer", "SyntheticPutStrategy", "VolTargetStrategy"]
+           "ProgressAnalyzer", "PutOverlayStrategy", "RecordsAnalyzer", "SyntheticPutStrategy", "VolTargetStrategy"]

@@ -111,6 +111,26 @@ class ForecastStrategy(bt.Strategy):
                              "hedge_ratio": self.hedge_ratio, "value": self.broker.getvalue(), **extra})
 
 
+class ProgressAnalyzer(bt.Analyzer):
+    """A tqdm progress bar over the bars of a run."""
+
+    params = (("total", None), ("desc", "backtest"))
+
+    def start(self):
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(total=self.p.total, desc=self.p.desc, unit="bar", mininterval=0.5, miniters=500)
+
+    def prenext(self):
+        self.bar.update(1)
+
+    def next(self):
+        self.bar.update(1)
+
+    def stop(self):
+        self.bar.close()
+
+
 class RecordsAnalyzer(bt.Analyzer):
     """Returns the strategy's per-bar records as a DataFrame indexed by time."""
 

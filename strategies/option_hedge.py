@@ -11,6 +11,7 @@ import math
 from collections import deque
 
 import numpy as np
+import pandas as pd
 
 from lstm_strategies import pricing
 from lstm_strategies.features import periods_per_year
@@ -114,13 +115,39 @@ class CollarStrategy(_ReplicatedOptionStrategy):
         return float(value), float(max(delta, 0.0))
 
 
+def load_implied_vol(path: str) -> pd.Series:
+    """An implied-volatility index from a CSV (date/time column, then a value column).
+
+    Values above 3 are read as percent (a DVOL export says 55.2 for 55.2%). The series is indexed in
+    UTC and looked up *as of* each bar, so a value is used only from its own timestamp on.
+    """
+    from lstm_strategies.errors import DataError
+
+    try:
+        raw = pd.read_csv(path)
+    except (OSError, pd.errors.ParserError) as exc:
+        raise DataError(f"{path}: cannot read the implied-vol CSV ({exc})") from None
+    if raw.shape[1] < 2:
+        raise DataError(f"{path}: an implied-vol CSV needs a date column and a value column")
+    index = pd.to_datetime(raw.iloc[:, 0], utc=True, errors="coerce", format="mixed")
+    values = pd.to_numeric(raw.iloc[:, 1], errors="coerce")
+    bad = np.flatnonzero(index.isna().to_numpy() | values.isna().to_numpy() | (values <= 0).to_numpy())
+    if bad.size:
+        i = int(bad[0])
+        raise DataError(f"{path}: line {i + 2}: {raw.iloc[i, 0]!r}, {raw.iloc[i, 1]!r} is not a date and a "
+                        "positive volatility")
+    series = pd.Series(values.to_numpy(), index=pd.DatetimeIndex(index)).sort_index()
+    return series / 100.0 if series.median() > 3 else series
+
+
 class PutOverlayStrategy(ForecastStrategy):
     """Hold the asset and buy cash-settled puts when the forecast says protection is cheap.
 
     The put is priced by Black-Scholes at an implied-volatility proxy: trailing realized
     volatility over ``rv_days`` times ``vrp`` (the variance risk premium multiplier), plus a
-    ``spread`` on the premium; or at a user-supplied ``implied_vol`` series (e.g. an exported
-    DVOL index), looked up as of each bar. Pricing with our own forecast would be circular: the
+    ``spread`` on the premium; or at a user-supplied ``implied_vol`` (a pandas Series, or the path
+    of a CSV such as an exported DVOL index, see :func:`load_implied_vol`), looked up as of each
+    bar. Pricing with our own forecast would be circular: the
     forecast only decides *when* to hedge (``hedge_when="forecast_above_implied"``: buy when the
     forecast exceeds the implied proxy) and the proxy sets the price.
 
@@ -140,6 +167,8 @@ class PutOverlayStrategy(ForecastStrategy):
         self._ppy = periods_per_year(_feed_timeframe(self.data))
         bars = int(round(self.p.rv_days * self._ppy / YEAR_DAYS))
         self._returns: deque[float] = deque(maxlen=max(bars, 2))
+        if isinstance(self.p.implied_vol, str):
+            self.p.implied_vol = load_implied_vol(self.p.implied_vol)
         self._put: dict | None = None
         self._next_decision: float | None = None
         self.hedges: list[dict] = []

@@ -114,3 +114,14 @@ def test_streaming_features_equal_the_batch_features(btc_hourly):
     rows = np.array([stream.update(*r, t.hour) for t, r in
                      zip(df.index, df[["open", "high", "low", "close", "volume"]].to_numpy(), strict=True)])
     np.testing.assert_allclose(rows, batch, rtol=1e-9, atol=1e-12, equal_nan=True)
+
+
+def test_volume_features(month):
+    from lstm_strategies.features import log_volume, log_volume_change, squared_returns
+
+    v = month["volume"]
+    assert log_volume_change(v).iloc[5] == pytest.approx(np.log1p(v.iloc[5]) - np.log1p(v.iloc[4]))
+    assert np.isnan(log_volume_change(v).iloc[0])
+    assert np.isfinite(log_volume(pd.Series([0.0, 1.0]))).all()
+    c = month["close"]
+    assert squared_returns(c).iloc[3] == pytest.approx(np.log(c.iloc[3] / c.iloc[2]) ** 2)

@@ -130,3 +130,19 @@ def test_config_errors_name_their_key():
         config(params={"target": 0.3})
     with pytest.raises(ConfigError, match="backtest.start = 'soon' is not a date"):
         config(start="soon")
+
+
+def test_put_overlay_reads_an_implied_vol_csv(early_2022, tmp_path):
+    from lstm_strategies.errors import DataError
+    from strategies.option_hedge import load_implied_vol
+
+    dates = pd.date_range("2021-12-01", "2022-06-01", freq="1D")
+    pd.DataFrame({"date": dates.strftime("%Y-%m-%d"), "dvol": 20.0}).to_csv(tmp_path / "dvol.csv", index=False)
+    series = load_implied_vol(str(tmp_path / "dvol.csv"))
+    assert series.iloc[0] == pytest.approx(0.20)  # percent points read as a fraction
+    res = run_backtest(config("put_overlay", "ewma", params={"implied_vol": str(tmp_path / "dvol.csv")}),
+                       early_2022)
+    assert np.allclose(res.records["implied_vol"].dropna(), 0.2)
+    (tmp_path / "bad.csv").write_text("date,dvol\n2022-01-01,55\n2022-01-02,n/a\n")
+    with pytest.raises(DataError, match="line 3"):
+        load_implied_vol(str(tmp_path / "bad.csv"))
