@@ -75,6 +75,17 @@ def resolve_dataset(spec: str) -> Path:
                       "that holds the shared data, or give data.file)")
 
 
+def read_toml(path: str | Path, what: str = "config") -> dict:
+    """Parse a TOML file; a missing or malformed file is a :class:`ConfigError` naming it."""
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"{path}: {what} file not found")
+    try:
+        return tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML ({exc})") from None
+
+
 @dataclass
 class BacktestConfig:
     """A validated backtest configuration."""
@@ -145,14 +156,7 @@ class BacktestConfig:
 
     @classmethod
     def from_toml(cls, path: str | Path) -> BacktestConfig:
-        path = Path(path)
-        if not path.exists():
-            raise ConfigError(f"{path}: config file not found")
-        try:
-            raw = tomllib.loads(path.read_text())
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: invalid TOML ({exc})") from None
-        return cls.from_dict(raw, str(path))
+        return cls.from_dict(read_toml(path, "config"), str(path))
 
     def with_overrides(self, **overrides) -> BacktestConfig:
         """A copy with fields or ``strategy_params.<key>`` / ``forecaster_params.<key>`` replaced."""

@@ -129,7 +129,7 @@ def evaluate_forecasters(df: pd.DataFrame, model: str = "btc-1h", start: str = "
 
 def plot_forecasts(forecasts: pd.DataFrame, path: Path, periods: int = 365) -> None:
     """Forecast vs realized annualised volatility (LSTM and log-HAR)."""
-    from lstm_strategies.reports import configure_matplotlib
+    from lstm_strategies.reports import configure_matplotlib, save_figure
 
     configure_matplotlib()
     import matplotlib.pyplot as plt
@@ -139,12 +139,7 @@ def plot_forecasts(forecasts: pd.DataFrame, path: Path, periods: int = 365) -> N
     vol["realized"].plot(ax=ax, lw=0.5, color="grey", alpha=0.8, label="realized (next day)")
     vol["log_har"].plot(ax=ax, lw=1.0, color="tab:blue", label="log-HAR")
     vol["lstm"].plot(ax=ax, lw=1.0, color="darkred", label="LSTM")
-    ax.set_ylabel("annualised volatility")
-    ax.legend()
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
-    plt.close(fig)
+    save_figure(fig, path, "annualised volatility")
 
 
 def evaluate_cli(args) -> None:

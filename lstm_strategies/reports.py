@@ -37,6 +37,19 @@ def _qs():
     return qs
 
 
+def save_figure(fig, path: Path, ylabel: str) -> None:
+    """Label, legend and grid an axes figure, then write it as PNG atomically and close it."""
+    import matplotlib.pyplot as plt
+
+    ax = fig.axes[0]
+    ax.set_ylabel(ylabel)
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
+    plt.close(fig)
+
+
 def _naive(series: pd.Series) -> pd.Series:
     if getattr(series.index, "tz", None) is not None:
         series = series.copy()
@@ -114,12 +127,7 @@ def _plot_equity(path: Path, returns: pd.Series, benchmark: pd.Series, extra: di
     for name, series in extra.items():
         (1 + series).cumprod().plot(ax=ax, label=name, lw=1.0, ls="--")
     ax.set_yscale("log")
-    ax.set_ylabel("growth of 1 (log scale)")
-    ax.legend()
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
-    plt.close(fig)
+    save_figure(fig, path, "growth of 1 (log scale)")
 
 
 def _plot_vol(path: Path, records: pd.DataFrame, data: pd.DataFrame, periods: int) -> None:
@@ -135,12 +143,7 @@ def _plot_vol(path: Path, records: pd.DataFrame, data: pd.DataFrame, periods: in
     fig, ax = plt.subplots(figsize=(10, 4))
     realized_next.plot(ax=ax, lw=0.6, color="grey", alpha=0.8, label="realized (next day)")
     forecast.plot(ax=ax, lw=1.3, color="darkred", label="forecast")
-    ax.set_ylabel("annualised volatility")
-    ax.legend()
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
-    plt.close(fig)
+    save_figure(fig, path, "annualised volatility")
 
 
 def _plot_weights(path: Path, records: pd.DataFrame) -> None:
@@ -154,12 +157,7 @@ def _plot_weights(path: Path, records: pd.DataFrame) -> None:
                                                                daily["target_weight"].dropna().reindex(
                                                                    daily["hedge_ratio"].dropna().index)):
         daily["hedge_ratio"].plot(ax=ax, lw=0.8, alpha=0.7, label="hedge ratio / delta")
-    ax.set_ylabel("fraction of portfolio")
-    ax.legend()
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
-    plt.close(fig)
+    save_figure(fig, path, "fraction of portfolio")
 
 
 def write_report(result, out: str | Path, tearsheet: bool = True) -> dict:

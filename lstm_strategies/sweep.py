@@ -25,7 +25,6 @@ import hashlib
 import itertools
 import json
 import math
-import tomllib
 from functools import lru_cache
 from pathlib import Path
 
@@ -34,7 +33,7 @@ import pandas as pd
 from scipy import stats
 
 from lstm_strategies.atomic import atomic_write, atomic_write_text
-from lstm_strategies.backtest import BacktestConfig, run_backtest
+from lstm_strategies.backtest import BacktestConfig, read_toml, run_backtest
 from lstm_strategies.errors import ConfigError
 
 EULER_GAMMA = 0.5772156649015329
@@ -75,12 +74,7 @@ class SweepConfig:
     @classmethod
     def from_toml(cls, path: str | Path) -> SweepConfig:
         path = Path(path)
-        if not path.exists():
-            raise ConfigError(f"{path}: sweep config not found")
-        try:
-            raw = tomllib.loads(path.read_text())
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: invalid TOML ({exc})") from None
+        raw = read_toml(path, "sweep config")
         if "base" not in raw:
             raise ConfigError(f"{path}: 'base' (the backtest config to vary) is missing")
         base = BacktestConfig.from_toml((path.parent / raw["base"]).resolve()
