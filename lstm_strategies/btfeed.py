@@ -1,9 +1,42 @@
-"""A :class:`backtrader.feeds.PandasData` that reads plain lists instead of ``DataFrame.iloc``."""
+"""Backtrader glue: a fast PandasData feed, date numbers to timestamps, feed timeframes."""
 
 from __future__ import annotations
 
 import backtrader as bt
+import numpy as np
+import pandas as pd
 from backtrader.utils import date2num
+
+from lstm_strategies.data import timeframe_label
+from lstm_strategies.errors import DataError
+
+BT_EPOCH = 719163.0  # Backtrader's date number of 1970-01-01
+
+
+def bt_dates_to_index(nums) -> pd.DatetimeIndex:
+    """Backtrader date numbers (naive UTC) to a UTC index, rounded to the second."""
+    seconds = np.round((np.asarray(nums, dtype="float64") - BT_EPOCH) * 86400.0)
+    return pd.DatetimeIndex(seconds.astype("int64") * 1_000_000_000, tz="UTC").as_unit("ns")
+
+
+def bt_timeframe(step: pd.Timedelta) -> tuple[int, int]:
+    """Backtrader ``(timeframe, compression)`` of a bar spacing."""
+    minutes = step / pd.Timedelta("1min")
+    if step >= pd.Timedelta("1D") and step % pd.Timedelta("1D") == pd.Timedelta(0):
+        return bt.TimeFrame.Days, int(step / pd.Timedelta("1D"))
+    if minutes >= 1 and minutes == int(minutes):
+        return bt.TimeFrame.Minutes, int(minutes)
+    return bt.TimeFrame.Seconds, int(step / pd.Timedelta("1s"))
+
+
+def feed_timeframe(data) -> str:
+    """A feed's bar size as a label (``"1h"``, ``"1D"``)."""
+    tf, comp = data._timeframe, data._compression
+    unit = {bt.TimeFrame.Minutes: "min", bt.TimeFrame.Days: "D", bt.TimeFrame.Seconds: "s"}.get(tf)
+    if unit is None:
+        raise DataError(f"feed {data._name!r}: timeframe {bt.TimeFrame.getname(tf, comp)} is not supported; "
+                        "use minute, hour or daily bars")
+    return timeframe_label(pd.Timedelta(f"{comp}{unit}"))
 
 
 class FastPandasData(bt.feeds.PandasData):

@@ -21,28 +21,10 @@ import backtrader as bt
 import numpy as np
 import pandas as pd
 
-from lstm_strategies.data import _bt_timeframe, timeframe_label
+from lstm_strategies.btfeed import BT_EPOCH, bt_dates_to_index, bt_timeframe, feed_timeframe
 from lstm_strategies.errors import DataError
 from lstm_strategies.features import annualise_variance
 from lstm_strategies.forecasters.base import Bar, Forecaster
-
-_BT_EPOCH = 719163.0  # backtrader's date number of 1970-01-01
-
-
-def _feed_timeframe(data) -> str:
-    """The feed's bar size as a label (``"1h"``, ``"1D"``)."""
-    tf, comp = data._timeframe, data._compression
-    unit = {bt.TimeFrame.Minutes: "min", bt.TimeFrame.Days: "D", bt.TimeFrame.Seconds: "s"}.get(tf)
-    if unit is None:
-        raise DataError(f"feed {data._name!r}: timeframe {bt.TimeFrame.getname(tf, comp)} is not supported; "
-                        "use minute, hour or daily bars")
-    return timeframe_label(pd.Timedelta(f"{comp}{unit}"))
-
-
-def _dates_to_index(nums) -> pd.DatetimeIndex:
-    """Backtrader date numbers (naive UTC) to a UTC index, rounded to the second."""
-    seconds = np.round((np.asarray(nums, dtype="float64") - _BT_EPOCH) * 86400.0)
-    return pd.DatetimeIndex(seconds.astype("int64") * 1_000_000_000, tz="UTC").as_unit("ns")
 
 
 class VolatilityForecast(bt.Indicator):
@@ -66,11 +48,11 @@ class VolatilityForecast(bt.Indicator):
 
     def __init__(self):
         self.forecaster = self.make_forecaster()
-        feed_tf = _feed_timeframe(self.data)
+        feed_tf = feed_timeframe(self.data)
         if self.forecaster.timeframe is None:
             self.forecaster.timeframe = feed_tf
         elif pd.Timedelta(self.forecaster.timeframe) != pd.Timedelta(feed_tf):
-            tf, comp = _bt_timeframe(pd.Timedelta(self.forecaster.timeframe))
+            tf, comp = bt_timeframe(pd.Timedelta(self.forecaster.timeframe))
             raise DataError(
                 f"feed {self.data._name!r} has {feed_tf} bars but {self.forecaster!r} expects "
                 f"{self.forecaster.timeframe} bars: pass timeframe={bt.TimeFrame.getname(tf, comp)!r} "
@@ -113,7 +95,7 @@ class VolatilityForecast(bt.Indicator):
             frame = pd.DataFrame(
                 {c: np.asarray(getattr(d, c).array[:n], dtype="float64")
                  for c in ("open", "high", "low", "close", "volume")},
-                index=_dates_to_index(d.datetime.array[:n]))
+                index=bt_dates_to_index(d.datetime.array[:n]))
             frame.attrs["timeframe"] = self.forecaster.timeframe
             var = self.forecaster.predict_batch(frame)
             if self._publish_from is not None:
@@ -137,7 +119,7 @@ class VolatilityForecast(bt.Indicator):
     def next(self):
         d = self.data
         num = d.datetime[0]
-        ts = pd.Timestamp(round((num - _BT_EPOCH) * 86400.0), unit="s", tz="UTC")
+        ts = pd.Timestamp(round((num - BT_EPOCH) * 86400.0), unit="s", tz="UTC")
         var = self.forecaster.update(Bar(ts, d.open[0], d.high[0], d.low[0], d.close[0], d.volume[0]))
         if num < self._publish_num:
             var = math.nan

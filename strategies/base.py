@@ -7,7 +7,8 @@ import math
 import backtrader as bt
 import pandas as pd
 
-from lstm_strategies.indicators import _dates_to_index, volatility_indicator
+from lstm_strategies.btfeed import bt_dates_to_index
+from lstm_strategies.indicators import volatility_indicator
 
 SCHEDULES = ("bar", "daily", "weekly")
 
@@ -72,7 +73,7 @@ class ForecastStrategy(bt.Strategy):
     # -- helpers ------------------------------------------------------------------------------
     def now(self) -> pd.Timestamp:
         """The current bar's timestamp (UTC)."""
-        return _dates_to_index([self.data.datetime[0]])[0]
+        return bt_dates_to_index([self.data.datetime[0]])[0]
 
     def trading(self) -> bool:
         """True once the trading start has been reached."""
@@ -139,5 +140,5 @@ class RecordsAnalyzer(bt.Analyzer):
         frame = pd.DataFrame(records)
         if frame.empty:
             return frame
-        frame.index = _dates_to_index(frame.pop("datetime").to_numpy())
+        frame.index = bt_dates_to_index(frame.pop("datetime").to_numpy())
         return frame

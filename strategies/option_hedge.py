@@ -162,9 +162,9 @@ class PutOverlayStrategy(ForecastStrategy):
 
     def __init__(self):
         super().__init__()
-        from lstm_strategies.indicators import _feed_timeframe
+        from lstm_strategies.btfeed import feed_timeframe
 
-        self._ppy = periods_per_year(_feed_timeframe(self.data))
+        self._ppy = periods_per_year(feed_timeframe(self.data))
         bars = int(round(self.p.rv_days * self._ppy / YEAR_DAYS))
         self._returns: deque[float] = deque(maxlen=max(bars, 2))
         if isinstance(self.p.implied_vol, str):
