@@ -30,7 +30,7 @@ import backtrader as bt
 import numpy as np
 import pandas as pd
 
-from lstm_strategies.data import fingerprint, load_ohlcv, to_bt_feed
+from lstm_strategies.data import fingerprint, load_builtin, load_ohlcv, to_bt_feed
 from lstm_strategies.errors import ConfigError, DataError
 
 DATA_ENV = "LSTM_STRATEGIES_DATA"
@@ -46,20 +46,6 @@ def data_dir() -> Path:
         if candidate.exists():
             return candidate
     return Path.cwd().parent / "shared" / "data"
-
-
-def builtin_dataset(name: str) -> pd.DataFrame:
-    """Real data that installs with a dependency: ``arch:sp500`` (S&P 500 daily, 1999-2018)."""
-    if name != "arch:sp500":
-        raise ConfigError(f"data.dataset: unknown built-in dataset {name!r}; built-in: ['arch:sp500']")
-    from arch.data import sp500
-
-    raw = sp500.load()
-    frame = raw[["Open", "High", "Low", "Close", "Volume"]].rename(columns=str.lower)
-    frame.index = pd.DatetimeIndex(frame.index).rename("timestamp")
-    df = load_ohlcv(frame)
-    df.attrs["source"] = name
-    return df
 
 
 def resolve_dataset(spec: str) -> Path:
@@ -177,7 +163,10 @@ class BacktestConfig:
     def load_data(self, override: str | None = None) -> pd.DataFrame:
         spec = override or self.data_file or self.dataset
         if spec and spec.startswith("arch:"):
-            df = builtin_dataset(spec)
+            try:
+                df = load_builtin(spec)
+            except DataError as exc:
+                raise ConfigError(f"{self.path}: data.dataset: {exc}") from None
         else:
             path = Path(spec) if (override or self.data_file) else resolve_dataset(spec)
             if not path.exists():

@@ -48,19 +48,14 @@ def _cmd_train(args) -> None:
     cfg = TrainConfig(window=args.window, hidden_size=args.hidden, horizon=args.horizon, seed=args.seed,
                       max_epochs=args.epochs, val_days=args.val_days, weight_decay=args.weight_decay,
                       lr=args.lr, calendar=args.calendar, device=args.device)
-    df = _load_any(args.data)
+    from lstm_strategies.data import load_dataset
+
+    df = load_dataset(args.data)
     result = train_ensemble(df, args.train_end, cfg, members=args.ensemble, train_start=args.train_start)
     save_checkpoint(result.model, result.card, args.out)
     m = result.card.metrics
     print(f"saved {args.out}: validation QLIKE {m['val_qlike']:.4f} (log-HAR head alone "
           f"{m['val_qlike_log_har_init']:.4f}), {args.ensemble} member(s), {m['seconds']:.1f} s of training")
-
-
-def _load_any(spec: str):
-    from lstm_strategies.backtest import builtin_dataset
-    from lstm_strategies.data import load_ohlcv
-
-    return builtin_dataset(spec) if spec.startswith("arch:") else load_ohlcv(spec)
 
 
 def _cmd_models(args) -> None:

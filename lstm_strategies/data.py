@@ -301,6 +301,25 @@ def load_ohlcv(source: Source, timeframe: str | None = None, fmt: str | None = N
     return df
 
 
+def load_builtin(name: str) -> pd.DataFrame:
+    """Real data that installs with a dependency: ``arch:sp500`` (S&P 500 daily OHLCV, 1999-2018)."""
+    if name != "arch:sp500":
+        raise DataError(f"unknown built-in dataset {name!r}; built-in: ['arch:sp500']")
+    from arch.data import sp500
+
+    raw = sp500.load()
+    frame = raw[["Open", "High", "Low", "Close", "Volume"]].rename(columns=str.lower)
+    frame.index = pd.DatetimeIndex(frame.index).rename("timestamp")
+    df = load_ohlcv(frame)
+    df.attrs["source"] = name
+    return df
+
+
+def load_dataset(spec: str) -> pd.DataFrame:
+    """A file path (see :func:`load_ohlcv`) or a built-in dataset name such as ``arch:sp500``."""
+    return load_builtin(spec) if str(spec).startswith("arch:") else load_ohlcv(spec)
+
+
 def resample_ohlcv(df: pd.DataFrame, rule: str = "1D") -> pd.DataFrame:
     """Aggregate bars to a coarser timeframe on the 7-day crypto calendar.
 

@@ -143,9 +143,9 @@ def plot_forecasts(forecasts: pd.DataFrame, path: Path, periods: int = 365) -> N
 
 
 def evaluate_cli(args) -> None:
-    from lstm_strategies.cli import _load_any
+    from lstm_strategies.data import load_dataset
 
-    df = _load_any(args.data)
+    df = load_dataset(args.data)
     overall, by_year, forecasts = evaluate_forecasters(df, args.model, args.start, args.end)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -31,11 +31,11 @@ def run_fold(data: str, train_end: str, forecast_end: str | None, config: dict, 
              out: str | None = None) -> dict:
     """Train one fold and return its out-of-sample forecasts (a picklable task)."""
     from lstm_strategies.checkpoint import save_checkpoint
-    from lstm_strategies.cli import _load_any
+    from lstm_strategies.data import load_dataset
     from lstm_strategies.forecasters.lstm import LSTMForecaster
     from lstm_strategies.training import train_ensemble
 
-    df = _load_any(data)
+    df = load_dataset(data)
     result = train_ensemble(df, train_end, TrainConfig(**config), members=members, progress=False)
     if out:
         save_checkpoint(result.model, result.card, Path(out) / f"fold_{pd.Timestamp(train_end).date()}")
@@ -53,12 +53,13 @@ def walk_forward(df_or_path, first_train_end: str, every_months: int = 6, config
                  out: str | Path = "backtests/output/walk_forward", executor: str = "local",
                  address: str | None = None, members: int = 3, workers: int | None = None) -> Path:
     """Run all folds and write ``forecasts.csv`` (timestamp, var, fold) and a QLIKE summary."""
-    from lstm_strategies.cli import _load_any
-    from lstm_strategies.evaluation import daily_targets, qlike
+    from lstm_strategies.data import load_dataset
+    from lstm_strategies.evaluation import daily_targets, diebold_mariano, qlike
     from lstm_strategies.executors import run_tasks
+    from lstm_strategies.forecasters.har import HARForecaster
 
     path = str(df_or_path)
-    df = _load_any(path)
+    df = load_dataset(path)
     ends = fold_ends(df.index, first_train_end, every_months)
     cfg = dataclasses.asdict(config or TrainConfig())
     tasks = [{"data": path, "train_end": str(end), "forecast_end": str(ends[i + 1]) if i + 1 < len(ends) else None,
@@ -74,7 +75,12 @@ def walk_forward(df_or_path, first_train_end: str, every_months: int = 6, config
     atomic_write(out / "forecasts.csv", lambda tmp: forecasts.to_csv(tmp, index_label="timestamp"))
     rv, pos = daily_targets(df, str(ends[0] + pd.Timedelta(1, "ns")))
     f = forecasts["var"].reindex(df.index[pos]).to_numpy()
-    ok = np.isfinite(f)
-    print(f"walk-forward out-of-sample QLIKE at day ends: {qlike(rv.to_numpy()[ok], f[ok]).mean():.4f} "
-          f"over {ok.sum()} days, {len(ends)} folds")
+    har = HARForecaster(log=True).fit(df).predict_batch(df)[pos]
+    ok = np.isfinite(f) & np.isfinite(har)
+    y = rv.to_numpy()[ok]
+    lstm_loss, har_loss = qlike(y, f[ok]), qlike(y, har[ok])
+    dm = diebold_mariano(lstm_loss, har_loss)
+    print(f"walk-forward out-of-sample QLIKE at day ends: {lstm_loss.mean():.4f} over {ok.sum()} days, "
+          f"{len(ends)} folds; log-HAR (refit every 30 days) {har_loss.mean():.4f}; ratio "
+          f"{lstm_loss.mean() / har_loss.mean():.3f}, Diebold-Mariano p {dm['pvalue']:.4f}")
     return out / "forecasts.csv"
