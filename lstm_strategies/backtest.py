@@ -30,6 +30,7 @@ import backtrader as bt
 import numpy as np
 import pandas as pd
 
+from lstm_strategies.btfeed import FractionalCommission
 from lstm_strategies.data import fingerprint, load_builtin, load_ohlcv, to_bt_feed
 from lstm_strategies.errors import ConfigError, DataError
 
@@ -182,15 +183,6 @@ class BacktestConfig:
         if self.start and pd.Timestamp(self.start, tz="UTC") > df.index[-1]:
             raise ConfigError(f"{self.path}: backtest.start {self.start} is after the last bar {df.index[-1]}")
         return df
-
-
-class FractionalCommission(bt.CommissionInfo):
-    """Percentage commission with fractional sizes (one BTC is not the smallest order)."""
-
-    params = (("stocklike", True), ("commtype", bt.CommInfoBase.COMM_PERC), ("percabs", True))
-
-    def getsize(self, price, cash):
-        return self.p.leverage * (cash / price)
 
 
 @dataclass

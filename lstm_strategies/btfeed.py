@@ -39,6 +39,19 @@ def feed_timeframe(data) -> str:
     return timeframe_label(pd.Timedelta(f"{comp}{unit}"))
 
 
+class FractionalCommission(bt.CommissionInfo):
+    """Percentage commission with fractional sizes.
+
+    Backtrader's default sizing rounds orders down to whole units, so ``order_target_percent`` on
+    a 10,000 account never buys a 40,000 BTC. Pass ``commission`` as a fraction of traded value.
+    """
+
+    params = (("stocklike", True), ("commtype", bt.CommInfoBase.COMM_PERC), ("percabs", True))
+
+    def getsize(self, price, cash):
+        return self.p.leverage * (cash / price)
+
+
 class FastPandasData(bt.feeds.PandasData):
     """Same bars as ``PandasData``, about twice as fast to load.
 

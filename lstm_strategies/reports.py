@@ -252,7 +252,7 @@ def print_summary(all_metrics: dict[str, dict]) -> None:
     for col, fmt in formats.items():
         if col in shown:
             shown[col] = [fmt.format(v) if isinstance(v, (int, float)) and pd.notna(v) else "" for v in table[col]]
-    print(shown.to_string())
+    print(shown.where(shown.notna(), "").to_string())
 
 
 def compare(config_paths: list[str], out: Path, data: str | None = None) -> pd.DataFrame:
