@@ -120,11 +120,18 @@ def test_missing_files_and_unknown_names(ckpt, tmp_path):
 
 
 def test_no_code_executing_loader_in_the_package():
+    """No module imports pickle/joblib or calls torch's pickle-based loader."""
+    import ast
     import pathlib
 
     import lstm_strategies
 
     root = pathlib.Path(lstm_strategies.__file__).parent
-    source = "\n".join(p.read_text() for p in root.rglob("*.py"))
-    for call in ("torch.load(", "import pickle", "pickle.load", "joblib"):
-        assert call not in source
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                names = [a.name for a in node.names] + [getattr(node, "module", None) or ""]
+                assert not {"pickle", "joblib", "dill", "cloudpickle"} & set(names), path
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "load":
+                owner = node.func.value
+                assert not (isinstance(owner, ast.Name) and owner.id in {"torch", "pickle"}), f"{path}:{node.lineno}"
