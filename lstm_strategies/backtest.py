@@ -217,7 +217,7 @@ def run_backtest(config: BacktestConfig, data: pd.DataFrame | None = None, runon
     if config.slippage:
         cerebro.broker.set_slippage_perc(config.slippage, slip_open=True, slip_limit=True, slip_match=True)
     params = dict(config.strategy_params)
-    if params.get("max_leverage", 1.0) > 1.0:
+    if max(params.get("max_leverage", 1.0), params.get("weight", 0.0), params.get("max_weight", 0.0)) > 1.0:
         cerebro.broker.set_checksubmit(False)  # allow borrowing cash for leverage
     cls = STRATEGIES[config.strategy]
     cerebro.addstrategy(cls, forecaster=config.forecaster, forecaster_params=config.forecaster_params,
@@ -230,10 +230,9 @@ def run_backtest(config: BacktestConfig, data: pd.DataFrame | None = None, runon
     strategy = cerebro.run()[0]
     records = strategy.analyzers.records.get_analysis()
     start = pd.Timestamp(config.start, tz="UTC") if config.start else df.index[0]
-    values = records["value"][records.index >= start - pd.Timedelta("1D")] if len(records) else pd.Series()
-    # the value at the close of the last bar before `start` is the base of the first return
-    values = pd.concat([pd.Series([config.cash], index=[start - pd.Timedelta("1ns")]),
-                        records["value"][records.index >= start]]) if len(records) else values
+    # nothing trades before `start`: the starting cash is the base of the first daily return
+    traded_values = records["value"][records.index >= start] if len(records) else pd.Series(dtype="float64")
+    values = pd.concat([pd.Series([config.cash], index=[start - pd.Timedelta("1ns")]), traded_values])
     returns = _daily_returns(values).rename(config.name)
     close = pd.concat([df["close"][df.index < start].iloc[-1:], df["close"][df.index >= start]])
     benchmark = _daily_returns(close).rename("buy_and_hold").reindex(returns.index).fillna(0.0)
