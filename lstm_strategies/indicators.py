@@ -77,10 +77,6 @@ class VolatilityForecast(bt.Indicator):
             self.in_sample = check(first_forecast, self.p.allow_in_sample)
         self._checked = True
 
-    def _annualise(self, var):
-        f = self.forecaster
-        return annualise_variance(var, f.horizon_bars, f.timeframe, f.calendar)
-
     # -- runonce: one batched pass --------------------------------------------------------
     def preonce(self, start, end):
         pass
@@ -105,7 +101,7 @@ class VolatilityForecast(bt.Indicator):
                 self._guard(frame.index[valid[0]])
             self._batched = var
         var = self._batched
-        vol = self._annualise(var)
+        vol = np.sqrt(var * self._vol_factor)
         var_line, vol_line = self.lines.var.array, self.lines.vol.array
         for i in range(start, end):
             var_line[i] = var[i]
