@@ -19,6 +19,9 @@ from lstm_strategies.data import bars_per_day
 
 TINY_VARIANCE = 1e-12
 HAR_DAYS = (1, 7, 30)
+#: volume is compared with its mean over one day, and never fewer than this many bars (on daily
+#: bars a one-bar mean would make the feature identically zero)
+MIN_VOLUME_BARS = 7
 #: Inputs of the LSTM, in order; the first three are the log-HAR regressors.
 FEATURE_NAMES = [
     "log_rv_1d", "log_rv_7d", "log_rv_30d",
@@ -140,7 +143,8 @@ def compute_features(open_: np.ndarray, high: np.ndarray, low: np.ndarray, close
     b = bars_in_day
     rv = {d: _rolling_sum(r2, d * b) / d for d in HAR_DAYS}
     log_vol = np.log1p(volume)
-    vol_rel = log_vol - _rolling_sum(log_vol, b) / b
+    nv = max(b, MIN_VOLUME_BARS)
+    vol_rel = log_vol - _rolling_sum(log_vol, nv) / nv
     angle = 2.0 * np.pi * hours / 24.0
     cols = [
         _log(rv[1]), _log(rv[7]), _log(rv[30]),
@@ -223,7 +227,8 @@ class StreamingFeatures:
         self.b = bars_in_day
         self.lookback = feature_lookback(bars_in_day)
         keep = max(HAR_DAYS) * bars_in_day
-        self._r2, self._gk, self._logvol = _Tail(keep), _Tail(bars_in_day), _Tail(bars_in_day)
+        self._nv = max(bars_in_day, MIN_VOLUME_BARS)
+        self._r2, self._gk, self._logvol = _Tail(keep), _Tail(bars_in_day), _Tail(self._nv)
         self._last_close: float | None = None
         self._count = 0
         self._gk_const = 2.0 * np.log(2.0) - 1.0
@@ -250,7 +255,7 @@ class StreamingFeatures:
         return np.array([
             _flog(r2[-b:].sum()), _flog(r2[-7 * b:].sum() / 7), _flog(r2.sum() / 30),
             _flog(self._gk.last(b).sum()), ret, _flog(abs(ret)), _flog(gk),
-            log_vol - self._logvol.last(b).sum() / b, math.sin(angle), math.cos(angle),
+            log_vol - self._logvol.last(self._nv).sum() / self._nv, math.sin(angle), math.cos(angle),
         ])
 
 

@@ -42,9 +42,14 @@ class VolatilityLSTM(nn.Module):
         nn.init.zeros_(self.correction.bias)
 
     def set_scaler(self, mean: torch.Tensor, std: torch.Tensor) -> None:
-        """Store the training-window feature statistics (a zero std becomes 1)."""
+        """Store the training-window feature statistics.
+
+        A feature that was (numerically) constant on the training rows gets a std of 1: dividing
+        by a std of 1e-12 would turn float rounding noise into inputs of order one.
+        """
         self.feature_mean.copy_(mean)
-        self.feature_std.copy_(torch.where(std > 0, std, torch.ones_like(std)))
+        constant = std <= 1e-6 * torch.clamp(mean.abs(), min=1.0)
+        self.feature_std.copy_(torch.where(constant, torch.ones_like(std), std))
 
     def set_har(self, coef: torch.Tensor, intercept: float) -> None:
         """Initialise the log-HAR head (e.g. from OLS on the training rows)."""

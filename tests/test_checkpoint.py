@@ -135,3 +135,22 @@ def test_no_code_executing_loader_in_the_package():
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "load":
                 owner = node.func.value
                 assert not (isinstance(owner, ast.Name) and owner.id in {"torch", "pickle"}), f"{path}:{node.lineno}"
+
+
+@pytest.mark.parametrize("name", ["btc-1h", "eth-1h", "spx-1d"])
+def test_no_bundled_model_amplifies_rounding_noise(name):
+    """Every feature's scale is a real spread: the scaled input weights stay of order one."""
+    model = load_pretrained(name).model
+    assert (model.feature_std >= 1e-3).all()
+    scaled = model.lstm.weight_ih_l0.detach() / model.feature_std
+    assert float(scaled.abs().max()) < 1e3
+
+
+def test_scaler_treats_constant_features_as_constant():
+    import torch
+
+    from lstm_strategies.model import VolatilityLSTM
+
+    model = VolatilityLSTM(3, 4, har_index=(0, 1, 2))
+    model.set_scaler(torch.tensor([5.0, 0.0, 2.0]), torch.tensor([1e-13, 0.0, 0.5]))
+    assert model.feature_std.tolist() == [1.0, 1.0, 0.5]

@@ -106,3 +106,15 @@ def test_rolling_window_lstm_is_the_windowed_forward_pass(btc_hourly):
     got = one[lstm.window - 1:]
     ok = np.isfinite(got)
     np.testing.assert_allclose(got[ok], reference[ok], atol=2e-5)  # float32 vs float64 arithmetic
+
+
+def test_daily_model_batch_equals_streaming():
+    """On daily bars too (where a one-bar volume mean once made a feature pure rounding noise)."""
+    from lstm_strategies.data import load_dataset
+
+    df = load_dataset("arch:sp500")
+    df = df[(df.index >= "2010-09-01") & (df.index < "2013-01-01")]
+    lstm = load_pretrained("spx-1d")
+    batch = lstm.predict_batch(df)
+    assert np.isfinite(batch[lstm.lookback - 1:]).all()
+    np.testing.assert_allclose(stream(lstm, df), batch, rtol=1e-6, equal_nan=True)
