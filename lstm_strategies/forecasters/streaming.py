@@ -39,7 +39,11 @@ class RollingWindowLSTM:
             self.w_out = model.correction.weight.T.float().contiguous()       # (hidden, 1)
             self.w_har = model.har.weight.T.float().contiguous()              # (3, 1)
             self.b_out = float(model.correction.bias.double() + model.har.bias.double())
-        self.har_idx = model.har_idx.clone()
+        idx = model.har_idx.tolist()
+        contiguous = idx == list(range(idx[0], idx[0] + len(idx)))
+        # a slice is a view; advanced indexing would copy on every bar
+        self.har_cols = slice(idx[0], idx[0] + len(idx)) if contiguous else model.har_idx.clone()
+        self._expanded: dict[int, tuple] = {}
         self.window = window
         self.hidden = model.lstm.hidden_size
         self.reset()
@@ -49,17 +53,24 @@ class RollingWindowLSTM:
         self._c = torch.zeros(1, self.window, self.hidden)
         self._n = 0
 
+    def _weights(self, m: int) -> tuple:
+        """The weight matrices as (m, ., .) views for batched products (cached per m)."""
+        if m not in self._expanded:
+            self._expanded[m] = tuple(w.expand(m, -1, -1) for w in (self.w_ih_t, self.w_hh_t, self.w_out, self.w_har))
+        return self._expanded[m]
+
     def _step(self, h: torch.Tensor, c: torch.Tensor, x: torch.Tensor, k: int) -> tuple:
         """Advance every in-flight sequence by bar ``x`` (chunks x features); read out row ``k``."""
-        hid, m = self.hidden, h.shape[0]
+        hid = self.hidden
+        w_ih, w_hh, w_out, _ = self._weights(h.shape[0])
         # per-sequence bmm, never one matmul over all chunks: the rounding of a row must not
         # depend on how many chunks run beside it (streaming runs one)
-        proj = torch.bmm(x.unsqueeze(1), self.w_ih_t.expand(m, -1, -1)).add_(self.bias)
-        gates = torch.bmm(h, self.w_hh_t.expand(m, -1, -1)).add_(proj)
+        proj = torch.bmm(x.unsqueeze(1), w_ih).add_(self.bias)
+        gates = torch.bmm(h, w_hh).add_(proj)
         sig = torch.sigmoid(gates)                       # input, forget, (cell), output gates
         c = torch.addcmul(sig[..., hid: 2 * hid] * c, sig[..., :hid], torch.tanh(gates[..., 2 * hid: 3 * hid]))
         h = sig[..., 3 * hid:] * torch.tanh(c)
-        out = torch.bmm(h[:, k: k + 1], self.w_out.expand(m, -1, -1))[:, 0, 0]
+        out = torch.bmm(h[:, k: k + 1], w_out)[:, 0, 0]
         h[:, k].zero_()                                  # this sequence restarts with the next bar
         c[:, k].zero_()
         return h, c, out
@@ -70,7 +81,7 @@ class RollingWindowLSTM:
         with torch.inference_mode():
             xt = torch.from_numpy(np.asarray(x, dtype=np.float32)).unsqueeze(0)
             self._h, self._c, out = self._step(self._h, self._c, xt, self._n % self.window)
-            har = torch.bmm(xt[:, None, self.har_idx], self.w_har.expand(1, -1, -1))[:, 0, 0]
+            har = torch.bmm(xt[:, None, self.har_cols], self._weights(1)[3])[:, 0, 0]
             return float(out[0] + har[0]) + self.b_out
 
     @torch.inference_mode()
@@ -95,7 +106,7 @@ class RollingWindowLSTM:
             if step >= w - 1:
                 pos = lead + step
                 keep = pos < np.minimum(last, n)
-                har = torch.bmm(xs[:, None, self.har_idx], self.w_har.expand(len(xs), -1, -1))[:, 0, 0]
+                har = torch.bmm(xs[:, None, self.har_cols], self._weights(len(xs))[3])[:, 0, 0]
                 y = (y + har).double() + self.b_out
                 out[pos[keep]] = y.numpy()[keep]
         return out
