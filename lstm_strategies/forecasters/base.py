@@ -35,6 +35,14 @@ class Bar:
     volume: float
 
 
+def rows_to_frame(rows: list[tuple], timeframe: str | None) -> pd.DataFrame:
+    """An OHLCV frame from streamed ``(timestamp, open, high, low, close, volume)`` tuples."""
+    frame = pd.DataFrame([r[1:] for r in rows], columns=OHLCV,
+                         index=pd.DatetimeIndex([r[0] for r in rows]).as_unit("ns"))
+    frame.attrs["timeframe"] = timeframe
+    return frame
+
+
 class Forecaster(ABC):
     """Base class: subclasses implement :meth:`predict_batch` and say how far back they look.
 
@@ -129,8 +137,4 @@ class Forecaster(ABC):
         if len(self._buffer) < self.lookback:
             return float("nan")
         self.initialized = True
-        rows = list(self._buffer)
-        frame = pd.DataFrame([r[1:] for r in rows], columns=OHLCV,
-                             index=pd.DatetimeIndex([r[0] for r in rows]))
-        frame.attrs["timeframe"] = self.timeframe
-        return float(self.predict_batch(frame)[-1])
+        return float(self.predict_batch(rows_to_frame(list(self._buffer), self.timeframe))[-1])

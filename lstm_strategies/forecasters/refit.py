@@ -12,8 +12,7 @@ from abc import abstractmethod
 import numpy as np
 import pandas as pd
 
-from lstm_strategies.data import OHLCV
-from lstm_strategies.forecasters.base import Bar, Forecaster
+from lstm_strategies.forecasters.base import Bar, Forecaster, rows_to_frame
 
 
 def refit_points(timestamps: np.ndarray, min_train: pd.Timedelta, every: pd.Timedelta) -> list[int]:
@@ -78,11 +77,7 @@ class ExpandingRefitForecaster(Forecaster):
         self._next_due: int | None = None
 
     def _history(self) -> pd.DataFrame:
-        rows = self._rows
-        frame = pd.DataFrame([r[1:] for r in rows], columns=OHLCV,
-                             index=pd.DatetimeIndex([r[0] for r in rows]).as_unit("ns"))
-        frame.attrs["timeframe"] = self.timeframe
-        return frame
+        return rows_to_frame(self._rows, self.timeframe)
 
     def update(self, bar: Bar) -> float:
         if not hasattr(self, "_rows"):
