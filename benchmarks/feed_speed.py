@@ -10,8 +10,9 @@ import time
 
 import backtrader as bt
 
-from lstm_strategies.backtest import data_dir
-from lstm_strategies.data import load_ohlcv, to_bt_feed
+from lstm_strategies.btfeed import to_bt_feed
+from lstm_strategies.data import load_ohlcv
+from lstm_strategies.datasets import data_dir
 
 
 class Sma(bt.Strategy):

@@ -12,8 +12,8 @@ import argparse
 
 import pandas as pd
 
-from lstm_strategies.backtest import data_dir
 from lstm_strategies.data import load_ohlcv
+from lstm_strategies.datasets import data_dir
 from lstm_strategies.evaluation import evaluate_forecasters
 
 

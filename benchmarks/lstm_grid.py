@@ -16,8 +16,8 @@ import itertools
 import numpy as np
 import torch
 
-from lstm_strategies.backtest import data_dir
 from lstm_strategies.data import load_ohlcv
+from lstm_strategies.datasets import data_dir
 from lstm_strategies.evaluation import qlike
 from lstm_strategies.features import forward_realized_variance
 from lstm_strategies.forecasters.lstm import LSTMForecaster

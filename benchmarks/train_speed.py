@@ -13,8 +13,8 @@ import time
 
 import torch
 
-from lstm_strategies.backtest import data_dir
 from lstm_strategies.data import load_ohlcv
+from lstm_strategies.datasets import data_dir
 from lstm_strategies.training import TrainConfig, train_ensemble
 
 

@@ -21,7 +21,6 @@ A config::
 
 from __future__ import annotations
 
-import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,36 +29,12 @@ import backtrader as bt
 import numpy as np
 import pandas as pd
 
-from lstm_strategies.btfeed import FractionalCommission
-from lstm_strategies.data import fingerprint, load_builtin, load_ohlcv, to_bt_feed
+from lstm_strategies.btfeed import FractionalCommission, to_bt_feed
+from lstm_strategies.data import fingerprint
+from lstm_strategies.datasets import load_dataset
 from lstm_strategies.errors import ConfigError, DataError
 
-DATA_ENV = "LSTM_STRATEGIES_DATA"
 KNOWN_SECTIONS = {"name", "description", "data", "backtest", "strategy", "report"}
-
-
-def data_dir() -> Path:
-    """Folder of the shared market data: ``$LSTM_STRATEGIES_DATA``, else ``../shared/data``."""
-    if os.environ.get(DATA_ENV):
-        return Path(os.environ[DATA_ENV])
-    for base in (Path.cwd(), Path(__file__).resolve().parents[1]):
-        candidate = base.parent / "shared" / "data"
-        if candidate.exists():
-            return candidate
-    return Path.cwd().parent / "shared" / "data"
-
-
-def resolve_dataset(spec: str) -> Path:
-    """A dataset name (``btc_usdt_1h``) in the data folder, or a path."""
-    path = Path(spec)
-    if path.suffix or path.exists():
-        return path
-    folder = data_dir()
-    for suffix in (".csv.gz", ".csv", ".parquet"):
-        if (folder / f"{spec}{suffix}").exists():
-            return folder / f"{spec}{suffix}"
-    raise ConfigError(f"data.dataset: {spec!r} not found in {folder} (set ${DATA_ENV} to the folder "
-                      "that holds the shared data, or give data.file)")
 
 
 def read_toml(path: str | Path, what: str = "config") -> dict:
@@ -163,17 +138,11 @@ class BacktestConfig:
 
     def load_data(self, override: str | None = None) -> pd.DataFrame:
         spec = override or self.data_file or self.dataset
-        if spec and spec.startswith("arch:"):
-            try:
-                df = load_builtin(spec)
-            except DataError as exc:
-                raise ConfigError(f"{self.path}: data.dataset: {exc}") from None
-        else:
-            path = Path(spec) if (override or self.data_file) else resolve_dataset(spec)
-            if not path.exists():
-                raise ConfigError(f"{self.path}: data file {path} not found (data.file); set ${DATA_ENV} or "
-                                  "pass --data FILE")
-            df = load_ohlcv(path)
+        key = "--data" if override else ("data.file" if self.data_file else "data.dataset")
+        try:
+            df = load_dataset(spec)
+        except DataError as exc:
+            raise ConfigError(f"{self.path}: {key} = {spec!r}: {exc}") from None
         if self.data_start:
             df = df[df.index >= pd.Timestamp(self.data_start, tz="UTC")]
         if self.data_end:

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 from backtrader.utils import date2num
 
-from lstm_strategies.data import timeframe_label
+from lstm_strategies.data import OHLCV, infer_timeframe, timeframe_label
 from lstm_strategies.errors import DataError
 
 BT_EPOCH = 719163.0  # Backtrader's date number of 1970-01-01
@@ -82,3 +82,19 @@ class FastPandasData(bt.feeds.PandasData):
             line[0] = values[i]
         self.lines.datetime[0] = self._dtnums[i]
         return True
+
+
+def to_bt_feed(df: pd.DataFrame, name: str | None = None, **kwargs) -> FastPandasData:
+    """Wrap an OHLCV frame as a Backtrader feed with the right timeframe and compression.
+
+    The feed is a :class:`backtrader.feeds.PandasData` subclass that converts the columns to plain
+    lists once, instead of calling ``DataFrame.iloc`` per cell (about 2x faster, same bars).
+    """
+    step = pd.Timedelta(df.attrs.get("timeframe") or infer_timeframe(df.index))
+    timeframe, compression = bt_timeframe(step)
+    naive = df[OHLCV].copy()
+    naive.index = df.index.tz_convert("UTC").tz_localize(None) if df.index.tz is not None else df.index
+    feed = FastPandasData(dataname=naive, timeframe=timeframe, compression=compression,
+                          name=name or df.attrs.get("source", "data"), openinterest=None, **kwargs)
+    feed.ohlcv_attrs = dict(df.attrs)
+    return feed

@@ -13,9 +13,10 @@ def _cmd_data_inspect(args) -> None:
     import numpy as np
 
     from lstm_strategies.data import find_gaps, load_ohlcv
+    from lstm_strategies.datasets import load_dataset, names
     from lstm_strategies.features import log_returns, periods_per_year
 
-    df = load_ohlcv(args.file, fmt=args.format)
+    df = load_dataset(args.file) if args.file in names() else load_ohlcv(args.file, fmt=args.format)
     gaps = find_gaps(df)
     print(f"file        {args.file}")
     print(f"rows        {len(df):,}")
@@ -48,7 +49,7 @@ def _cmd_train(args) -> None:
     cfg = TrainConfig(window=args.window, hidden_size=args.hidden, horizon=args.horizon, seed=args.seed,
                       max_epochs=args.epochs, val_days=args.val_days, weight_decay=args.weight_decay,
                       lr=args.lr, calendar=args.calendar, device=args.device)
-    from lstm_strategies.data import load_dataset
+    from lstm_strategies.datasets import load_dataset
 
     df = load_dataset(args.data)
     result = train_ensemble(df, args.train_end, cfg, members=args.ensemble, train_start=args.train_start)
@@ -105,13 +106,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     data = sub.add_parser("data", help="inspect OHLCV files").add_subparsers(dest="data_command", required=True)
     inspect = data.add_parser("inspect", help="rows, range, timeframe, gaps and yearly volatility of a file")
-    inspect.add_argument("file")
+    inspect.add_argument("file", help="an OHLCV file, or a shipped dataset name (btc_usdt_1h, eth_usdt_1h)")
     inspect.add_argument("--format", choices=["shared", "yahoo", "binance", "ccxt"], default=None)
     inspect.add_argument("--calendar", choices=["crypto", "equity"], default="crypto")
     inspect.set_defaults(func=_cmd_data_inspect)
 
     train = sub.add_parser("train", help="train an LSTM volatility model (safetensors + JSON)")
-    train.add_argument("--data", required=True, help="OHLCV file, or arch:sp500")
+    train.add_argument("--data", required=True, help="OHLCV file, a shipped dataset (btc_usdt_1h) or arch:sp500")
     train.add_argument("--train-end", required=True, help="last date whose target may be used")
     train.add_argument("--train-start", default=None)
     train.add_argument("--out", required=True, help="checkpoint folder")

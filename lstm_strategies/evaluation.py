@@ -143,7 +143,7 @@ def plot_forecasts(forecasts: pd.DataFrame, path: Path, periods: int = 365) -> N
 
 
 def evaluate_cli(args) -> None:
-    from lstm_strategies.data import load_dataset
+    from lstm_strategies.datasets import load_dataset
 
     df = load_dataset(args.data)
     overall, by_year, forecasts = evaluate_forecasters(df, args.model, args.start, args.end)

@@ -31,7 +31,7 @@ def run_fold(data: str, train_end: str, forecast_end: str | None, config: dict, 
              out: str | None = None) -> dict:
     """Train one fold and return its out-of-sample forecasts (a picklable task)."""
     from lstm_strategies.checkpoint import save_checkpoint
-    from lstm_strategies.data import load_dataset
+    from lstm_strategies.datasets import load_dataset
     from lstm_strategies.forecasters.lstm import LSTMForecaster
     from lstm_strategies.training import train_ensemble
 
@@ -53,7 +53,7 @@ def walk_forward(df_or_path, first_train_end: str, every_months: int = 6, config
                  out: str | Path = "backtests/output/walk_forward", executor: str = "local",
                  address: str | None = None, members: int = 3, workers: int | None = None) -> Path:
     """Run all folds and write ``forecasts.csv`` (timestamp, var, fold) and a QLIKE summary."""
-    from lstm_strategies.data import load_dataset
+    from lstm_strategies.datasets import load_dataset
     from lstm_strategies.evaluation import daily_targets, diebold_mariano, qlike
     from lstm_strategies.executors import run_tasks
     from lstm_strategies.forecasters.har import HARForecaster

@@ -1,41 +1,30 @@
-"""Shared fixtures: the real market data in ../shared/data (never copied into the repo)."""
+"""Shared fixtures: the real market data that ships with the package (nothing outside the repo)."""
 
 from __future__ import annotations
 
 import socket
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from lstm_strategies.backtest import data_dir
-from lstm_strategies.data import load_ohlcv
-
-SHARED = data_dir()
-
-
-def shared_file(name: str) -> Path:
-    """Path of a shared data file; a missing file fails the test loudly (never skips)."""
-    path = SHARED / name
-    if not path.exists():
-        pytest.fail(f"{path} is missing: the tests need the real data in ../shared/data "
-                    "(or set $LSTM_STRATEGIES_DATA to its folder)")
-    return path
+from lstm_strategies.data import resample_ohlcv
+from lstm_strategies.datasets import load_dataset
 
 
 @pytest.fixture(scope="session")
 def btc_hourly() -> pd.DataFrame:
-    return load_ohlcv(shared_file("btc_usdt_1h.csv.gz"))
+    return load_dataset("btc_usdt_1h")
 
 
 @pytest.fixture(scope="session")
 def eth_hourly() -> pd.DataFrame:
-    return load_ohlcv(shared_file("eth_usdt_1h.csv.gz"))
+    return load_dataset("eth_usdt_1h")
 
 
 @pytest.fixture(scope="session")
-def btc_daily() -> pd.DataFrame:
-    return load_ohlcv(shared_file("btc_usd_1d.csv"))
+def btc_daily(btc_hourly) -> pd.DataFrame:
+    """Daily bars aggregated from the shipped hourly BTC bars (UTC days)."""
+    return resample_ohlcv(btc_hourly, "1D")
 
 
 def window(df: pd.DataFrame, start: str, end: str) -> pd.DataFrame:

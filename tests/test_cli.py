@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import shared_file
 
 from lstm_strategies.cli import main
 
 
 def test_data_inspect(capsys):
-    assert main(["data", "inspect", str(shared_file("btc_usdt_1h.csv.gz"))]) == 0
+    assert main(["data", "inspect", "btc_usdt_1h"]) == 0
     out = capsys.readouterr().out
     assert "rows        65,653" in out
     assert "timeframe   1h" in out

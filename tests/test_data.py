@@ -9,15 +9,15 @@ import backtrader as bt
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import shared_file, window
+from conftest import window
 
+from lstm_strategies.btfeed import to_bt_feed
 from lstm_strategies.data import (
     OHLCV,
     find_gaps,
     infer_timeframe,
     load_ohlcv,
     resample_ohlcv,
-    to_bt_feed,
 )
 from lstm_strategies.errors import DataError
 
@@ -45,10 +45,10 @@ def test_shared_hourly_file_matches_its_readme(btc_hourly):
     assert gaps.longest_start == pd.Timestamp("2019-05-15 03:00", tz="UTC")
 
 
-def test_shared_daily_file(btc_daily):
+def test_daily_bars_from_the_hourly_file(btc_daily):
     assert btc_daily.attrs["timeframe"] == "1D"
-    assert btc_daily.index[0] == pd.Timestamp("2014-09-17", tz="UTC")
-    assert find_gaps(btc_daily).n_gaps == 0
+    assert btc_daily.index[0] == pd.Timestamp("2019-01-01", tz="UTC")
+    assert find_gaps(btc_daily).n_gaps == 0  # every UTC day has bars, even with hourly gaps
 
 
 def test_round_trip_csv_and_gzip_and_parquet(hourly_slice, tmp_path):
@@ -61,8 +61,9 @@ def test_round_trip_csv_and_gzip_and_parquet(hourly_slice, tmp_path):
         pd.testing.assert_frame_equal(back, hourly_slice, check_freq=False)
 
 
-def test_round_trip_yahoo_export(tmp_path):
-    raw = pd.read_csv(shared_file("eth_usd_1d.csv")).head(200)
+def test_round_trip_yahoo_export(btc_daily, tmp_path):
+    raw = btc_daily.head(200).reset_index()
+    raw["timestamp"] = raw["timestamp"].dt.strftime("%Y-%m-%d")
     yahoo = raw.rename(columns={"timestamp": "Date", "open": "Open", "high": "High", "low": "Low",
                                 "close": "Close", "volume": "Volume"})
     yahoo["Date"] = yahoo["Date"] + " 00:00:00+00:00"

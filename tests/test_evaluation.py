@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import shared_file
 
 from lstm_strategies.evaluation import diebold_mariano, mincer_zarnowitz, model_confidence_set, qlike
 
@@ -47,7 +46,7 @@ def test_evaluate_command_writes_tables_and_plot(tmp_path, capsys):
     from lstm_strategies.cli import main
 
     out = tmp_path / "eval"
-    assert main(["evaluate", "--data", str(shared_file("eth_usdt_1h.csv.gz")), "--model", "eth-1h",
+    assert main(["evaluate", "--data", "eth_usdt_1h", "--model", "eth-1h",
                  "--start", "2025-07-01", "--out", str(out)]) == 0
     table = pd.read_csv(out / "evaluation.csv", index_col=0)
     assert list(table.index) == ["lstm", "log_har", "har", "ewma", "garch"]
@@ -59,5 +58,5 @@ def test_evaluate_command_writes_tables_and_plot(tmp_path, capsys):
 def test_evaluate_refuses_in_sample_dates(capsys):
     from lstm_strategies.cli import main
 
-    assert main(["evaluate", "--data", str(shared_file("btc_usdt_1h.csv.gz")), "--start", "2021-06-01"]) == 2
+    assert main(["evaluate", "--data", "btc_usdt_1h", "--start", "2021-06-01"]) == 2
     assert "in-sample" in capsys.readouterr().err

@@ -110,7 +110,7 @@ def test_rolling_window_lstm_is_the_windowed_forward_pass(btc_hourly):
 
 def test_daily_model_batch_equals_streaming():
     """On daily bars too (where a one-bar volume mean once made a feature pure rounding noise)."""
-    from lstm_strategies.data import load_dataset
+    from lstm_strategies.datasets import load_dataset
 
     df = load_dataset("arch:sp500")
     df = df[(df.index >= "2010-09-01") & (df.index < "2013-01-01")]

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 from conftest import window
 
-from lstm_strategies.data import resample_ohlcv, to_bt_feed
+from lstm_strategies.btfeed import to_bt_feed
+from lstm_strategies.data import resample_ohlcv
 from lstm_strategies.errors import DataError, LeakageError
 from lstm_strategies.forecasters.ewma import EWMAForecaster
 from lstm_strategies.forecasters.garch import GARCHForecaster

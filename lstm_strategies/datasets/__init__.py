@@ -1,0 +1,131 @@
+"""Real market data that ships with the package, found by name.
+
+``btc_usdt_1h`` and ``eth_usdt_1h`` (Binance spot, hourly, 2019-01 .. 2026-06) and ``btc_dvol_1d``
+(Deribit's BTC DVOL implied-volatility index, daily, 2022-11 .. 2025-11) are byte-identical copies
+of the project's shared data; ``PROVENANCE.md`` in this folder says where they come from. Each
+file's SHA-256 is checked when it is first loaded.
+
+:func:`load_dataset` is the one entry point used by configs and the CLI: a shipped name, a
+built-in such as ``arch:sp500`` (installed with ``arch``), a file path, or the name of an extra
+file in ``$LSTM_STRATEGIES_DATA`` (by default ``../shared/data`` next to the working folder), where
+the benchmarks find the data that does not ship (SOL, Yahoo daily files).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import pandas as pd
+
+from lstm_strategies.errors import DataError
+
+HERE = Path(__file__).parent
+DATA_ENV = "LSTM_STRATEGIES_DATA"
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """One shipped file: its name, what it holds and its SHA-256."""
+
+    name: str
+    file: str
+    kind: str  # "ohlcv" or "implied_vol"
+    description: str
+    sha256: str
+
+    @property
+    def path(self) -> Path:
+        return HERE / self.file
+
+
+SHIPPED: dict[str, Dataset] = {d.name: d for d in (
+    Dataset("btc_usdt_1h", "btc_usdt_1h.csv.gz", "ohlcv",
+            "Binance spot BTC/USDT hourly, 2019-01-01 .. 2026-06-30 (65,653 bars, 20 gaps)",
+            "d19e7bd016dfa14beab31b7a2965019cb972ea938ae6505e4ae74fe1aa96f5e4"),
+    Dataset("eth_usdt_1h", "eth_usdt_1h.csv.gz", "ohlcv",
+            "Binance spot ETH/USDT hourly, 2019-01-01 .. 2026-06-30 (65,653 bars, 20 gaps)",
+            "262dc6f9d12d3453f7b5ebb43dbd3748321c988022f75c297e2b6ddbfa276777"),
+    Dataset("btc_dvol_1d", "btc_dvol_1d.csv", "implied_vol",
+            "Deribit BTC DVOL (30-day implied volatility, %), daily, 2022-11-06 .. 2025-11-12",
+            "fcec2d77e6cd96f4357389e555875b86fd3e6b98ffd4b14d88a549833959d52d"),
+)}
+BUILTIN = {"arch:sp500": "S&P 500 daily OHLCV, 1999-2018 (ships with the arch package)"}
+
+
+def names() -> list[str]:
+    """Names :func:`load_dataset` accepts without a path: shipped files and built-ins."""
+    return sorted(SHIPPED) + sorted(BUILTIN)
+
+
+def data_dir() -> Path:
+    """Folder of extra (non-shipped) data: ``$LSTM_STRATEGIES_DATA``, else ``../shared/data``."""
+    if os.environ.get(DATA_ENV):
+        return Path(os.environ[DATA_ENV])
+    return Path.cwd().parent / "shared" / "data"
+
+
+@cache
+def _verified(name: str) -> Path:
+    ds = SHIPPED[name]
+    digest = hashlib.sha256(ds.path.read_bytes()).hexdigest()
+    if digest != ds.sha256:
+        raise DataError(f"{ds.path}: SHA-256 {digest[:12]}... differs from the shipped file's "
+                        f"{ds.sha256[:12]}...; the package data was modified; reinstall lstm-strategies")
+    return ds.path
+
+
+def dataset_path(name: str) -> Path:
+    """Path of a shipped file (verified) or of an extra file in :func:`data_dir`."""
+    if name in SHIPPED:
+        return _verified(name)
+    folder = data_dir()
+    for suffix in (".csv.gz", ".csv", ".parquet"):
+        if (folder / f"{name}{suffix}").exists():
+            return folder / f"{name}{suffix}"
+    raise DataError(f"dataset {name!r} is not shipped ({', '.join(names())}) and not in {folder}; "
+                    f"give a file path, or set ${DATA_ENV} to the folder that holds {name}.*")
+
+
+def load_sp500() -> pd.DataFrame:
+    """S&P 500 daily OHLCV 1999-2018, as shipped by the ``arch`` package."""
+    from arch.data import sp500
+
+    from lstm_strategies.data import load_ohlcv
+
+    raw = sp500.load()
+    frame = raw[["Open", "High", "Low", "Close", "Volume"]].rename(columns=str.lower)
+    frame.index = pd.DatetimeIndex(frame.index).rename("timestamp")
+    df = load_ohlcv(frame)
+    df.attrs["source"] = "arch:sp500"
+    return df
+
+
+def load_dataset(spec: str | os.PathLike) -> pd.DataFrame:
+    """OHLCV bars from a shipped name, a built-in (``arch:sp500``), a file path or an extra name.
+
+    Raises
+    ------
+    DataError
+        Unknown name, missing file, or a file that fails validation (see
+        :func:`~lstm_strategies.data.load_ohlcv`).
+    """
+    from lstm_strategies.data import load_ohlcv
+
+    spec = str(spec)
+    if spec in BUILTIN:
+        return load_sp500()
+    if spec in SHIPPED:
+        if SHIPPED[spec].kind != "ohlcv":
+            raise DataError(f"dataset {spec!r} is an implied-volatility series, not OHLCV bars; "
+                            "load it with load_implied_vol")
+        df = load_ohlcv(_verified(spec))
+        df.attrs["source"] = spec
+        return df
+    path = Path(spec)
+    if path.suffix or path.exists() or os.sep in spec:
+        return load_ohlcv(path)
+    return load_ohlcv(dataset_path(spec))
