@@ -109,7 +109,7 @@ def test_interrupted_tearsheet_leaves_no_half_file(demo_result, tmp_path, monkey
     (lambda t: t.replace('forecaster = "lstm"', 'forecaster = "arima"'), "strategy.forecaster = 'arima'"),
     (lambda t: t.replace('start = "2011-01-01"', 'start = "2011-13-01"'), "backtest.start = '2011-13-01'"),
     (lambda t: t.replace('dataset = "arch:sp500"', 'file = "/nonexistent/spx.csv"'),
-     "data file /nonexistent/spx.csv not found"),
+     "data.file = '/nonexistent/spx.csv': /nonexistent/spx.csv: file not found"),
     (lambda t: t.replace("target_vol = 0.12", "target_volatility = 0.12"), "strategy.params ['target_volatility']"),
     (lambda t: t + "\n[extra]\nx = 1\n", "unknown key(s) ['extra']"),
 ])
