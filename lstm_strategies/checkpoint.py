@@ -1,30 +1,54 @@
 """Save and load LSTM checkpoints: weights in safetensors, metadata in JSON, no pickle.
 
-A checkpoint is a folder with ``model.safetensors`` and ``model.json``. The JSON holds the format
-version, the architecture, the feature names in order, the timeframe and horizon, the training
-window and a fingerprint of its rows, validation metrics, library versions and the SHA-256 of the
-weights file, so a truncated or tampered file is detected before it is used.
+A checkpoint is a folder with ``model.safetensors`` and ``model.json`` (the *card*). The card holds
+the format version, the architecture, the feature names in order, the bar size, horizons and
+window, the training window and a fingerprint of its rows, validation metrics, library versions
+and the SHA-256 of the weights file.
+
+The folder is sealed both ways, so that nothing can change after training without being noticed:
+
+* the card's ``weights_sha256`` is the SHA-256 of ``model.safetensors`` (required);
+* the safetensors header's metadata holds ``card_sha256``, the SHA-256 of the card's canonical
+  JSON (:func:`card_digest`: sorted keys, no whitespace) *without* ``weights_sha256``, so there is
+  no cycle: the weights are written first (sealing the card), then the card (sealing the weights).
+
+Loading checks, before anything is used: every card field (type, range, consistency; unknown keys
+are refused), the weights hash, the card seal, then the tensors' names, shapes and dtypes against
+the architecture and that every value is finite. Any failure is one :class:`CheckpointError` that
+names the file and the field. Folders of the unsealed format 2 are upgraded with :func:`reseal`
+(``python -m lstm_strategies.checkpoint FOLDER...``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
+import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Annotated, Any
 
+import pandas as pd
 import torch
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load as load_tensors
+from safetensors.torch import save as save_tensors
 
 from lstm_strategies.atomic import atomic_write
 from lstm_strategies.errors import CheckpointError
 from lstm_strategies.model import VolatilityLSTM
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 3
+UNSEALED_FORMAT_VERSION = 2  # weights hash in the card, no seal of the card: upgrade with reseal()
 WEIGHTS = "model.safetensors"
 METADATA = "model.json"
 PRETRAINED_DIR = Path(__file__).parent / "pretrained"
+SEAL_KEY = "card_sha256"
+CALENDAR_NAMES = ("crypto", "equity")  # lstm_strategies.calendar.CALENDARS
+
+_RETRAIN = "retrain the model or restore the checkpoint folder from its source"
 
 
 @dataclass
@@ -34,7 +58,7 @@ class ModelCard:
     architecture: dict
     feature_names: list[str]
     timeframe: str
-    horizon: str
+    horizons: list[int]
     window: int
     calendar: str = "crypto"
     train_start: str = ""
@@ -48,45 +72,310 @@ class ModelCard:
     weights_sha256: str = ""
 
 
+# --------------------------------------------------------------------------------------------
+# The card's schema: types and ranges of each field (strict: "24" is not 24, true is not 1)
+# --------------------------------------------------------------------------------------------
+
+_SHA256 = r"^[0-9a-f]{64}$"
+PosInt = Annotated[int, Field(ge=1)]
+Hex64 = Annotated[str, Field(pattern=_SHA256)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False)
+
+
+class _Architecture(_Strict):
+    n_features: Annotated[int, Field(ge=1, le=4096)]
+    hidden_size: Annotated[int, Field(ge=1, le=65536)]
+    num_layers: Annotated[int, Field(ge=1, le=64)]
+    dropout: Annotated[float, Field(ge=0.0, lt=1.0)]
+    har_index: Annotated[list[Annotated[int, Field(ge=0)]], Field(min_length=1)]
+    n_horizons: Annotated[int, Field(ge=1, le=4096)]
+    relative: bool
+    # only in merged ensembles (merge_ensemble); the defaults mean "not an ensemble"
+    ensemble_members: Annotated[int, Field(ge=2)] = 0
+    member_hidden_size: PosInt = 0
+
+
+class _Card(_Strict):
+    architecture: _Architecture
+    feature_names: Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)]
+    timeframe: str
+    horizons: Annotated[list[PosInt], Field(min_length=1)]
+    window: Annotated[int, Field(ge=1, le=10_000_000)]
+    calendar: str
+    train_start: str
+    train_end: str
+    train_fingerprint: str
+    source: str
+    metrics: dict[str, Any]
+    training: dict[str, Any]
+    versions: dict[str, str]
+    format_version: int
+    weights_sha256: Hex64
+
+
+def _bad(path: Path, name: str, what: str, advice: str = "") -> CheckpointError:
+    return CheckpointError(f"{path}: field '{name}' {what}" + (f"; {advice}" if advice else ""))
+
+
+def _loc(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _from_validation_error(path: Path, exc: ValidationError) -> CheckpointError:
+    problems = []
+    for err in exc.errors():
+        where = _loc(err["loc"]) or "(card)"
+        if err["type"] == "missing":
+            problems.append(f"field '{where}' is missing")
+        elif err["type"] == "extra_forbidden":
+            problems.append(f"field '{where}' is not a field of format {FORMAT_VERSION} (unknown key)")
+        else:
+            shown = repr(err.get("input"))
+            shown = shown if len(shown) <= 60 else shown[:57] + "..."
+            problems.append(f"field '{where}' = {shown}: {err['msg'].removeprefix('Value error, ')}")
+    return CheckpointError(f"{path}: {'; '.join(problems)}; the card is malformed: {_RETRAIN}")
+
+
+def _parse_time(path: Path, name: str, text: str) -> pd.Timestamp:
+    if not text[:1].isdigit():
+        raise _bad(path, name, f"= {text!r} is not a date (expected e.g. '2021-12-31 23:59:59+00:00')", _RETRAIN)
+    try:
+        stamp = pd.Timestamp(text)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise _bad(path, name, f"= {text!r} is not a date ({exc})", _RETRAIN) from None
+    if pd.isna(stamp):
+        raise _bad(path, name, f"= {text!r} is not a date", _RETRAIN)
+    return stamp
+
+
+def _check_consistency(path: Path, card: _Card) -> None:
+    """Ranges that span fields, and the fields pydantic's types cannot express."""
+    arch = card.architecture
+    if len(card.feature_names) != len(set(card.feature_names)):
+        dup = sorted({n for n in card.feature_names if card.feature_names.count(n) > 1})
+        raise _bad(path, "feature_names", f"repeats {dup}", _RETRAIN)
+    if arch.n_features != len(card.feature_names):
+        raise _bad(path, "architecture.n_features", f"= {arch.n_features} but feature_names lists "
+                   f"{len(card.feature_names)} features", _RETRAIN)
+    if any(i >= arch.n_features for i in arch.har_index) or len(set(arch.har_index)) != len(arch.har_index):
+        raise _bad(path, "architecture.har_index", f"= {arch.har_index}: positions must be distinct and below "
+                   f"n_features = {arch.n_features}", _RETRAIN)
+    if (arch.ensemble_members == 0) != (arch.member_hidden_size == 0):
+        raise _bad(path, "architecture.ensemble_members", "and architecture.member_hidden_size come together "
+                   "(an ensemble records both)", _RETRAIN)
+    if arch.ensemble_members and (arch.hidden_size != arch.ensemble_members * arch.member_hidden_size
+                                  or arch.num_layers != 1):
+        raise _bad(path, "architecture.hidden_size", f"= {arch.hidden_size} with num_layers = {arch.num_layers}: "
+                   f"a merged ensemble of {arch.ensemble_members} members of {arch.member_hidden_size} units has "
+                   f"one layer of {arch.ensemble_members * arch.member_hidden_size}", _RETRAIN)
+    if card.horizons != sorted(set(card.horizons)):
+        raise _bad(path, "horizons", f"= {card.horizons} must be distinct and increasing", _RETRAIN)
+    if len(card.horizons) != arch.n_horizons:
+        raise _bad(path, "horizons", f"= {card.horizons} lists {len(card.horizons)} horizons but "
+                   f"architecture.n_horizons = {arch.n_horizons}", _RETRAIN)
+    try:
+        step = pd.Timedelta(card.timeframe) if re.search("[A-Za-z]", card.timeframe) else None
+    except (ValueError, TypeError, OverflowError):
+        step = None
+    if step is None or pd.isna(step) or step < pd.Timedelta("1s"):
+        raise _bad(path, "timeframe", f"= {card.timeframe!r} is not a bar size of at least one second "
+                   "(e.g. '1h', '15min', '1D')", _RETRAIN)
+    if card.calendar not in CALENDAR_NAMES:
+        raise _bad(path, "calendar", f"= {card.calendar!r}; choose one of {list(CALENDAR_NAMES)}", _RETRAIN)
+    if bool(card.train_start) != bool(card.train_end):
+        empty = "train_start" if not card.train_start else "train_end"
+        raise _bad(path, empty, "is empty while the other end of the training window is set", _RETRAIN)
+    if card.train_start:
+        start = _parse_time(path, "train_start", card.train_start)
+        end = _parse_time(path, "train_end", card.train_end)
+        try:
+            ordered = start < end
+        except TypeError:
+            raise _bad(path, "train_end", f"= {card.train_end!r} and train_start = {card.train_start!r}: one has a "
+                       "time zone, the other not", _RETRAIN) from None
+        if not ordered:
+            raise _bad(path, "train_end", f"= {card.train_end!r} is not after train_start = {card.train_start!r}",
+                       _RETRAIN)
+    if card.train_start or card.train_fingerprint:
+        if not re.fullmatch(_SHA256, card.train_fingerprint):
+            raise _bad(path, "train_fingerprint", f"= {card.train_fingerprint!r} is not a SHA-256 (64 lowercase hex "
+                       "digits) of the training rows", _RETRAIN)
+
+
+def validate_card(raw: Any, path: str | Path = METADATA) -> ModelCard:
+    """Check a parsed ``model.json`` (types, ranges, consistency) and return its :class:`ModelCard`.
+
+    Raises :class:`CheckpointError` naming ``path`` and the offending field; the seal is not checked
+    here (see :func:`read_card`).
+    """
+    path = Path(path)
+    if not isinstance(raw, dict):
+        kind = {list: "array", str: "string", int: "number", float: "number", bool: "boolean"}.get(type(raw), "null")
+        raise CheckpointError(f"{path}: holds a JSON {kind}, not an object with the card's fields; {_RETRAIN}")
+    version = raw.get("format_version", None)
+    if "format_version" in raw and (type(version) is not int or version != FORMAT_VERSION):
+        hint = (f"upgrade it with `python -m lstm_strategies.checkpoint {path.parent}` (reseal) or retrain"
+                if version == UNSEALED_FORMAT_VERSION else "retrain, or use the lstm-strategies that wrote it")
+        raise _bad(path, "format_version", f"= {version!r}: checkpoint format version {version!r}, this library "
+                   f"reads version {FORMAT_VERSION}", hint)
+    try:
+        card = _Card.model_validate(raw)
+    except ValidationError as exc:
+        raise _from_validation_error(path, exc) from None
+    _check_consistency(path, card)
+    return ModelCard(**{k: raw[k] for k in ModelCard.__dataclass_fields__})
+
+
+# --------------------------------------------------------------------------------------------
+# Hashes and the seal
+# --------------------------------------------------------------------------------------------
+
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def save_checkpoint(model: VolatilityLSTM, card: ModelCard, directory: str | Path) -> Path:
-    """Write ``model.safetensors`` and ``model.json`` into ``directory`` (atomically)."""
-    import lstm_strategies
-
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    tensors = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
-    atomic_write(directory / WEIGHTS, lambda p: save_file(tensors, p))
-    card.architecture = dict(model.config)
-    card.versions = {"lstm_strategies": lstm_strategies.__version__, "torch": torch.__version__}
-    card.weights_sha256 = _sha256(directory / WEIGHTS)
-    text = json.dumps(asdict(card), indent=2, sort_keys=True)
-    atomic_write(directory / METADATA, lambda p: Path(p).write_text(text))
-    return directory
+def canonical_json(card: dict) -> str:
+    """The card as hashed: sorted keys, no whitespace, ASCII, without ``weights_sha256``."""
+    body = {k: v for k, v in card.items() if k != "weights_sha256"}
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=True)
 
 
-def read_card(directory: str | Path) -> ModelCard:
-    """Read and check ``model.json`` without touching the weights."""
-    path = Path(directory) / METADATA
+def card_digest(card: dict) -> str:
+    """SHA-256 of :func:`canonical_json` (what the weights file's header seals)."""
+    return hashlib.sha256(canonical_json(card).encode("ascii")).hexdigest()
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict:
+    keys = [k for k, _ in pairs]
+    dup = sorted({k for k in keys if keys.count(k) > 1})
+    if dup:
+        raise ValueError(f"duplicate key(s) {dup}")
+    return dict(pairs)
+
+
+def _read_json(path: Path) -> Any:
     if not path.exists():
         raise CheckpointError(f"{path}: no model.json; a checkpoint folder holds model.json and "
                               "model.safetensors (write one with `lstm-strategies train`)")
     try:
-        raw = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise CheckpointError(f"{path}: not valid JSON ({exc}); the file is truncated or edited") from None
-    version = raw.get("format_version")
-    if version != FORMAT_VERSION:
-        raise CheckpointError(f"{path}: checkpoint format version {version!r}, this library reads "
-                              f"version {FORMAT_VERSION}; retrain or upgrade lstm-strategies")
-    known = set(ModelCard.__dataclass_fields__)
-    missing = [k for k in ("architecture", "feature_names", "timeframe", "horizon", "window") if k not in raw]
-    if missing:
-        raise CheckpointError(f"{path}: missing key(s) {missing}")
-    return ModelCard(**{k: v for k, v in raw.items() if k in known})
+        return json.loads(path.read_bytes().decode("utf-8"), object_pairs_hook=_no_duplicates)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise CheckpointError(f"{path}: not valid JSON ({exc}); the file is truncated or edited: {_RETRAIN}") from None
+
+
+def _header(weights: Path, data: bytes) -> dict[str, str]:
+    """The ``__metadata__`` of a safetensors file's header (8-byte length, then JSON)."""
+    try:
+        size = int.from_bytes(data[:8], "little")
+        if len(data) < 8 or size > len(data) - 8:
+            raise ValueError(f"header of {size} bytes in a file of {len(data)}")
+        header = json.loads(data[8:8 + size].decode("utf-8"))
+        metadata = (header.get("__metadata__") or {}) if isinstance(header, dict) else None
+        if not isinstance(metadata, dict):
+            raise ValueError("the header is not a JSON object with an object '__metadata__'")
+        return metadata
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise CheckpointError(f"{weights}: cannot read the safetensors header ({exc}); {_RETRAIN}") from None
+
+
+def _read_weights(weights: Path, expected: str, card_path: Path) -> bytes:
+    """The weights file's bytes, once they match the card's ``weights_sha256``."""
+    if not weights.exists():
+        raise CheckpointError(f"{weights}: weights file missing; {_RETRAIN}")
+    try:
+        data = weights.read_bytes()
+    except OSError as exc:
+        raise CheckpointError(f"{weights}: cannot read the weights file ({exc})") from None
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != expected:
+        raise CheckpointError(f"{weights}: SHA-256 {digest[:12]}... does not match field 'weights_sha256' of "
+                              f"{card_path} ({expected[:12]}...); the weights file is truncated or was modified "
+                              f"(or model.json belongs to another model): {_RETRAIN}")
+    return data
+
+
+def _verified(directory: Path) -> tuple[ModelCard, bytes]:
+    """The checked card and the weights' bytes: fields, then the weights hash, then the seal."""
+    path = directory / METADATA
+    raw = _read_json(path)
+    card = validate_card(raw, path)
+    weights = directory / WEIGHTS
+    data = _read_weights(weights, card.weights_sha256, path)
+    sealed = _header(weights, data).get(SEAL_KEY)
+    if sealed is None:
+        raise CheckpointError(f"{weights}: the header holds no '{SEAL_KEY}', so {path} is not sealed (the weights "
+                              f"were re-saved outside save_checkpoint); {_RETRAIN}")
+    if sealed != card_digest(raw):
+        raise CheckpointError(f"{path}: the card was edited after training: its SHA-256 {card_digest(raw)[:12]}... "
+                              f"does not match '{SEAL_KEY}' {str(sealed)[:12]}... sealed in {weights} (a field such "
+                              f"as horizons, window, train_end or metrics changed); {_RETRAIN}")
+    return card, data
+
+
+def read_card(directory: str | Path) -> ModelCard:
+    """Read and check ``model.json``: every field, the weights hash and the card's seal.
+
+    The tensors are not loaded; a card edited after training, a modified weights file or a card
+    of another model is a :class:`CheckpointError`.
+    """
+    return _verified(Path(directory))[0]
+
+
+# --------------------------------------------------------------------------------------------
+# Tensors
+# --------------------------------------------------------------------------------------------
+
+def _build(arch: dict) -> VolatilityLSTM:
+    model = VolatilityLSTM(arch["n_features"], arch["hidden_size"], arch["num_layers"], arch["dropout"],
+                           tuple(arch["har_index"]), arch["n_horizons"], arch.get("relative", False))
+    # a merged ensemble's record survives a load and re-save (save_checkpoint writes model.config)
+    model.config.update({k: arch[k] for k in ("ensemble_members", "member_hidden_size") if k in arch})
+    return model
+
+
+def _check_tensors(weights: Path, state: dict[str, torch.Tensor], model: VolatilityLSTM) -> None:
+    """Names, shapes and dtypes as the architecture says; every value finite; har_idx as recorded."""
+    expected = model.state_dict()
+    missing, extra = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
+    if missing or extra:
+        raise CheckpointError(f"{weights}: tensors do not fit field 'architecture' of model.json (missing "
+                              f"{missing}, unexpected {extra}); {_RETRAIN}")
+    for name, ref in expected.items():
+        got = state[name]
+        if got.shape != ref.shape or got.dtype != ref.dtype:
+            raise CheckpointError(f"{weights}: tensor '{name}' is {got.dtype} {tuple(got.shape)}, field "
+                                  f"'architecture' of model.json needs {ref.dtype} {tuple(ref.shape)}; {_RETRAIN}")
+        if got.is_floating_point() and not bool(torch.isfinite(got).all()):
+            bad = int((~torch.isfinite(got)).sum())
+            raise CheckpointError(f"{weights}: tensor '{name}' holds {bad} non-finite value(s) (NaN/inf); "
+                                  f"{_RETRAIN}")
+    if not torch.equal(state["har_idx"], expected["har_idx"]):
+        raise CheckpointError(f"{weights}: tensor 'har_idx' = {state['har_idx'].tolist()} differs from field "
+                              f"'architecture.har_index' {expected['har_idx'].tolist()}; {_RETRAIN}")
+
+
+def _load_tensors(weights: Path, data: bytes, arch: dict) -> VolatilityLSTM:
+    try:
+        state = load_tensors(data)
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise CheckpointError(f"{weights}: cannot read safetensors ({exc}); {_RETRAIN}") from None
+    try:
+        model = _build(arch)
+    except (KeyError, RuntimeError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"{weights.parent / METADATA}: field 'architecture' cannot be built ({exc}); "
+                              f"{_RETRAIN}") from None
+    _check_tensors(weights, state, model)
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        raise CheckpointError(f"{weights}: weights do not fit field 'architecture' of model.json ({exc})") from None
+    return model.eval()
 
 
 def load_checkpoint(directory: str | Path,
@@ -101,33 +390,115 @@ def load_checkpoint(directory: str | Path,
         The feature names the caller will feed, in order; a mismatch is a :class:`CheckpointError`.
     """
     directory = Path(directory)
-    card = read_card(directory)
-    weights = directory / WEIGHTS
-    if not weights.exists():
-        raise CheckpointError(f"{weights}: weights file missing")
-    digest = _sha256(weights)
-    if card.weights_sha256 and digest != card.weights_sha256:
-        raise CheckpointError(f"{weights}: SHA-256 {digest[:12]}... does not match model.json "
-                              f"({card.weights_sha256[:12]}...); the file is truncated or was modified")
+    card, data = _verified(directory)  # the card's fields, the weights hash and the seal, before any tensor
     if expected_features is not None and list(expected_features) != list(card.feature_names):
         extra = sorted(set(card.feature_names) - set(expected_features))
         lacking = sorted(set(expected_features) - set(card.feature_names))
         raise CheckpointError(f"{directory}: the model was trained on features {card.feature_names}; the "
                               f"caller provides {list(expected_features)} (model-only: {extra}, caller-only: "
                               f"{lacking}); use a model trained with this library version's features")
-    try:
-        state = load_file(str(weights))
-    except (SafetensorError, OSError, ValueError) as exc:
-        raise CheckpointError(f"{weights}: cannot read safetensors ({exc})") from None
-    arch = dict(card.architecture)
-    try:
-        model = VolatilityLSTM(arch["n_features"], arch["hidden_size"], arch["num_layers"],
-                               arch["dropout"], tuple(arch["har_index"]))
-        model.load_state_dict(state, strict=True)
-    except (KeyError, RuntimeError, TypeError) as exc:
-        raise CheckpointError(f"{directory}: weights do not fit the architecture in model.json ({exc})") from None
-    model.eval()
+    model = _load_tensors(directory / WEIGHTS, data, card.architecture)
     return model, card
+
+
+# --------------------------------------------------------------------------------------------
+# Writing
+# --------------------------------------------------------------------------------------------
+
+def _serialize(tensors: dict[str, torch.Tensor], metadata: dict[str, str]) -> bytes:
+    """safetensors bytes with the header's metadata in sorted order.
+
+    safetensors writes the metadata in hash-map order, which varies from run to run; sorting it
+    (a permutation of the same keys: same length, same offsets) makes a save byte-reproducible,
+    so the same model and card always give the same ``weights_sha256``.
+    """
+    data = save_tensors(tensors, metadata=metadata)
+    size = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8:8 + size])
+    header["__metadata__"] = dict(sorted(header["__metadata__"].items()))
+    text = json.dumps(header, separators=(",", ":")).encode()
+    if len(text) > size:  # pragma: no cover  (a permutation cannot grow)
+        raise CheckpointError(f"cannot reorder the safetensors header ({len(text)} > {size} bytes)")
+    return data[:8] + text.ljust(size, b" ") + data[8 + size:]
+
+
+def _write(model: VolatilityLSTM, card: ModelCard, directory: Path) -> Path:
+    """Seal and write: weights (header: the card's digest) first, then the card (the weights' hash)."""
+    tensors = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    for name, tensor in tensors.items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise CheckpointError(f"{directory}: tensor '{name}' holds NaN/inf values; not saving a model that "
+                                  "could not be loaded")
+    card.architecture = dict(model.config)
+    card.format_version = FORMAT_VERSION
+    card.weights_sha256 = "0" * 64  # placeholder: validated as a hash, excluded from the seal
+    # hash what will be read back: JSON round trip (tuples become lists, ...)
+    raw = json.loads(json.dumps(asdict(card), sort_keys=True))
+    validate_card(raw, directory / METADATA)  # never write a card that load_checkpoint would refuse
+    metadata = {"format": "pt", SEAL_KEY: card_digest(raw), "format_version": str(FORMAT_VERSION)}
+    data = _serialize(tensors, metadata)
+    atomic_write(directory / WEIGHTS, lambda p: Path(p).write_bytes(data))
+    card.weights_sha256 = _sha256(directory / WEIGHTS)
+    text = json.dumps(asdict(card), indent=2, sort_keys=True) + "\n"
+    atomic_write(directory / METADATA, lambda p: Path(p).write_text(text))
+    return directory
+
+
+def save_checkpoint(model: VolatilityLSTM, card: ModelCard, directory: str | Path) -> Path:
+    """Write a sealed ``model.safetensors`` and ``model.json`` into ``directory`` (each atomically).
+
+    Sets the card's ``architecture`` (from the model), ``versions``, ``format_version`` and
+    ``weights_sha256``; an invalid card or a NaN/inf weight is a :class:`CheckpointError` and
+    nothing is written.
+    """
+    from lstm_strategies._version import __version__
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    card.versions = {"lstm_strategies": __version__, "torch": torch.__version__}
+    return _write(model, card, directory)
+
+
+def reseal(directory: str | Path) -> Path:
+    """Upgrade an unsealed format-2 checkpoint folder to the sealed format, in place (maintainers).
+
+    The weights file must match the card's ``weights_sha256`` (checked first); the tensors must
+    fit the architecture and be finite. The card keeps every field (its ``versions`` record who
+    trained it); only ``format_version``, the seal and the weights hash change (and
+    ``architecture.relative`` is written out when absent). A folder already in the current
+    format is verified and left as it is.
+    """
+    directory = Path(directory)
+    path = directory / METADATA
+    raw = _read_json(path)
+    if isinstance(raw, dict) and raw.get("format_version") == FORMAT_VERSION:
+        load_checkpoint(directory)
+        return directory
+    if not isinstance(raw, dict) or raw.get("format_version") != UNSEALED_FORMAT_VERSION:
+        version = raw.get("format_version") if isinstance(raw, dict) else None
+        raise _bad(path, "format_version", f"= {version!r}: reseal upgrades format {UNSEALED_FORMAT_VERSION} "
+                   f"only", "retrain the model")
+    digest = raw.get("weights_sha256")
+    if not isinstance(digest, str) or not re.fullmatch(_SHA256, digest):
+        raise _bad(path, "weights_sha256", f"= {digest!r} is not a SHA-256: the weights cannot be verified, "
+                   "so they are not resealed", "retrain the model")
+    data = _read_weights(directory / WEIGHTS, digest, path)
+    unknown = sorted(set(raw) - set(ModelCard.__dataclass_fields__))
+    if unknown:
+        raise _bad(path, unknown[0], "is not a card field (unknown key)", "retrain the model")
+    arch = raw.get("architecture")
+    if not isinstance(arch, dict):
+        raise _bad(path, "architecture", f"= {arch!r} is not an object", "retrain the model")
+    upgraded = {**raw, "format_version": FORMAT_VERSION, "architecture": {"relative": False, **arch}}
+    validate_card(upgraded, path)
+    model = _load_tensors(directory / WEIGHTS, data, upgraded["architecture"])
+    card = ModelCard(**{k: v for k, v in upgraded.items()})
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    _write(model, card, directory)
+    again, _ = load_checkpoint(directory)
+    if any(not torch.equal(v, again.state_dict()[k]) for k, v in state.items()):  # pragma: no cover
+        raise CheckpointError(f"{directory}: resealed weights differ from the originals")
+    return directory
 
 
 def pretrained_names() -> list[str]:
@@ -141,3 +512,25 @@ def pretrained_path(name: str) -> Path:
     if not (path / METADATA).exists():
         raise CheckpointError(f"unknown pretrained model {name!r}; bundled: {pretrained_names()}")
     return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m lstm_strategies.checkpoint FOLDER...``: reseal format-2 folders (maintainers)."""
+    folders = sys.argv[1:] if argv is None else argv
+    if not folders:
+        print("usage: python -m lstm_strategies.checkpoint FOLDER...  (reseal format-2 checkpoint folders)")
+        return 2
+    status = 0
+    for folder in folders:
+        try:
+            reseal(folder)
+            card = read_card(folder)
+            print(f"{folder}: sealed (format {card.format_version}, weights {card.weights_sha256[:12]}...)")
+        except CheckpointError as exc:
+            print(f"{folder}: {exc}", file=sys.stderr)
+            status = 1
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
