@@ -1,4 +1,8 @@
-"""Backtrader glue: a fast PandasData feed, date numbers to timestamps, feed timeframes."""
+"""Backtrader glue, and the only module that converts between pandas and Backtrader.
+
+The fast list-based feed (:func:`to_bt_feed`), date numbers to and from timestamps, feed
+timeframes and a commission scheme for fractional sizes.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +21,25 @@ def bt_dates_to_index(nums) -> pd.DatetimeIndex:
     """Backtrader date numbers (naive UTC) to a UTC index, rounded to the second."""
     seconds = np.round((np.asarray(nums, dtype="float64") - BT_EPOCH) * 86400.0)
     return pd.DatetimeIndex(seconds.astype("int64") * 1_000_000_000, tz="UTC").as_unit("ns")
+
+
+def bt_num_to_ns(num: float) -> int:
+    """One Backtrader date number to UTC epoch nanoseconds (rounded to the second), no objects made."""
+    return int(round((num - BT_EPOCH) * 86400.0)) * 1_000_000_000
+
+
+def bt_num_to_timestamp(num: float) -> pd.Timestamp:
+    """One Backtrader date number to a UTC :class:`pandas.Timestamp`."""
+    return pd.Timestamp(bt_num_to_ns(num), tz="UTC")
+
+
+def timestamp_to_bt_num(when) -> float:
+    """A date or timestamp (naive means UTC) to a Backtrader date number; None gives -inf."""
+    if when is None:
+        return -np.inf
+    ts = pd.Timestamp(when)
+    ts = ts.tz_convert("UTC").tz_localize(None) if ts.tz is not None else ts
+    return float(date2num(ts.to_pydatetime()))
 
 
 def bt_timeframe(step: pd.Timedelta) -> tuple[int, int]:
@@ -44,12 +67,62 @@ class FractionalCommission(bt.CommissionInfo):
 
     Backtrader's default sizing rounds orders down to whole units, so ``order_target_percent`` on
     a 10,000 account never buys a 40,000 BTC. Pass ``commission`` as a fraction of traded value.
+    ``leverage`` (Backtrader's own parameter) makes a long position need only ``value / leverage``
+    of cash; the account's value stays exact (cash + position - borrowed). The backtest runner
+    uses it as a credit line for strategies that lever, and :class:`MarginBroker` charges interest
+    on what is borrowed.
     """
 
     params = (("stocklike", True), ("commtype", bt.CommInfoBase.COMM_PERC), ("percabs", True))
 
     def getsize(self, price, cash):
-        return self.p.leverage * (cash / price)
+        # Backtrader's order_target_value/percent pass a *value* here; its own getsize multiplies it
+        # by the leverage, which would overbuy a levered target by that factor
+        return cash / price
+
+
+class MarginBroker(bt.brokers.BackBroker):
+    """Backtrader's broker plus interest on borrowed cash.
+
+    A long position worth more than the account's equity borrows the difference; each bar it is
+    charged ``borrow_rate`` a year (``periods_per_year`` bars) on that amount. The broker keeps the
+    totals for the report: interest paid, mean and largest amount borrowed.
+    """
+
+    params = (("borrow_rate", 0.0), ("periods_per_year", 8760.0))
+
+    def start(self):
+        super().start()
+        self.borrow_cost = 0.0
+        self.borrowed_total = 0.0
+        self.borrowed_max = 0.0
+        self.borrow_bars = 0
+        self.bars = 0
+
+    def next(self):
+        super().next()
+        exposure = sum(pos.size * data.close[0] for data, pos in self.positions.items() if pos.size > 0)
+        if exposure <= 0:
+            return
+        equity = self.getvalue()
+        borrowed = max(0.0, exposure - equity)
+        self.bars += 1  # bars holding a position
+        if borrowed > 0:
+            self.borrow_bars += 1
+            self.borrowed_total += borrowed / equity if equity > 0 else 0.0
+            self.borrowed_max = max(self.borrowed_max, borrowed / equity if equity > 0 else 0.0)
+            cost = borrowed * self.p.borrow_rate / self.p.periods_per_year
+            if cost:
+                self.cash -= cost
+                self.borrow_cost += cost
+
+    def borrowing(self) -> dict:
+        """Totals of the run: interest paid, and over the bars holding a position the share that
+        borrowed and the mean and largest borrowed amount over equity."""
+        return {"borrow_rate": float(self.p.borrow_rate), "interest_paid": float(self.borrow_cost),
+                "share_of_bars_borrowing": self.borrow_bars / self.bars if self.bars else 0.0,
+                "borrowed_over_equity_mean": self.borrowed_total / self.bars if self.bars else 0.0,
+                "borrowed_over_equity_max": float(self.borrowed_max)}
 
 
 class FastPandasData(bt.feeds.PandasData):

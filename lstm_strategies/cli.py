@@ -1,22 +1,29 @@
-"""The ``lstm-strategies`` command."""
+"""The ``lstm-strategies`` command: data, models, training, evaluation, backtests, comparisons, sweeps.
+
+Every error a user can cause prints one line starting with ``error:`` (exit status 2) that names
+the file, key or option and says what to do; output piped into ``head`` ends quietly.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
+from lstm_strategies._version import __version__
 from lstm_strategies.errors import LSTMStrategiesError
 
 
 def _cmd_data_inspect(args) -> None:
     import numpy as np
 
+    from lstm_strategies.calendar import get_calendar
     from lstm_strategies.data import find_gaps, load_ohlcv
     from lstm_strategies.datasets import load_dataset, names
-    from lstm_strategies.features import log_returns, periods_per_year
+    from lstm_strategies.features import log_returns
 
-    df = load_dataset(args.file) if args.file in names() else load_ohlcv(args.file, fmt=args.format)
+    df = load_dataset(args.file) if args.file in names() else load_ohlcv(args.file, fmt=args.format, tz=args.tz)
     gaps = find_gaps(df)
     print(f"file        {args.file}")
     print(f"rows        {len(df):,}")
@@ -24,39 +31,56 @@ def _cmd_data_inspect(args) -> None:
     print(f"timeframe   {df.attrs['timeframe']}")
     longest = f"{gaps.longest} from {gaps.longest_start}" if gaps.n_gaps else "-"
     print(f"gaps        {gaps.n_gaps} ({gaps.missing_bars} missing bars); longest {longest}")
+    ignored = df.attrs.get("ignored_columns") or []
+    if ignored:
+        print(f"ignored     {', '.join(map(str, ignored))}")
     ret = log_returns(df["close"])
-    ppy = periods_per_year(df.attrs["timeframe"], args.calendar)
+    ppy = get_calendar(args.calendar).periods_per_year(df.attrs["timeframe"])
     table = ret.groupby(ret.index.year).agg(lambda r: float(np.nanstd(r, ddof=1) * np.sqrt(ppy)))
     print(f"annualised volatility by calendar year ({args.calendar} calendar, {ppy:g} bars/year):")
     for year, vol in table.items():
         print(f"  {year}  {vol:6.1%}")
 
 
-def _cmd_train(args) -> None:
-    from lstm_strategies.checkpoint import save_checkpoint
-    from lstm_strategies.training import TrainConfig, train_ensemble
+def _cmd_data_fetch(args) -> None:
+    from lstm_strategies.fetch import fetch_cli
 
+    fetch_cli(args)
+
+
+def _train_config(args):
+    from lstm_strategies.training import TrainConfig
+
+    horizons = [int(h) for h in args.horizons.split(",")] if args.horizons else None
+    return TrainConfig(window=args.window, hidden_size=args.hidden, horizons=horizons, seed=args.seed,
+                       max_epochs=args.epochs, val_days=args.val_days, weight_decay=args.weight_decay, lr=args.lr,
+                       calendar=args.calendar, device=args.device)
+
+
+def _cmd_train(args) -> None:
+    from lstm_strategies.atomic import check_destination
+
+    cfg = _train_config(args)
+    check_destination(args.out)
     if args.walk_forward:
         from lstm_strategies.walkforward import walk_forward
 
-        cfg = TrainConfig(window=args.window, hidden_size=args.hidden, horizon=args.horizon, seed=args.seed,
-                          max_epochs=args.epochs, val_days=args.val_days, weight_decay=args.weight_decay,
-                          lr=args.lr, calendar=args.calendar, device=args.device)
         out = walk_forward(args.data, args.train_end, every_months=args.every_months, config=cfg, out=args.out,
-                           executor=args.executor, address=args.address, members=args.ensemble)
+                           executor=args.executor, address=args.address, members=args.ensemble,
+                           cache_dir=args.cache_dir)
         print(f"walk-forward forecasts: {out}")
         return
-    cfg = TrainConfig(window=args.window, hidden_size=args.hidden, horizon=args.horizon, seed=args.seed,
-                      max_epochs=args.epochs, val_days=args.val_days, weight_decay=args.weight_decay,
-                      lr=args.lr, calendar=args.calendar, device=args.device)
+    from lstm_strategies.checkpoint import save_checkpoint
     from lstm_strategies.datasets import load_dataset
+    from lstm_strategies.training import train_ensemble
 
     df = load_dataset(args.data)
     result = train_ensemble(df, args.train_end, cfg, members=args.ensemble, train_start=args.train_start)
     save_checkpoint(result.model, result.card, args.out)
     m = result.card.metrics
-    print(f"saved {args.out}: validation QLIKE {m['val_qlike']:.4f} (log-HAR head alone "
-          f"{m['val_qlike_log_har_init']:.4f}), {args.ensemble} member(s), {m['seconds']:.1f} s of training")
+    print(f"saved {args.out}: horizons {result.card.horizons} days, validation QLIKE {m['val_qlike']:.4f} (log-HAR "
+          f"heads alone {m['val_qlike_log_har_init']:.4f}), {args.ensemble} member(s), {m['seconds']:.1f} s of "
+          "training")
 
 
 def _cmd_models(args) -> None:
@@ -64,19 +88,20 @@ def _cmd_models(args) -> None:
 
     for name in pretrained_names():
         card = read_card(pretrained_path(name))
-        print(f"{name:10s} {card.timeframe:>4s} bars, horizon {card.horizon}, window {card.window}, trained "
-              f"{card.train_start[:10]} .. {card.train_end[:10]} on {Path(card.source).name}, "
+        print(f"{name:8s} {card.timeframe:>3s} bars, {card.calendar}, horizons {card.horizons} days, window "
+              f"{card.window}, trained {card.train_start[:10]} .. {card.train_end[:10]} on {Path(card.source).name}, "
               f"val QLIKE {card.metrics.get('val_qlike', float('nan')):.4f}")
 
 
 def _cmd_backtest(args) -> None:
+    from lstm_strategies.atomic import check_destination
     from lstm_strategies.backtest import BacktestConfig, run_backtest
     from lstm_strategies.reports import print_summary, write_report
 
     config = BacktestConfig.from_toml(args.config)
+    out = check_destination(args.out or Path("backtests") / "output" / config.name)
     data = config.load_data(args.data)
     result = run_backtest(config, data, runonce=not args.next_mode, progress=True)
-    out = Path(args.out or Path("backtests") / "output" / config.name)
     metrics = write_report(result, out)
     print_summary({config.name: metrics})
     print(f"\nwrote {out}/tearsheet.html, metrics.json, returns.csv and plots")
@@ -100,72 +125,115 @@ def _cmd_sweep(args) -> None:
     run_sweep_cli(args)
 
 
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Show every option's default in --help."""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="lstm-strategies", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+    from lstm_strategies.training import TrainConfig
 
-    data = sub.add_parser("data", help="inspect OHLCV files").add_subparsers(dest="data_command", required=True)
-    inspect = data.add_parser("inspect", help="rows, range, timeframe, gaps and yearly volatility of a file")
+    defaults = TrainConfig()
+    parser = argparse.ArgumentParser(prog="lstm-strategies", description=__doc__, formatter_class=_Formatter)
+    parser.add_argument("--version", action="version", version=f"lstm-strategies {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(parent, name: str, help: str) -> argparse.ArgumentParser:
+        return parent.add_parser(name, help=help, description=help, formatter_class=_Formatter)
+
+    data = command(sub, "data", "inspect or fetch OHLCV data").add_subparsers(dest="data_command", required=True,
+                                                                             metavar="ACTION")
+    inspect = command(data, "inspect", "rows, range, timeframe, gaps and yearly volatility of a file")
     inspect.add_argument("file", help="an OHLCV file, or a shipped dataset name (btc_usdt_1h, eth_usdt_1h)")
-    inspect.add_argument("--format", choices=["shared", "yahoo", "binance", "ccxt"], default=None)
-    inspect.add_argument("--calendar", choices=["crypto", "equity"], default="crypto")
+    inspect.add_argument("--format", choices=["shared", "yahoo", "binance", "ccxt"], default=None,
+                         help="force a format instead of detecting it")
+    inspect.add_argument("--calendar", choices=["crypto", "equity"], default="crypto",
+                         help="annualisation calendar (365 or 252 days)")
+    inspect.add_argument("--tz", default=None,
+                         help="time zone of naive timestamps, e.g. Europe/Berlin or UTC (times with an offset "
+                              "or a Z need none)")
     inspect.set_defaults(func=_cmd_data_inspect)
+    fetch = command(data, "fetch", "download OHLCV bars from an exchange through ccxt (needs network access)")
+    _add_fetch_arguments(fetch)
+    fetch.set_defaults(func=_cmd_data_fetch)
 
-    train = sub.add_parser("train", help="train an LSTM volatility model (safetensors + JSON)")
+    train = command(sub, "train", "train an LSTM term-structure model (safetensors + JSON card)")
     train.add_argument("--data", required=True, help="OHLCV file, a shipped dataset (btc_usdt_1h) or arch:sp500")
-    train.add_argument("--train-end", required=True, help="last date whose target may be used")
-    train.add_argument("--train-start", default=None)
-    train.add_argument("--out", required=True, help="checkpoint folder")
-    train.add_argument("--window", type=int, default=48)
-    train.add_argument("--hidden", type=int, default=8)
-    train.add_argument("--horizon", default="1D")
-    train.add_argument("--epochs", type=int, default=30)
-    train.add_argument("--val-days", type=int, default=365)
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--train-end", required=True, help="last date whose targets may be used (YYYY-MM-DD)")
+    train.add_argument("--train-start", default=None, help="first bar to use (default: the first of the data)")
+    train.add_argument("--out", required=True, help="checkpoint folder (or the walk-forward output folder)")
+    train.add_argument("--window", type=int, default=defaults.window, help="bars of history per forecast")
+    train.add_argument("--hidden", type=int, default=defaults.hidden_size, help="LSTM units per ensemble member")
+    train.add_argument("--horizons", default=None,
+                       help="comma-separated horizons in days (default: 1,7,30 crypto; 1,5,21 equity)")
+    train.add_argument("--epochs", type=int, default=defaults.max_epochs, help="most epochs (early stopping)")
+    train.add_argument("--val-days", type=int, default=defaults.val_days, help="validation days before --train-end")
+    train.add_argument("--seed", type=int, default=defaults.seed, help="seed of the first member")
     train.add_argument("--ensemble", type=int, default=3, help="seeds merged into one network")
-    train.add_argument("--lr", type=float, default=1e-3)
-    train.add_argument("--weight-decay", type=float, default=1e-3)
-    train.add_argument("--device", default="cpu", help="cpu or cuda")
-    train.add_argument("--calendar", choices=["crypto", "equity"], default="crypto",
-                       help="annualisation: 365 (crypto) or 252 (equity) days")
+    train.add_argument("--lr", type=float, default=defaults.lr, help="learning rate of the LSTM")
+    train.add_argument("--weight-decay", type=float, default=defaults.weight_decay, help="Adam weight decay")
+    train.add_argument("--device", default=defaults.device, help="cpu or cuda")
+    train.add_argument("--calendar", choices=["crypto", "equity"], default=defaults.calendar,
+                       help="crypto: 365 days, 24h; equity: 252 trading days")
     train.add_argument("--walk-forward", action="store_true", help="retrain every --every-months")
-    train.add_argument("--every-months", type=int, default=6)
-    train.add_argument("--executor", choices=["local", "ray"], default="local")
+    train.add_argument("--every-months", type=int, default=6, help="months between walk-forward folds")
+    train.add_argument("--cache-dir", default=None,
+                       help="fold models (default: $LSTM_STRATEGIES_CACHE or ~/.cache/lstm-strategies)")
+    train.add_argument("--executor", choices=["local", "ray"], default="local", help="where folds run")
     train.add_argument("--address", default=None, help="Ray address (auto or ray://host:port)")
     train.set_defaults(func=_cmd_train)
 
-    models = sub.add_parser("models", help="list the bundled pretrained models")
+    models = command(sub, "models", "list the bundled pretrained models")
     models.set_defaults(func=_cmd_models)
 
-    backtest = sub.add_parser("backtest", help="run a backtest config and write its tearsheet")
-    backtest.add_argument("--config", required=True)
-    backtest.add_argument("--data", default=None, help="use this OHLCV file instead of the config's")
-    backtest.add_argument("--out", default=None, help="output folder (default backtests/output/NAME)")
+    backtest = command(sub, "backtest", "run a backtest config and write its tearsheet")
+    backtest.add_argument("--config", required=True, help="a backtest TOML file (see backtests/)")
+    backtest.add_argument("--data", default=None, help="use this OHLCV file instead of the config's [data]")
+    backtest.add_argument("--out", default=None, help="output folder (default: backtests/output/NAME)")
     backtest.add_argument("--next-mode", action="store_true", help="run Backtrader bar by bar (runonce=False)")
     backtest.set_defaults(func=_cmd_backtest)
 
-    comp = sub.add_parser("compare", help="run several configs; one comparison table and an index.html")
-    comp.add_argument("configs", nargs="+")
-    comp.add_argument("--out", default="backtests/output/compare")
-    comp.add_argument("--data", default=None)
+    comp = command(sub, "compare", "run several configs; one comparison table and an index.html")
+    comp.add_argument("configs", nargs="+", help="backtest TOML files")
+    comp.add_argument("--out", default="backtests/output/compare", help="output folder")
+    comp.add_argument("--data", default=None, help="use this OHLCV file for every config")
     comp.set_defaults(func=_cmd_compare)
 
-    ev = sub.add_parser("evaluate", help="out-of-sample forecast accuracy of the LSTM and the baselines")
-    ev.add_argument("--data", required=True)
-    ev.add_argument("--model", default="btc-1h")
-    ev.add_argument("--start", default="2022-01-01")
-    ev.add_argument("--end", default=None)
-    ev.add_argument("--out", default="backtests/output/evaluation")
+    ev = command(sub, "evaluate", "out-of-sample forecast accuracy of the LSTM and the baselines, per horizon")
+    ev.add_argument("--data", required=True, help="OHLCV file or shipped dataset (btc_usdt_1h)")
+    ev.add_argument("--model", default="btc-1h", help="bundled model name or checkpoint folder")
+    ev.add_argument("--start", default="2022-01-01", help="first forecast origin scored")
+    ev.add_argument("--end", default=None, help="last forecast origin scored")
+    ev.add_argument("--refit-every", default=None,
+                    help="also score the self-refitting LSTM, retrained every N months (e.g. 6M)")
+    ev.add_argument("--implied", default=None,
+                    help="compare 30-day forecasts with an implied-vol series (btc_dvol_1d or a CSV)")
+    ev.add_argument("--mcs-size", type=float, default=0.05, help="Model Confidence Set size")
+    ev.add_argument("--mcs-reps", type=int, default=1000, help="MCS bootstrap replications")
+    ev.add_argument("--mcs-block", type=int, default=10, help="MCS bootstrap block length (days)")
+    ev.add_argument("--seed", type=int, default=0, help="seed of the MCS bootstrap")
+    ev.add_argument("--out", default="backtests/output/evaluation", help="output folder")
     ev.set_defaults(func=_cmd_evaluate)
 
-    sw = sub.add_parser("sweep", help="run a parameter grid of backtests (local pool or Ray)")
-    sw.add_argument("--config", required=True)
-    sw.add_argument("--executor", choices=["local", "ray"], default="local")
-    sw.add_argument("--address", default=None)
-    sw.add_argument("--workers", type=int, default=None)
-    sw.add_argument("--out", default=None)
+    sw = command(sub, "sweep", "run a parameter grid of backtests (local pool or Ray), resumable")
+    sw.add_argument("--config", required=True, help="a sweep TOML file (see backtests/sweeps/)")
+    sw.add_argument("--executor", choices=["local", "ray"], default="local", help="where tasks run")
+    sw.add_argument("--address", default=None, help="Ray address (auto or ray://host:port)")
+    sw.add_argument("--workers", type=int, default=None, help="processes (default: the cores available)")
+    sw.add_argument("--out", default=None, help="output folder (default: backtests/output/sweeps/NAME)")
     sw.set_defaults(func=_cmd_sweep)
     return parser
+
+
+def _add_fetch_arguments(fetch: argparse.ArgumentParser) -> None:
+    fetch.add_argument("--exchange", default="binance", help="a ccxt exchange id")
+    fetch.add_argument("--symbol", required=True, help="market symbol, e.g. BTC/USDT")
+    fetch.add_argument("--timeframe", default="1h", help="bar size, e.g. 1h or 1d")
+    fetch.add_argument("--since", required=True, help="first bar (YYYY-MM-DD); resumes after the file's last bar")
+    fetch.add_argument("--until", default=None,
+                       help="stop before bars opening at this UTC time (default: up to the last closed bar)")
+    fetch.add_argument("--out", required=True, help="CSV or CSV.gz file in the standard layout")
+    fetch.add_argument("--limit", type=int, default=1000, help="bars per request")
+    fetch.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -173,10 +241,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args.func(args)
     except LSTMStrategiesError as exc:
+        sys.stdout.flush()
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # the reader (e.g. `| head`) went away: stop quietly, as Unix tools do
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
-        print("interrupted; outputs already written are complete (writes are atomic)", file=sys.stderr)
+        print("\ninterrupted; outputs already written are complete (writes are atomic)", file=sys.stderr)
         return 130
     return 0
 

@@ -25,3 +25,15 @@ class ConfigError(LSTMStrategiesError, ValueError):
 
 class LeakageError(LSTMStrategiesError, ValueError):
     """A pretrained model would be scored on dates it was trained on."""
+
+
+class NotFittedError(LSTMStrategiesError, RuntimeError):
+    """A forecaster was asked to forecast before :meth:`fit` (or :meth:`bind`) told it the bar size."""
+
+
+class BacktestError(LSTMStrategiesError, RuntimeError):
+    """A run did not do what its config asked (e.g. the broker rejected orders)."""
+
+
+class OutputError(LSTMStrategiesError, OSError):
+    """An output cannot be written (a read-only folder, a path under a file, a full disk)."""

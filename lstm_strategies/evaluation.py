@@ -1,32 +1,48 @@
 """Forecast evaluation: QLIKE, MSE, MAE of logs, Mincer-Zarnowitz, Diebold-Mariano, the MCS.
 
-All functions take the realized variance ``rv`` and a forecast ``f`` of it, aligned. The
-out-of-sample protocol of :func:`evaluate_forecasters`: forecasts made at the close of each day's
-last bar for the next UTC day, scored against that day's realized variance (sum of squared
-intraday log returns).
+Depends on the data, the forecasters and the plotting floor only (no backtest code).
+
+The out-of-sample protocol of :func:`evaluate_forecasters`: forecasts made at the close of each
+UTC day's last bar, scored against the realized variance (sum of squared intraday log returns)
+of the next ``h`` days, for each horizon ``h`` of the term structure. Diebold-Mariano tests use
+``statsmodels``' implementation with the Harvey-Leybourne-Newbold small-sample correction and a
+Newey-West variance with at least ``h - 1`` lags (multi-day targets overlap); the Model
+Confidence Set is ``arch``'s.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from lstm_strategies.atomic import atomic_write, atomic_write_text
-from lstm_strategies.features import forward_realized_variance
+from lstm_strategies.calendar import get_calendar
+from lstm_strategies.features import forward_realized_variance, log_returns
+
+#: named stress windows (UTC dates, inclusive): chosen from the events, not from the forecasts
+STRESS_WINDOWS: dict[str, tuple[str, str]] = {
+    "2022-05 Terra/LUNA": ("2022-05-07", "2022-05-31"),
+    "2022-06 Celsius/3AC": ("2022-06-10", "2022-06-30"),
+    "2022-11 FTX": ("2022-11-06", "2022-11-30"),
+    "2023-03 SVB/USDC": ("2023-03-09", "2023-03-20"),
+    "2024-08-05 carry unwind": ("2024-08-01", "2024-08-15"),
+    "2025-10-10 liquidations": ("2025-10-09", "2025-10-25"),
+}
+REGIMES = ("calm", "normal", "turbulent")
 
 
 def qlike(rv, f) -> np.ndarray:
     r"""Per-observation QLIKE loss :math:`RV/f - \log(RV/f) - 1` (0 for a perfect forecast)."""
-    ratio = np.asarray(rv) / np.asarray(f)
+    ratio = np.asarray(rv, dtype="float64") / np.asarray(f, dtype="float64")
     return ratio - np.log(ratio) - 1.0
 
 
 def mincer_zarnowitz(rv, f) -> dict:
     """OLS of ``rv`` on ``f``: intercept, slope and R² (unbiased: 0 and 1)."""
-    x, y = np.asarray(f), np.asarray(rv)
+    x, y = np.asarray(f, dtype="float64"), np.asarray(rv, dtype="float64")
     X = np.column_stack([np.ones_like(x), x])
     beta, *_ = np.linalg.lstsq(X, y, rcond=None)
     resid = y - X @ beta
@@ -34,131 +50,257 @@ def mincer_zarnowitz(rv, f) -> dict:
     return {"alpha": float(beta[0]), "beta": float(beta[1]), "r2": float(r2)}
 
 
-def diebold_mariano(loss_a, loss_b, lags: int | None = None) -> dict:
-    """Diebold-Mariano test of equal predictive accuracy, HAC (Newey-West) variance.
+def diebold_mariano(rv, f_a, f_b, horizon: int = 1, loss=qlike) -> dict:
+    """Diebold-Mariano test of equal accuracy of forecasts ``f_a`` and ``f_b`` of ``rv``.
 
-    ``stat < 0`` means model A has the lower loss. Two-sided p-value from the normal law.
+    ``statsmodels.tsa.stattools.diebold_mariano_test`` with the Harvey-Leybourne-Newbold
+    correction (Student-t p-value); ``stat < 0`` means ``f_a`` has the lower loss.
     """
-    d = np.asarray(loss_a) - np.asarray(loss_b)
-    n = len(d)
-    lags = int(np.floor(4 * (n / 100) ** (2 / 9))) if lags is None else lags
-    dc = d - d.mean()
-    var = dc @ dc / n
-    for k in range(1, lags + 1):
-        var += 2 * (1 - k / (lags + 1)) * (dc[k:] @ dc[:-k]) / n
-    stat = d.mean() / np.sqrt(var / n)
-    return {"stat": float(stat), "pvalue": float(2 * stats.norm.sf(abs(stat))), "lags": lags,
+    from statsmodels.tsa.stattools import diebold_mariano_test
+
+    rv, f_a, f_b = (np.asarray(a, dtype="float64") for a in (rv, f_a, f_b))
+    res = diebold_mariano_test(rv, f_a, f_b, criterion=loss, harvey_adj=True, horizon=int(horizon))
+    d = loss(rv, f_a) - loss(rv, f_b)
+    return {"stat": float(res.statistic), "pvalue": float(res.pvalue), "lags": int(res.lags),
             "mean_diff": float(d.mean())}
 
 
-def model_confidence_set(losses: pd.DataFrame, size: float = 0.05, seed: int = 0) -> pd.Series:
-    """MCS p-values (Hansen, Lunde & Nason 2011) with ``arch.bootstrap.MCS``; >= size: in the set."""
+@dataclass(frozen=True)
+class MCSSettings:
+    """Settings of the Model Confidence Set (Hansen, Lunde & Nason 2011; ``arch.bootstrap.MCS``)."""
+
+    size: float = 0.05
+    reps: int = 1000
+    block_size: int = 10
+    method: str = "R"
+    seed: int = 0
+
+
+def model_confidence_set(losses: pd.DataFrame, settings: MCSSettings = MCSSettings()) -> pd.Series:
+    """MCS p-values per model; a model with p-value >= ``settings.size`` is in the set."""
     from arch.bootstrap import MCS
 
-    mcs = MCS(losses, size=size, reps=1000, block_size=10, method="R", seed=seed)
+    mcs = MCS(losses, size=settings.size, reps=settings.reps, block_size=settings.block_size,
+              method=settings.method, seed=settings.seed)
     mcs.compute()
     return mcs.pvalues["Pvalue"].reindex(losses.columns)
 
 
-def score_table(rv: pd.Series, forecasts: pd.DataFrame, reference: str = "lstm") -> pd.DataFrame:
-    """One row per forecaster: QLIKE, MSE, MAE of log variance, MZ R², DM vs ``reference``, MCS."""
-    losses = pd.DataFrame({name: qlike(rv, forecasts[name]) for name in forecasts}, index=rv.index)
+def score_table(rv: pd.Series, forecasts: pd.DataFrame, reference: str = "lstm", horizon: int = 1,
+                against: str | None = None, mcs: MCSSettings | None = MCSSettings()) -> pd.DataFrame:
+    """One row per forecaster: QLIKE, MSE, MAE of log variance, MZ R², DM vs ``reference``, MCS p-value.
+
+    ``against`` (e.g. ``"log_har"``) adds the ratio and DM p-value of every forecaster against it.
+    """
+    y = rv.to_numpy()
+    losses = pd.DataFrame({name: qlike(y, forecasts[name]) for name in forecasts}, index=rv.index)
     rows = {}
     for name in forecasts:
-        f = forecasts[name]
-        row = {"qlike": losses[name].mean(), "mse": float(np.mean((rv - f) ** 2)),
-               "mae_log": float(np.mean(np.abs(np.log(rv) - np.log(f)))),
-               "mz_r2": mincer_zarnowitz(rv, f)["r2"]}
+        f = forecasts[name].to_numpy()
+        row = {"qlike": losses[name].mean(), "mse": float(np.mean((y - f) ** 2)),
+               "mae_log": float(np.mean(np.abs(np.log(y) - np.log(f)))),
+               "mz_r2": mincer_zarnowitz(y, f)["r2"]}
         if reference in forecasts and name != reference:
-            dm = diebold_mariano(losses[reference], losses[name])
-            row.update({"dm_stat_vs_" + reference: dm["stat"], "dm_pvalue": dm["pvalue"],
-                        reference + "_qlike_ratio": losses[reference].mean() / losses[name].mean()})
+            dm = diebold_mariano(y, forecasts[reference], f, horizon)
+            row.update({f"{reference}_qlike_ratio": losses[reference].mean() / losses[name].mean(),
+                        "dm_stat": dm["stat"], "dm_pvalue": dm["pvalue"]})
+        if against and against in forecasts and name != against:
+            dm = diebold_mariano(y, f, forecasts[against], horizon)
+            row.update({f"ratio_vs_{against}": losses[name].mean() / losses[against].mean(),
+                        f"dm_pvalue_vs_{against}": dm["pvalue"]})
         rows[name] = row
     table = pd.DataFrame(rows).T
-    table["mcs_pvalue"] = model_confidence_set(losses)
+    if mcs is not None and len(forecasts.columns) > 1:
+        table["mcs_pvalue"] = model_confidence_set(losses, mcs)
     return table
 
 
-def daily_targets(df: pd.DataFrame, start: str, end: str | None = None) -> tuple[pd.Series, np.ndarray]:
-    """Next-day realized variance at each day's last bar, and the positions of those bars."""
-    step = df.index[1] - df.index[0]
-    y = forward_realized_variance(df, "1D")
-    closes_at = df.index + step
+def forecast_origins(df: pd.DataFrame, start: str, end: str | None = None) -> np.ndarray:
+    """Positions of each UTC day's last bar between ``start`` and ``end`` (the forecast origins)."""
+    step = pd.Timedelta(df.attrs.get("timeframe") or (df.index[1] - df.index[0]))
+    closes_at = df.index + min(step, pd.Timedelta("1D"))
     last_of_day = closes_at.floor("1D") != (closes_at - pd.Timedelta(1, "ns")).floor("1D")
-    keep = last_of_day & (df.index >= pd.Timestamp(start, tz="UTC")) & y.notna().to_numpy()
-    keep &= (y > 0).to_numpy()
+    keep = last_of_day & (df.index >= pd.Timestamp(start, tz="UTC"))
     if end:
-        keep &= df.index <= pd.Timestamp(end, tz="UTC")
-    pos = np.flatnonzero(keep)
-    return y.iloc[pos], pos
+        keep &= df.index <= pd.Timestamp(end, tz="UTC") + pd.Timedelta("1D")
+    return np.flatnonzero(keep)
+
+
+def daily_targets(df: pd.DataFrame, start: str, end: str | None = None, days: int = 1,
+                  calendar: str = "crypto") -> tuple[pd.Series, np.ndarray]:
+    """Realized variance of the next ``days`` days at each day's last bar, and those bars' positions."""
+    pos = forecast_origins(df, start, end)
+    y = forward_realized_variance(df, days, calendar).to_numpy()[pos]
+    ok = np.isfinite(y) & (y > 0)
+    pos = pos[ok]
+    return pd.Series(y[ok], index=df.index[pos], name=f"rv_{days}d"), pos
+
+
+def trailing_variance(df: pd.DataFrame, days: int = 30, calendar: str = "crypto") -> np.ndarray:
+    """Mean daily realized variance over the trailing ``days`` at every bar (known at its close)."""
+    cal = get_calendar(calendar)
+    b = cal.bars_per_day(df.attrs.get("timeframe") or (df.index[1] - df.index[0]))
+    r2 = (log_returns(df["close"]) ** 2).fillna(0.0)
+    return (r2.rolling(days * b, min_periods=days * b).sum() / days).to_numpy()
+
+
+def regime_labels(trailing: np.ndarray) -> np.ndarray:
+    """Terciles of the trailing variance over the evaluation days: calm / normal / turbulent."""
+    lo, hi = np.nanquantile(trailing, [1 / 3, 2 / 3])
+    return np.where(trailing <= lo, REGIMES[0], np.where(trailing <= hi, REGIMES[1], REGIMES[2]))
+
+
+def _subset_rows(rv: pd.Series, forecasts: pd.DataFrame, mask, horizon: int, label: str,
+                 models: list[str]) -> dict:
+    y, f = rv[mask], forecasts[mask]
+    row = {"group": label, "days": int(len(y))}
+    for name in models:
+        row[f"qlike_{name}"] = float(qlike(y, f[name]).mean())
+    if "lstm" in f and "log_har" in f and len(y) >= 5:
+        row["lstm_vs_log_har"] = row["qlike_lstm"] / row["qlike_log_har"]
+        row["dm_pvalue_lstm_vs_log_har"] = diebold_mariano(y, f["lstm"], f["log_har"], horizon)["pvalue"]
+    if "lstm_refit" in f and "log_har" in f and len(y) >= 5:
+        row["lstm_refit_vs_log_har"] = row["qlike_lstm_refit"] / row["qlike_log_har"]
+        row["dm_pvalue_lstm_refit_vs_log_har"] = diebold_mariano(y, f["lstm_refit"], f["log_har"],
+                                                                 horizon)["pvalue"]
+    return row
+
+
+def regime_table(rv: pd.Series, forecasts: pd.DataFrame, trailing: np.ndarray, horizon: int = 1) -> pd.DataFrame:
+    """QLIKE per forecaster and DM of the LSTM(s) vs log-HAR, by tercile of trailing 30-day variance."""
+    labels = regime_labels(trailing)
+    rows = [_subset_rows(rv, forecasts, labels == regime, horizon, regime, list(forecasts)) for regime in REGIMES]
+    return pd.DataFrame(rows).set_index("group")
+
+
+def stress_table(rv: pd.Series, forecasts: pd.DataFrame, windows: dict = STRESS_WINDOWS,
+                 horizon: int = 1) -> pd.DataFrame:
+    """The same scores inside named stress windows (target days in the window)."""
+    rows = []
+    for name, (a, b) in windows.items():
+        mask = (rv.index >= pd.Timestamp(a, tz="UTC")) & (rv.index < pd.Timestamp(b, tz="UTC") + pd.Timedelta("1D"))
+        if mask.sum() >= 3:
+            rows.append(_subset_rows(rv, forecasts, mask, horizon, name, list(forecasts)))
+    return pd.DataFrame(rows).set_index("group") if rows else pd.DataFrame()
+
+
+@dataclass
+class Evaluation:
+    """Everything :func:`evaluate_forecasters` measured."""
+
+    horizons: list[int]
+    calendar: str
+    overall: dict[int, pd.DataFrame]           # horizon -> score table
+    by_year: pd.DataFrame                      # 1-day QLIKE per year
+    by_regime: pd.DataFrame                    # 1-day, by tercile of trailing variance
+    stress: pd.DataFrame                       # 1-day, in named stress windows
+    forecasts: dict[int, pd.DataFrame]         # horizon -> forecasts + realized
+    notes: dict = field(default_factory=dict)  # e.g. GARCH convergence warnings
 
 
 def evaluate_forecasters(df: pd.DataFrame, model: str = "btc-1h", start: str = "2022-01-01",
-                         end: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Out-of-sample forecasts of the LSTM and every baseline, scored overall and per year.
+                         end: str | None = None, refit_every: str | None = None,
+                         first_train_end: str | None = None, mcs: MCSSettings = MCSSettings(),
+                         refit_kwargs: dict | None = None) -> Evaluation:
+    """Out-of-sample term-structure forecasts of the LSTM and every baseline, scored per horizon.
 
-    Returns
-    -------
-    overall, by_year, forecasts : DataFrame
+    Parameters
+    ----------
+    df : DataFrame
+        Validated OHLCV bars; baselines refit on an expanding window inside it.
+    model : str
+        The frozen LSTM (a bundled name or a checkpoint folder); its forecasts must all be out of
+        sample (:class:`~lstm_strategies.errors.LeakageError` otherwise).
+    start, end : str
+        Forecast origins scored.
+    refit_every : str, optional
+        Also score the self-refitting LSTM (e.g. ``"6M"``), first trained to ``first_train_end``
+        (default: the day before ``start``).
     """
-    from lstm_strategies.forecasters.ewma import EWMAForecaster
-    from lstm_strategies.forecasters.garch import GARCHForecaster
-    from lstm_strategies.forecasters.har import HARForecaster
-    from lstm_strategies.forecasters.lstm import load_pretrained
+    from lstm_strategies.forecasters import make_forecaster
 
-    lstm = load_pretrained(model)
+    lstm = make_forecaster("lstm", model=model)
     lstm.check_out_of_sample(pd.Timestamp(start, tz="UTC"))
-    rv, pos = daily_targets(df, start, end)
-    models = {"lstm": lstm, "log_har": HARForecaster(log=True), "har": HARForecaster(log=False),
-              "ewma": EWMAForecaster(), "garch": GARCHForecaster()}
-    forecasts = pd.DataFrame({name: m.fit(df).predict_batch(df)[pos] for name, m in models.items()},
-                             index=rv.index)
-    ok = forecasts.notna().all(axis=1)
-    rv, forecasts = rv[ok], forecasts[ok]
-    overall = score_table(rv, forecasts)
+    cal, horizons = lstm.calendar, list(lstm.horizons)
+    models = {"lstm": lstm}
+    if refit_every:
+        first = first_train_end or str((pd.Timestamp(start) - pd.Timedelta("1D")).date())
+        models["lstm_refit"] = make_forecaster("lstm_refit", cal, refit_every=refit_every, first_train_end=first,
+                                               horizons=horizons, **(refit_kwargs or {}))
+    for name in ("log_har", "har", "ewma", "garch"):
+        models[name] = make_forecaster(name, cal, horizons=horizons)
+    predictions = {name: m.fit(df).predict_batch(df) for name, m in models.items()}
+    notes = {"garch_convergence_warnings": models["garch"].convergence_warnings}
+    overall, per_horizon = {}, {}
+    for j, h in enumerate(horizons):
+        rv, pos = daily_targets(df, start, end, h, cal)
+        fc = pd.DataFrame({name: p[pos, j] for name, p in predictions.items()}, index=rv.index)
+        ok = fc.notna().all(axis=1).to_numpy()
+        rv, fc = rv[ok], fc[ok]
+        overall[h] = score_table(rv, fc, horizon=h, against="log_har", mcs=mcs)
+        per_horizon[h] = fc.assign(realized=rv)
+    rv1 = per_horizon[horizons[0]]["realized"]
+    fc1 = per_horizon[horizons[0]].drop(columns="realized")
     years = {}
-    for year, idx in rv.groupby(rv.index.year).groups.items():
+    for year, idx in rv1.groupby(rv1.index.year).groups.items():
         if len(idx) >= 30:
-            t = score_table(rv.loc[idx], forecasts.loc[idx])
-            years[year] = t["qlike"]
+            years[year] = {name: float(qlike(rv1.loc[idx], fc1.loc[idx, name]).mean()) for name in fc1}
     by_year = pd.DataFrame(years).T
     by_year.index.name = "year"
-    forecasts = forecasts.assign(realized=rv)
-    return overall, by_year, forecasts
+    trailing = pd.Series(trailing_variance(df, 30, cal), index=df.index).reindex(rv1.index).to_numpy()
+    return Evaluation(horizons, cal, overall, by_year, regime_table(rv1, fc1, trailing, horizons[0]),
+                      stress_table(rv1, fc1, horizon=horizons[0]), per_horizon, notes)
 
 
-def plot_forecasts(forecasts: pd.DataFrame, path: Path, periods: int = 365) -> None:
-    """Forecast vs realized annualised volatility (LSTM and log-HAR)."""
-    from lstm_strategies.reports import configure_matplotlib, save_figure
+def plot_forecasts(forecasts: pd.DataFrame, path: Path, days_per_year: float = 365.0, days: int = 1) -> None:
+    """Forecast vs realized annualised volatility: the realized line, log-HAR and the LSTM, each visible."""
+    from lstm_strategies.plotting import new_figure, percent_axis, save_figure
 
-    configure_matplotlib()
-    import matplotlib.pyplot as plt
+    vol = np.sqrt(forecasts * days_per_year / days)
+    fig, ax = new_figure(11, 4.8)
+    ax.plot(vol.index, vol["realized"], lw=0.5, color="0.6", label=f"realized, next {days} day(s)")
+    ax.plot(vol.index, vol["log_har"], lw=1.4, color="tab:blue", alpha=0.9, label="log-HAR forecast")
+    ax.plot(vol.index, vol["lstm"], lw=1.0, color="darkred", ls="--", label="LSTM forecast")
+    percent_axis(ax)
+    save_figure(fig, path, f"{days}-day volatility forecasts against what was realized (out of sample)",
+                "annualised volatility")
 
-    vol = np.sqrt(forecasts * periods)
-    fig, ax = plt.subplots(figsize=(11, 4.5))
-    vol["realized"].plot(ax=ax, lw=0.5, color="grey", alpha=0.8, label="realized (next day)")
-    vol["log_har"].plot(ax=ax, lw=1.0, color="tab:blue", label="log-HAR")
-    vol["lstm"].plot(ax=ax, lw=1.0, color="darkred", label="LSTM")
-    save_figure(fig, path, "annualised volatility")
+
+def _print(title: str, table: pd.DataFrame) -> None:
+    with pd.option_context("display.width", 220, "display.max_columns", 30, "display.float_format", "{:.4g}".format):
+        print(f"\n{title}")
+        print(table)
 
 
 def evaluate_cli(args) -> None:
     from lstm_strategies.datasets import load_dataset
 
     df = load_dataset(args.data)
-    overall, by_year, forecasts = evaluate_forecasters(df, args.model, args.start, args.end)
+    ev = evaluate_forecasters(df, args.model, args.start, args.end, refit_every=args.refit_every,
+                              mcs=MCSSettings(size=args.mcs_size, reps=args.mcs_reps,
+                                              block_size=args.mcs_block, seed=args.seed))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write(out / "evaluation.csv", lambda tmp: overall.to_csv(tmp))
-    atomic_write(out / "evaluation_by_year.csv", lambda tmp: by_year.to_csv(tmp))
-    atomic_write(out / "forecasts.csv", lambda tmp: forecasts.to_csv(tmp))
-    atomic_write_text(out / "evaluation.md", overall.to_markdown(floatfmt=".4g") + "\n\nQLIKE by year\n\n"
-                      + by_year.to_markdown(floatfmt=".4f") + "\n")
-    plot_forecasts(forecasts, out / "forecast_vs_realized.png")
-    with pd.option_context("display.width", 200, "display.max_columns", 20, "display.float_format", "{:.4g}".format):
-        print(f"out-of-sample {forecasts.index[0].date()} .. {forecasts.index[-1].date()}, "
-              f"{len(forecasts)} days, next-day realized variance from {args.data}")
-        print(overall)
-        print("\nQLIKE by calendar year")
-        print(by_year)
-    print(f"\nwrote {out}/evaluation.csv, evaluation_by_year.csv, forecasts.csv, forecast_vs_realized.png")
+    md = []
+    for h, table in ev.overall.items():
+        atomic_write(out / f"evaluation_{h}d.csv", lambda tmp, t=table: t.to_csv(tmp))
+        atomic_write(out / f"forecasts_{h}d.csv", lambda tmp, h=h: ev.forecasts[h].to_csv(tmp))
+        md.append(f"## Horizon {h} day(s)\n\n{table.to_markdown(floatfmt='.4g')}\n")
+    for name, table in (("by_year", ev.by_year), ("by_regime", ev.by_regime), ("stress", ev.stress)):
+        atomic_write(out / f"evaluation_{name}.csv", lambda tmp, t=table: t.to_csv(tmp))
+        md.append(f"## 1-day QLIKE {name.replace('_', ' ')}\n\n{table.to_markdown(floatfmt='.4g')}\n")
+    atomic_write_text(out / "evaluation.md", "\n".join(md))
+    h0 = ev.horizons[0]
+    days_per_year = get_calendar(ev.calendar).days_per_year
+    for h in ev.horizons:
+        plot_forecasts(ev.forecasts[h], out / f"forecast_vs_realized_{h}d.png", days_per_year, h)
+    first, last = ev.forecasts[h0].index[0].date(), ev.forecasts[h0].index[-1].date()
+    print(f"out-of-sample forecast origins {first} .. {last}, {len(ev.forecasts[h0])} days, {args.data}")
+    for h, table in ev.overall.items():
+        _print(f"horizon {h} day(s): realized variance of the next {h} day(s)", table)
+    _print("1-day QLIKE by calendar year", ev.by_year)
+    _print("1-day QLIKE by regime (terciles of the trailing 30-day variance known at the forecast)", ev.by_regime)
+    _print("1-day QLIKE in named stress windows", ev.stress)
+    print(f"\nGARCH fits that arch flagged as not converged: {ev.notes['garch_convergence_warnings']}")
+    print(f"wrote {out}/evaluation.md, evaluation_*.csv, forecasts_*.csv and forecast_vs_realized_*.png")
+

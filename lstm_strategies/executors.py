@@ -22,7 +22,8 @@ def default_workers() -> int:
 
 
 PRELOAD = ["torch", "backtrader", "pandas", "arch", "arch.data.sp500", "quantstats", "lstm_strategies.backtest",
-           "lstm_strategies.reports", "lstm_strategies.forecasters.lstm", "lstm_strategies.sweep", "strategies"]
+           "lstm_strategies.reports", "lstm_strategies.forecasters.lstm", "lstm_strategies.sweep",
+           "lstm_strategies.strategies"]
 
 
 def _context():
@@ -43,16 +44,46 @@ def local_pool(workers: int) -> ProcessPoolExecutor:
     """A process pool kept for the life of this process, so a second sweep starts no workers."""
     pool = _POOLS.get(workers)
     if pool is None:
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=_context(), initializer=_one_thread_per_worker)
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=_context(), initializer=_init_worker,
+                                   initargs=(os.getpid(),))
         _POOLS[workers] = pool
         atexit.register(pool.shutdown, wait=False, cancel_futures=True)
     return pool
 
 
-def _one_thread_per_worker() -> None:
+def _init_worker(owner_pid: int) -> None:
+    """One torch thread per worker (the pool already uses every core), and die with the owner."""
     import torch
 
-    torch.set_num_threads(1)  # the pool already uses every core
+    torch.set_num_threads(1)
+    _watch_owner(owner_pid)
+
+
+def _watch_owner(owner_pid: int, period: float = 0.5) -> None:
+    """End this worker (and the idle forkserver it came from) once the process that owns the pool is gone.
+
+    A sweep killed with SIGKILL cannot shut its pool down; without this its workers would keep
+    running their tasks, and the forkserver would wait for work forever.
+    """
+    import signal
+    import threading
+    import time
+
+    def watch() -> None:
+        while True:
+            time.sleep(period)
+            try:
+                os.kill(owner_pid, 0)
+            except ProcessLookupError:
+                parent = os.getppid()
+                if parent not in (1, owner_pid):
+                    try:
+                        os.kill(parent, signal.SIGTERM)  # the forkserver, orphaned with its owner
+                    except ProcessLookupError:
+                        pass
+                os._exit(1)
+
+    threading.Thread(target=watch, name="owner-watch", daemon=True).start()
 
 
 def run_tasks(fn: Callable, tasks: list[dict], executor: str = "local", workers: int | None = None,

@@ -15,19 +15,21 @@ import math
 import numpy as np
 import pandas as pd
 
-from lstm_strategies.data import bars_per_day
+from lstm_strategies.calendar import Calendar, get_calendar
+from lstm_strategies.data import OHLCV, infer_timeframe
 
 TINY_VARIANCE = 1e-12
-HAR_DAYS = (1, 7, 30)
 #: volume is compared with its mean over one day, and never fewer than this many bars (on daily
 #: bars a one-bar mean would make the feature identically zero)
 MIN_VOLUME_BARS = 7
-#: Inputs of the LSTM, in order; the first three are the log-HAR regressors.
+#: Inputs of the LSTM, in order; the first three are the log-HAR regressors: the log of the
+#: trailing mean daily realized variance over a day, a week and a month of the calendar
+#: (1/7/30 days for crypto, 1/5/22 trading days for equities).
 FEATURE_NAMES = [
-    "log_rv_1d", "log_rv_7d", "log_rv_30d",
-    "log_gk_1d", "ret", "log_abs_ret", "log_gk_bar", "log_volume_rel", "hour_sin", "hour_cos",
+    "log_rv_day", "log_rv_week", "log_rv_month",
+    "log_gk_day", "ret", "log_abs_ret", "log_gk_bar", "log_volume_rel", "hour_sin", "hour_cos",
 ]
-DAYS_PER_YEAR = {"crypto": 365.0, "equity": 252.0}
+HAR_FEATURES = FEATURE_NAMES[:3]
 
 
 def log_returns(close: pd.Series) -> pd.Series:
@@ -86,30 +88,39 @@ def realized_variance(df: pd.DataFrame, rule: str = "1D") -> pd.DataFrame:
     return out[out["n_bars"] > 0]
 
 
-def har_aggregates(rv: pd.Series, days: tuple[int, ...] = HAR_DAYS) -> pd.DataFrame:
-    """Trailing means of daily RV over 1, 7 and 30 calendar days (crypto: every day is a day)."""
-    return pd.DataFrame({f"rv_{d}d": rv.rolling(d, min_periods=d).mean() for d in days})
+def forward_realized_variance(df: pd.DataFrame, days: float, calendar: str | Calendar = "crypto") -> pd.Series:
+    """Target: sum of squared log returns over the next ``days`` days of the calendar.
 
-
-def forward_realized_variance(df: pd.DataFrame, horizon: str | pd.Timedelta) -> pd.Series:
-    """Target: sum of squared log returns of the bars in ``(t, t + horizon]``.
-
-    Time-based, so a gap inside the window does not stretch it. NaN where the data ends before
-    ``t + horizon``.
+    Crypto (time-based): the bars in ``(t, t + days * 24h]``, so a gap inside the window does not
+    stretch it. Equity (bar-based): the next ``days`` trading days' bars. NaN where the data ends
+    before the window does.
     """
-    horizon = pd.Timedelta(horizon)
+    cal = get_calendar(calendar)
     r2 = (log_returns(df["close"]) ** 2).fillna(0.0).to_numpy()
     cum = np.cumsum(r2)
-    ts = df.index.asi8
-    end = np.searchsorted(ts, ts + horizon.value, side="right") - 1
-    target = cum[end] - cum
-    target[ts + horizon.value > ts[-1]] = np.nan
-    return pd.Series(target, index=df.index, name=f"rv_next_{horizon}")
+    n = len(df)
+    if cal.time_based:
+        span = pd.Timedelta(days=days).value
+        ts = df.index.asi8
+        end = np.searchsorted(ts, ts + span, side="right") - 1
+        target = cum[end] - cum
+        target[ts + span > ts[-1]] = np.nan
+    else:
+        bars = int(round(days * cal.bars_per_day(_step(df))))
+        target = np.full(n, np.nan)
+        if n > bars:
+            target[: n - bars] = cum[bars:] - cum[: n - bars]
+    return pd.Series(target, index=df.index, name=f"rv_next_{days}d")
 
 
-def feature_lookback(bars_in_day: int) -> int:
-    """Bars of history one feature row needs: the 30-day window plus one return."""
-    return max(HAR_DAYS) * bars_in_day + 1
+def forward_variance_matrix(df: pd.DataFrame, horizons, calendar: str | Calendar = "crypto") -> np.ndarray:
+    """Targets of a term structure: one column of :func:`forward_realized_variance` per horizon."""
+    return np.column_stack([forward_realized_variance(df, h, calendar).to_numpy() for h in horizons])
+
+
+def feature_lookback(bars_in_day: int, calendar: str | Calendar = "crypto") -> int:
+    """Bars of history one feature row needs: the month-long HAR window plus one return."""
+    return max(get_calendar(calendar).har_days) * bars_in_day + 1
 
 
 def _log(x: np.ndarray) -> np.ndarray:
@@ -127,12 +138,14 @@ def _rolling_sum(x: np.ndarray, n: int) -> np.ndarray:
 
 
 def compute_features(open_: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray,
-                     volume: np.ndarray, hours: np.ndarray, bars_in_day: int) -> np.ndarray:
+                     volume: np.ndarray, hours: np.ndarray, bars_in_day: int,
+                     calendar: str | Calendar = "crypto") -> np.ndarray:
     """The model inputs as a ``(n_bars, len(FEATURE_NAMES))`` array on raw numpy columns.
 
-    This is the single implementation used by training, batched inference and the bar-by-bar
-    Backtrader path. Rows before :func:`feature_lookback` bars are NaN.
+    Rows before :func:`feature_lookback` bars are NaN. :func:`feature_matrix` is the DataFrame
+    entry point; :class:`StreamingFeatures` is the bar-by-bar twin (tested equal).
     """
+    days = get_calendar(calendar).har_days
     n = len(close)
     ret = np.full(n, np.nan)
     ret[1:] = np.diff(np.log(close))
@@ -141,60 +154,45 @@ def compute_features(open_: np.ndarray, high: np.ndarray, low: np.ndarray, close
     co = np.log(close / open_)
     gk = np.maximum(0.5 * hl * hl - (2.0 * np.log(2.0) - 1.0) * co * co, 0.0)
     b = bars_in_day
-    rv = {d: _rolling_sum(r2, d * b) / d for d in HAR_DAYS}
+    rv = [_rolling_sum(r2, d * b) / d for d in days]
     log_vol = np.log1p(volume)
     nv = max(b, MIN_VOLUME_BARS)
     vol_rel = log_vol - _rolling_sum(log_vol, nv) / nv
     angle = 2.0 * np.pi * hours / 24.0
     cols = [
-        _log(rv[1]), _log(rv[7]), _log(rv[30]),
+        _log(rv[0]), _log(rv[1]), _log(rv[2]),
         _log(_rolling_sum(gk, b)), ret, _log(np.abs(ret)), _log(gk), vol_rel,
         np.sin(angle), np.cos(angle),
     ]
     out = np.column_stack(cols)
-    out[: feature_lookback(b) - 1] = np.nan
+    out[: feature_lookback(b, calendar) - 1] = np.nan
     return out
 
 
-def feature_frame(df: pd.DataFrame) -> pd.DataFrame:
-    """:func:`compute_features` on an OHLCV frame, labelled with :data:`FEATURE_NAMES`."""
-    b = int(round(bars_per_day(df.attrs.get("timeframe") or _step(df))))
-    hours = (df.index.hour + df.index.minute / 60.0).to_numpy(dtype="float64")
-    values = compute_features(*(df[c].to_numpy(dtype="float64") for c in
-                                ("open", "high", "low", "close", "volume")), hours, max(b, 1))
-    return pd.DataFrame(values, index=df.index, columns=FEATURE_NAMES)
+def bar_hours(index: pd.DatetimeIndex) -> np.ndarray:
+    """Hour of day (with minutes as a fraction) of each bar's open time."""
+    return (index.hour + index.minute / 60.0).to_numpy(dtype="float64")
+
+
+def feature_matrix(df: pd.DataFrame, calendar: str | Calendar = "crypto",
+                   timeframe: str | pd.Timedelta | None = None) -> np.ndarray:
+    """:func:`compute_features` on an OHLCV frame: the one DataFrame -> feature-matrix step.
+
+    Used by training, batched LSTM inference and the HAR regressors alike.
+    """
+    step = timeframe or df.attrs.get("timeframe") or _step(df)
+    b = get_calendar(calendar).bars_per_day(step)
+    arrays = (df[c].to_numpy(dtype="float64") for c in OHLCV)
+    return compute_features(*arrays, bar_hours(df.index), b, calendar)
+
+
+def feature_frame(df: pd.DataFrame, calendar: str | Calendar = "crypto") -> pd.DataFrame:
+    """:func:`feature_matrix` labelled with :data:`FEATURE_NAMES`."""
+    return pd.DataFrame(feature_matrix(df, calendar), index=df.index, columns=FEATURE_NAMES)
 
 
 def _step(df: pd.DataFrame) -> pd.Timedelta:
-    from lstm_strategies.data import infer_timeframe
-
     return infer_timeframe(df.index)
-
-
-def periods_per_year(timeframe: str | pd.Timedelta, calendar: str = "crypto",
-                     hours_per_day: float | None = None) -> float:
-    """Bars per year: 365 days for crypto, 252 trading days for equities.
-
-    Parameters
-    ----------
-    timeframe : str or Timedelta
-        Bar spacing, e.g. ``"1h"`` or ``"1D"``.
-    calendar : {"crypto", "equity"}
-    hours_per_day : float, optional
-        Trading hours in a day for intraday bars (24 for crypto, 6.5 for US equities by default).
-    """
-    step = pd.Timedelta(timeframe)
-    days = DAYS_PER_YEAR[calendar]
-    if step >= pd.Timedelta("1D"):
-        return days / (step / pd.Timedelta("1D"))
-    hours = hours_per_day if hours_per_day is not None else (24.0 if calendar == "crypto" else 6.5)
-    return days * hours / (step / pd.Timedelta("1h"))
-
-
-def annualise_variance(variance, horizon_bars: float, timeframe: str | pd.Timedelta,
-                       calendar: str = "crypto"):
-    """Annualised volatility from a variance over ``horizon_bars`` bars."""
-    return np.sqrt(np.asarray(variance) * periods_per_year(timeframe, calendar) / horizon_bars)
 
 
 class _Tail:
@@ -223,10 +221,11 @@ class StreamingFeatures:
     have been seen). The tests check it against :func:`compute_features` on real data.
     """
 
-    def __init__(self, bars_in_day: int):
+    def __init__(self, bars_in_day: int, calendar: str | Calendar = "crypto"):
         self.b = bars_in_day
-        self.lookback = feature_lookback(bars_in_day)
-        keep = max(HAR_DAYS) * bars_in_day
+        self.days = get_calendar(calendar).har_days
+        self.lookback = feature_lookback(bars_in_day, calendar)
+        keep = max(self.days) * bars_in_day
         self._nv = max(bars_in_day, MIN_VOLUME_BARS)
         self._r2, self._gk, self._logvol = _Tail(keep), _Tail(bars_in_day), _Tail(self._nv)
         self._last_close: float | None = None
@@ -249,11 +248,12 @@ class StreamingFeatures:
         self._logvol.append(log_vol)
         if self._count < self.lookback:
             return self._empty
-        r2 = self._r2.last(max(HAR_DAYS) * b)
+        d1, d2, d3 = self.days
+        r2 = self._r2.last(d3 * b)
         angle = 2.0 * math.pi * hour / 24.0
         # same order and formulas as compute_features / FEATURE_NAMES
         return np.array([
-            _flog(r2[-b:].sum()), _flog(r2[-7 * b:].sum() / 7), _flog(r2.sum() / 30),
+            _flog(r2[-d1 * b:].sum() / d1), _flog(r2[-d2 * b:].sum() / d2), _flog(r2.sum() / d3),
             _flog(self._gk.last(b).sum()), ret, _flog(abs(ret)), _flog(gk),
             log_vol - self._logvol.last(self._nv).sum() / self._nv, math.sin(angle), math.cos(angle),
         ])

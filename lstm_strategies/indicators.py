@@ -1,113 +1,212 @@
-"""Backtrader indicators: thin wrappers over :mod:`lstm_strategies.forecasters`.
+"""Backtrader indicators over the forecasters: one generic indicator and thin named aliases.
 
-Each indicator has two lines, ``vol`` (annualised volatility forecast) and ``var`` (variance of
-log returns over the forecaster's horizon), and works in both Backtrader modes:
+:class:`VolatilityForecast` takes its forecaster as a parameter, the way Backtrader's
+``BollingerBands`` takes ``movav``: a registry name with ``forecaster_params``, a
+:class:`~lstm_strategies.forecasters.base.Forecaster` class or a ready instance (copied and reset,
+so one object can serve several runs)::
 
-* runonce (``cerebro.run()`` default): all forecasts are computed in one batched pass in
-  :meth:`once` from the feed's arrays;
-* next (``runonce=False``, live feeds, resampled or replayed data): one bar at a time through
-  the forecaster's streaming :meth:`~lstm_strategies.forecasters.base.Forecaster.update`.
+    VolatilityForecast(data, forecaster="ewma", forecaster_params={"lam": 0.97})
+    LSTMVolatility(data, model="btc-1h", horizon=30)          # the alias, same thing for "lstm"
 
-Both give the same numbers. A pretrained model raises
-:class:`~lstm_strategies.errors.LeakageError` when its forecasts would fall inside its training
-window, unless ``allow_in_sample=True``.
+Lines: ``vol_<h>`` / ``var_<h>`` for each horizon of the forecaster (``1d``, ``7d``, ``30d`` for
+crypto; ``1d``, ``5d``, ``21d`` trading days for equities) and ``vol`` / ``var`` for the one chosen
+by ``horizon``; ``var`` is the variance over the horizon, ``vol`` its annualised volatility.
+:meth:`VolatilityForecast.vol_at` answers the volatility over any remaining life.
+
+Both Backtrader modes give the same numbers: runonce computes every forecast in one batched pass
+in :meth:`once`; next mode (``runonce=False``, live, resampled or replayed data) streams one bar at
+a time through :meth:`~lstm_strategies.forecasters.base.Forecaster.update`. Bars are validated in
+both. A pretrained model raises :class:`~lstm_strategies.errors.LeakageError` when its forecasts
+would fall inside its training window, unless ``allow_in_sample=True``.
 """
 
 from __future__ import annotations
 
+import copy
 import math
+from array import array
 
 import backtrader as bt
 import numpy as np
 import pandas as pd
 
-from lstm_strategies.btfeed import BT_EPOCH, bt_dates_to_index, bt_timeframe, feed_timeframe
-from lstm_strategies.errors import DataError
-from lstm_strategies.features import annualise_variance
-from lstm_strategies.forecasters.base import Bar, Forecaster
+from lstm_strategies.btfeed import (
+    bt_dates_to_index,
+    bt_num_to_ns,
+    bt_num_to_timestamp,
+    bt_timeframe,
+    feed_timeframe,
+    timestamp_to_bt_num,
+)
+from lstm_strategies.calendar import CALENDARS, interpolate_variance_scalar
+from lstm_strategies.errors import ConfigError, DataError
+from lstm_strategies.forecasters import Forecaster, forecaster_params, make_forecaster
+
+#: every horizon label a bundled calendar uses; each has a vol_<h> and a var_<h> line
+HORIZON_LABELS = sorted({cal.horizon_label(h) for cal in CALENDARS.values() for h in cal.horizons},
+                        key=lambda label: int(label[:-1]))
+
+
+def _declared(name: str) -> tuple:
+    """Indicator params of a registered forecaster: its constructor's, declared there only."""
+    return tuple((k, v) for k, v in forecaster_params(name).items())
 
 
 class VolatilityForecast(bt.Indicator):
-    """Base of the forecast indicators (not used directly).
+    """Volatility term structure forecast by any registered forecaster.
 
     Params
     ------
+    forecaster : str, Forecaster class or instance
+        ``lstm``, ``lstm_refit``, ``ewma``, ``garch``, ``har``, ``log_har``, or an object.
+    forecaster_params : dict
+        Constructor arguments when ``forecaster`` is a name or a class.
+    calendar : str or None
+        ``crypto`` or ``equity`` (None: the forecaster's own; an LSTM's comes from its card).
+    horizon : int or None
+        Days of the horizon on the ``vol``/``var`` lines (None: the shortest).
+    snap_horizon : bool
+        Use the forecaster's horizon nearest to ``horizon`` instead of requiring an exact one.
     start : str or None
         First date whose forecast is published; earlier bars only warm the model up (NaN).
     allow_in_sample : bool
         Let a pretrained model forecast dates it was trained on (the run is marked in-sample).
     """
 
-    lines = ("vol", "var")
-    params = (("start", None), ("allow_in_sample", False))
+    lines = ("vol", "var", *(f"vol_{h}" for h in HORIZON_LABELS), *(f"var_{h}" for h in HORIZON_LABELS))
+    params = (("forecaster", "ewma"), ("forecaster_params", None), ("calendar", None), ("horizon", None),
+              ("snap_horizon", False), ("start", None), ("allow_in_sample", False))
     plotinfo = dict(subplot=True, plotname="forecast vol")
-    plotlines = dict(var=dict(_plotskip=True), vol=dict(color="darkred"))
+    plotlines = dict(var=dict(_plotskip=True), vol=dict(color="darkred"),
+                     **{f"{kind}_{h}": dict(_plotskip=True) for kind in ("vol", "var") for h in HORIZON_LABELS})
 
-    def make_forecaster(self) -> Forecaster:
-        raise NotImplementedError
+    def _plotlabel(self):
+        return [self.forecaster.name, f"{self._horizon}d"]
+
+    def _forecaster_kwargs(self) -> dict:
+        kwargs = dict(self.p.forecaster_params or {})
+        name = self.p.forecaster
+        if isinstance(name, str):
+            for key in forecaster_params(name):
+                if hasattr(self.p, key) and key not in kwargs:
+                    kwargs[key] = getattr(self.p, key)
+        return kwargs
+
+    def _build_forecaster(self) -> Forecaster:
+        spec = self.p.forecaster
+        if isinstance(spec, Forecaster):
+            forecaster = copy.copy(spec)  # reset() below gives the copy its own streaming state
+        elif isinstance(spec, type) and issubclass(spec, Forecaster):
+            kwargs = self._forecaster_kwargs()
+            if self.p.calendar is not None and "calendar" in spec.param_names():
+                kwargs["calendar"] = self.p.calendar
+            forecaster = spec(**kwargs)
+        elif isinstance(spec, str):
+            forecaster = make_forecaster(spec, self.p.calendar, **self._forecaster_kwargs())
+        else:
+            raise ConfigError(f"forecaster={spec!r}: pass a registered name, a Forecaster class or an instance")
+        return forecaster
 
     def __init__(self):
-        self.forecaster = self.make_forecaster()
+        self.forecaster = f = self._build_forecaster()
         feed_tf = feed_timeframe(self.data)
-        if self.forecaster.timeframe is None:
-            self.forecaster.timeframe = feed_tf
-        elif pd.Timedelta(self.forecaster.timeframe) != pd.Timedelta(feed_tf):
-            tf, comp = bt_timeframe(pd.Timedelta(self.forecaster.timeframe))
+        if f.timeframe is not None and pd.Timedelta(f.timeframe) != pd.Timedelta(feed_tf):
+            tf, comp = bt_timeframe(pd.Timedelta(f.timeframe))
             raise DataError(
-                f"feed {self.data._name!r} has {feed_tf} bars but {self.forecaster!r} expects "
-                f"{self.forecaster.timeframe} bars: pass timeframe={bt.TimeFrame.getname(tf, comp)!r} "
-                f"(bt.TimeFrame {tf}) and compression={comp}, or resample the feed")
-        self.forecaster.reset()
+                f"feed {self.data._name!r} has {feed_tf} bars but {f!r} expects {f.timeframe} bars: build the "
+                f"feed with timeframe=bt.TimeFrame.{bt.TimeFrame.getname(tf, comp).rstrip('s').title()}s and "
+                f"compression={comp} (to_bt_feed does this from the data), or resample it")
+        f.bind(feed_tf)  # also resets: every piece of streaming state is fresh
+        if self.p.horizon is None:
+            self._horizon = f.horizons[0]
+        elif self.p.snap_horizon:
+            days = f.cal.trading_days(float(self.p.horizon))
+            self._horizon = min(f.horizons, key=lambda h: abs(h - days))
+        else:
+            self._horizon = self.p.horizon
+        if self._horizon not in f.horizons:
+            raise ConfigError(f"horizon={self.p.horizon!r}: {f.name} forecasts the horizons {list(f.horizons)} "
+                              "(days); pick one of them, or use vol_at(tau) for any other")
+        self._primary = f.horizons.index(self._horizon)
+        labels = f.horizon_labels
+        self._var_lines = [getattr(self.lines, f"var_{lab}") if f"var_{lab}" in self.lines.getlinealiases()
+                           else None for lab in labels]
+        self._vol_lines = [getattr(self.lines, f"vol_{lab}") if f"vol_{lab}" in self.lines.getlinealiases()
+                           else None for lab in labels]
         self.in_sample = False
+        self._publish_num = timestamp_to_bt_num(self.p.start)
         self._publish_from = pd.Timestamp(self.p.start, tz="UTC") if self.p.start else None
-        self._publish_num = bt.date2num(self._publish_from.tz_localize(None)) if self.p.start else -math.inf
-        f = self.forecaster
-        # annualised vol = sqrt(var * factor); computed once, not per bar
-        self._vol_factor = float(annualise_variance(1.0, f.horizon_bars, f.timeframe, f.calendar)) ** 2
+        # annualised vol = sqrt(var * factor_h); computed once, not per bar
+        self._vol_factor = [f.cal.days_per_year / h for h in f.horizons]
         self._checked = False
-        self.addminperiod(self.forecaster.lookback)
+        self._batched = None
+        self._nan = np.full(len(f.horizons), np.nan)
+        self.addminperiod(f.lookback)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.forecaster!r})"
+        return f"{type(self).__name__}({self.forecaster!r}, horizon={self._horizon})"
 
-    # -- guard ----------------------------------------------------------------------------
+    # -- term structure at the current bar -------------------------------------------------------
+    def variance_at(self, tau_days: float, ago: int = 0) -> float:
+        """Variance over the next ``tau_days`` days (of the calendar), interpolated in total variance."""
+        row = [line[-ago] if line is not None else math.nan for line in self._var_lines]
+        return interpolate_variance_scalar(row, self.forecaster.horizons, tau_days)
+
+    def vol_at(self, tau_days: float, ago: int = 0) -> float:
+        """Annualised volatility over the next ``tau_days`` days (e.g. an option's remaining life)."""
+        if tau_days <= 0:
+            return self.vol[-ago]
+        var = self.variance_at(tau_days, ago)
+        return math.sqrt(var * self.forecaster.cal.days_per_year / tau_days) if var >= 0 else math.nan
+
+    # -- guard ---------------------------------------------------------------------------------
     def _guard(self, first_forecast: pd.Timestamp) -> None:
         check = getattr(self.forecaster, "check_out_of_sample", None)
         if check is not None:
             self.in_sample = check(first_forecast, self.p.allow_in_sample)
         self._checked = True
 
-    # -- runonce: one batched pass --------------------------------------------------------
+    # -- runonce: one batched pass -------------------------------------------------------------
     def preonce(self, start, end):
         pass
 
     def oncestart(self, start, end):
         self.once(start, end)
 
-    def once(self, start, end):
-        if getattr(self, "_batched", None) is None or len(self._batched) < end:
-            d = self.data
-            n = d.buflen()
-            frame = pd.DataFrame(
-                {c: np.asarray(getattr(d, c).array[:n], dtype="float64")
-                 for c in ("open", "high", "low", "close", "volume")},
-                index=bt_dates_to_index(d.datetime.array[:n]))
-            frame.attrs["timeframe"] = self.forecaster.timeframe
-            var = self.forecaster.predict_batch(frame)
-            if self._publish_from is not None:
-                var[frame.index < self._publish_from] = np.nan
-            valid = np.flatnonzero(np.isfinite(var))
-            if valid.size:
-                self._guard(frame.index[valid[0]])
-            self._batched = var
-        var = self._batched
-        vol = np.sqrt(var * self._vol_factor)
-        var_line, vol_line = self.lines.var.array, self.lines.vol.array
-        for i in range(start, end):
-            var_line[i] = var[i]
-            vol_line[i] = vol[i]
+    def _compute_batched(self) -> np.ndarray:
+        d = self.data
+        n = d.buflen()
+        frame = pd.DataFrame({c: np.asarray(getattr(d, c).array[:n], dtype="float64")
+                              for c in ("open", "high", "low", "close", "volume")},
+                             index=bt_dates_to_index(d.datetime.array[:n]))
+        frame.attrs["timeframe"] = self.forecaster.timeframe
+        frame.attrs["source"] = f"feed {d._name!r}"
+        var = self.forecaster.predict_batch(frame)
+        if self._publish_from is not None:
+            var[frame.index < self._publish_from] = np.nan
+        valid = np.flatnonzero(np.isfinite(var[:, 0]))
+        if valid.size:
+            self._guard(frame.index[valid[0]])
+        return var
 
-    # -- next: streaming ------------------------------------------------------------------
+    def once(self, start, end):
+        if self._batched is None or len(self._batched) < end:
+            self._batched = self._compute_batched()
+        var = self._batched[start:end]
+        vol = np.sqrt(var * np.asarray(self._vol_factor))
+        p = self._primary
+        targets = [(self.lines.var, var[:, p]), (self.lines.vol, vol[:, p])]
+        targets += [(line, var[:, j]) for j, line in enumerate(self._var_lines) if line is not None]
+        targets += [(line, vol[:, j]) for j, line in enumerate(self._vol_lines) if line is not None]
+        for line, values in targets:
+            dst = line.array
+            if isinstance(dst, array) and len(dst) >= end:
+                dst[start:end] = array("d", values.tobytes())
+            else:
+                for i, v in enumerate(values.tolist(), start):
+                    dst[i] = v
+
+    # -- next: streaming -----------------------------------------------------------------------
     def prenext(self):
         # warm-up bars must reach the streaming forecaster too
         self.next()
@@ -115,96 +214,67 @@ class VolatilityForecast(bt.Indicator):
     def next(self):
         d = self.data
         num = d.datetime[0]
-        ts = pd.Timestamp(round((num - BT_EPOCH) * 86400.0), unit="s", tz="UTC")
-        var = self.forecaster.update(Bar(ts, d.open[0], d.high[0], d.low[0], d.close[0], d.volume[0]))
+        var = self.forecaster.update_fields(bt_num_to_ns(num), d.open[0], d.high[0], d.low[0], d.close[0],
+                                            d.volume[0])
         if num < self._publish_num:
-            var = math.nan
-        if not self._checked and not math.isnan(var):
-            self._guard(ts)
-        self.lines.var[0] = var
-        self.lines.vol[0] = math.sqrt(var * self._vol_factor) if var >= 0 else math.nan
+            var = self._nan
+        elif not self._checked and not math.isnan(var[0]):
+            self._guard(bt_num_to_timestamp(num))
+        factor = self._vol_factor
+        for j, v in enumerate(var.tolist()):
+            vol = math.sqrt(v * factor[j]) if v >= 0 else math.nan
+            if j == self._primary:
+                self.lines.var[0] = v
+                self.lines.vol[0] = vol
+            if self._var_lines[j] is not None:
+                self._var_lines[j][0] = v
+                self._vol_lines[j][0] = vol
 
 
 class LSTMVolatility(VolatilityForecast):
-    """Volatility forecast of a pretrained :class:`~lstm_strategies.model.VolatilityLSTM`.
+    """Term structure of a pretrained :class:`~lstm_strategies.model.VolatilityLSTM` (``model`` param:
+    a bundled name such as ``"btc-1h"`` or a checkpoint folder)."""
 
-    Params
-    ------
-    model : str, path or LSTMForecaster
-        A bundled name (``"btc-1h"``, see ``lstm-strategies models``), a checkpoint folder, or a
-        loaded forecaster.
-    """
-
-    params = (("model", "btc-1h"),)
+    alias = ("LSTMVol",)
+    params = (("forecaster", "lstm"), *_declared("lstm"))
     plotinfo = dict(plotname="LSTM vol")
 
-    def make_forecaster(self) -> Forecaster:
-        from lstm_strategies.forecasters.lstm import LSTMForecaster, load_pretrained
 
-        model = self.p.model
-        if isinstance(model, LSTMForecaster):
-            return LSTMForecaster(model.model, model.card, model.path)
-        return load_pretrained(model)
+class RefittingLSTMVolatility(VolatilityForecast):
+    """The self-refitting LSTM: retrained every ``refit_every`` on the bars it has seen."""
+
+    alias = ("RefitLSTMVol",)
+    params = (("forecaster", "lstm_refit"), *_declared("lstm_refit"))
+    plotinfo = dict(plotname="LSTM (refit) vol")
 
 
 class EWMAVolatility(VolatilityForecast):
-    """RiskMetrics EWMA forecast with daily decay ``lam`` (see ``forecasters.ewma.EWMAForecaster``)."""
+    """RiskMetrics EWMA forecast with daily decay ``lam``."""
 
-    params = (("lam", 0.94), ("horizon", "1D"), ("calendar", "crypto"))
+    alias = ("EWMAVol",)
+    params = (("forecaster", "ewma"), *_declared("ewma"))
     plotinfo = dict(plotname="EWMA vol")
-
-    def make_forecaster(self) -> Forecaster:
-        from lstm_strategies.forecasters.ewma import EWMAForecaster
-
-        return EWMAForecaster(lam=self.p.lam, horizon=self.p.horizon, calendar=self.p.calendar)
 
 
 class GARCHVolatility(VolatilityForecast):
     """GARCH(1,1)-t forecast refit every ``refit_every_days`` on an expanding window."""
 
-    params = (("horizon", "1D"), ("calendar", "crypto"), ("min_train_days", 250), ("refit_every_days", 30))
+    alias = ("GARCHVol",)
+    params = (("forecaster", "garch"), *_declared("garch"))
     plotinfo = dict(plotname="GARCH vol")
-
-    def make_forecaster(self) -> Forecaster:
-        from lstm_strategies.forecasters.garch import GARCHForecaster
-
-        return GARCHForecaster(horizon=self.p.horizon, calendar=self.p.calendar,
-                               min_train_days=self.p.min_train_days, refit_every_days=self.p.refit_every_days)
 
 
 class HARVolatility(VolatilityForecast):
-    """HAR-RV forecast (``log=True``: log-HAR) refit every ``refit_every_days`` on an expanding window."""
+    """HAR-RV forecast (direct regression per horizon) refit every ``refit_every_days``."""
 
-    params = (("log", True), ("horizon", "1D"), ("calendar", "crypto"), ("min_train_days", 180),
-              ("refit_every_days", 30))
+    alias = ("HARVol",)
+    params = (("forecaster", "har"), *_declared("har"))
     plotinfo = dict(plotname="HAR vol")
 
-    def make_forecaster(self) -> Forecaster:
-        from lstm_strategies.forecasters.har import HARForecaster
 
-        return HARForecaster(log=self.p.log, horizon=self.p.horizon, calendar=self.p.calendar,
-                             min_train_days=self.p.min_train_days, refit_every_days=self.p.refit_every_days)
+class LogHARVolatility(VolatilityForecast):
+    """log-HAR forecast (direct regression per horizon) refit every ``refit_every_days``."""
 
-
-#: forecaster name (as used in configs) -> (indicator class, fixed params)
-FORECASTERS: dict[str, tuple[type[VolatilityForecast], dict]] = {
-    "lstm": (LSTMVolatility, {}),
-    "ewma": (EWMAVolatility, {}),
-    "garch": (GARCHVolatility, {}),
-    "har": (HARVolatility, {"log": False}),
-    "log_har": (HARVolatility, {"log": True}),
-}
-
-
-def volatility_indicator(name: str, data, **params) -> VolatilityForecast:
-    """Build the indicator for a forecaster name (``lstm``, ``ewma``, ``garch``, ``har``, ``log_har``)."""
-    from lstm_strategies.errors import ConfigError
-
-    if name not in FORECASTERS:
-        raise ConfigError(f"forecaster {name!r} is unknown; choose one of {sorted(FORECASTERS)}")
-    cls, fixed = FORECASTERS[name]
-    allowed = {p for p in cls.params._getkeys()}
-    unknown = sorted(set(params) - allowed)
-    if unknown:
-        raise ConfigError(f"forecaster {name!r} does not take {unknown}; it takes {sorted(allowed)}")
-    return cls(data, **fixed, **params)
+    alias = ("LogHARVol",)
+    params = (("forecaster", "log_har"), *_declared("log_har"))
+    plotinfo = dict(plotname="log-HAR vol")

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 
 
 class VolatilityLSTM(nn.Module):
-    r"""Log-HAR plus an LSTM correction, forecasting the log variance over the horizon.
+    r"""Log-HAR plus an LSTM correction, forecasting the log variance over each of ``H`` horizons.
 
-    .. math:: \log \hat\sigma^2_{t,t+h} = \underbrace{b_0 + b^\top \log RV^{(1,7,30)}_t}_{\text{log-HAR head}}
-              + \underbrace{w^\top \mathrm{LSTM}(z_{t-W+1..t})}_{\text{correction, starts at 0}}
+    .. math:: \log \hat\sigma^2_{t,t+h} = \underbrace{b_{0,h} + b_h^\top \log RV^{(d,w,m)}_t}_{\text{head } h}
+              + \underbrace{w_h^\top \mathrm{LSTM}(z_{t-W+1..t})}_{\text{correction, starts at 0}}
+
+    One LSTM is shared by every horizon (a term structure from one network); each horizon has
+    its own log-HAR head and its own linear read-out of the LSTM state.
+
+    The LSTM's inputs first pass a fixed linear map ``x' = A x`` (a buffer, the identity by
+    default). The *relative* form (:func:`relative_form`) makes them scale-free: every log-variance
+    feature is measured against the trailing month's log RV, so the correction responds to the
+    shape of recent volatility, not to its level, and a shift in the level (2019-2021 against
+    2022-2026) does not move the LSTM's inputs outside what it was trained on. The log-HAR heads
+    read the raw log RVs.
 
     The feature scaler (mean and standard deviation fitted on the training rows only) lives in the
     module as buffers, so it travels with the weights. The correction layer is initialised at zero:
@@ -23,23 +34,34 @@ class VolatilityLSTM(nn.Module):
     hidden_size, num_layers, dropout : int, int, float
         LSTM size; ``dropout`` applies between stacked layers.
     har_index : tuple of int
-        Positions of the log RV 1/7/30-day features among the inputs.
+        Positions of the log RV day/week/month features among the inputs.
+    n_horizons : int
+        Outputs (one log variance per horizon).
+    relative : bool
+        Recorded in the config; the map itself is set by :meth:`set_input_map`.
     """
 
     def __init__(self, n_features: int, hidden_size: int = 16, num_layers: int = 1,
-                 dropout: float = 0.0, har_index: tuple[int, ...] = (0, 1, 2)):
+                 dropout: float = 0.0, har_index: tuple[int, ...] = (0, 1, 2), n_horizons: int = 1,
+                 relative: bool = False):
         super().__init__()
         self.config = {"n_features": n_features, "hidden_size": hidden_size, "num_layers": num_layers,
-                       "dropout": dropout, "har_index": list(har_index)}
+                       "dropout": dropout, "har_index": list(har_index), "n_horizons": n_horizons,
+                       "relative": relative}
+        self.register_buffer("input_map", torch.eye(n_features))
         self.register_buffer("feature_mean", torch.zeros(n_features))
         self.register_buffer("feature_std", torch.ones(n_features))
         self.register_buffer("har_idx", torch.tensor(list(har_index), dtype=torch.long))
         self.lstm = nn.LSTM(n_features, hidden_size, num_layers=num_layers, batch_first=True,
                             dropout=dropout if num_layers > 1 else 0.0)
-        self.har = nn.Linear(len(har_index), 1)
-        self.correction = nn.Linear(hidden_size, 1)
+        self.har = nn.Linear(len(har_index), n_horizons)
+        self.correction = nn.Linear(hidden_size, n_horizons)
         nn.init.zeros_(self.correction.weight)
         nn.init.zeros_(self.correction.bias)
+
+    def set_input_map(self, matrix: torch.Tensor) -> None:
+        """The fixed linear map of the LSTM's inputs."""
+        self.input_map.copy_(matrix)
 
     def set_scaler(self, mean: torch.Tensor, std: torch.Tensor) -> None:
         """Store the training-window feature statistics.
@@ -51,27 +73,52 @@ class VolatilityLSTM(nn.Module):
         constant = std <= 1e-6 * torch.clamp(mean.abs(), min=1.0)
         self.feature_std.copy_(torch.where(constant, torch.ones_like(std), std))
 
-    def set_har(self, coef: torch.Tensor, intercept: float) -> None:
-        """Initialise the log-HAR head (e.g. from OLS on the training rows)."""
+    def set_har(self, coef: torch.Tensor, intercept: torch.Tensor) -> None:
+        """Initialise the log-HAR heads (e.g. from OLS on the training rows): ``coef`` is (H, 3)."""
         with torch.no_grad():
-            self.har.weight.copy_(coef.reshape(1, -1))
-            self.har.bias.fill_(float(intercept))
+            self.har.weight.copy_(coef.reshape(self.har.weight.shape))
+            self.har.bias.copy_(intercept.reshape(self.har.bias.shape))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Log variance forecast for a batch of windows ``x`` of shape ``(batch, window, features)``."""
-        z = (x - self.feature_mean) / self.feature_std
+        """Log variance forecasts ``(batch, H)`` for windows ``x`` of shape ``(batch, window, features)``."""
+        return self.head(x) + self.correction_of(x)
+
+    def head(self, x: torch.Tensor) -> torch.Tensor:
+        """The log-HAR heads alone: ``(batch, H)``."""
+        return self.har(x[:, -1, self.har_idx])
+
+    def correction_of(self, x: torch.Tensor) -> torch.Tensor:
+        """The LSTM correction alone: ``(batch, H)``."""
+        z = (x @ self.input_map.T - self.feature_mean) / self.feature_std
         out, _ = self.lstm(z)
-        base = self.har(x[:, -1, self.har_idx])
-        return (base + self.correction(out[:, -1])).squeeze(-1)
+        return self.correction(out[:, -1])
+
+
+def relative_form(feature_names: list[str]) -> np.ndarray:
+    """The input map of the scale-free form (see :class:`VolatilityLSTM`).
+
+    Log-variance features are measured against ``log_rv_month`` (``log_abs_ret``, the log of an
+    absolute return, against half of it); ``log_rv_month`` itself enters the LSTM as zero (the
+    heads still read it).
+    """
+    n = len(feature_names)
+    month = feature_names.index("log_rv_month")
+    matrix = np.eye(n)
+    for name, weight in (("log_rv_day", 1.0), ("log_rv_week", 1.0), ("log_rv_month", 1.0), ("log_gk_day", 1.0),
+                         ("log_gk_bar", 1.0), ("log_abs_ret", 0.5)):
+        matrix[feature_names.index(name), month] -= weight
+    return matrix
 
 
 def qlike_loss(log_forecast: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     r"""QLIKE on variance, written in the log forecast: :math:`y e^{-f} + f - \log y - 1`.
 
-    QLIKE (Patton 2011) is robust to noise in the realized-variance proxy and punishes forecasts
-    that are too low more than ones too high, which is what a risk manager wants.
+    Averaged over the batch and summed over the horizons (the last axis). QLIKE (Patton 2011) is
+    robust to noise in the realized-variance proxy and punishes forecasts that are too low more
+    than ones too high, which is what a risk manager wants.
     """
-    return (target * torch.exp(-log_forecast) + log_forecast - torch.log(target) - 1.0).mean()
+    loss = target * torch.exp(-log_forecast) + log_forecast - torch.log(target) - 1.0
+    return loss.mean(dim=0).sum() if loss.dim() > 1 else loss.mean()
 
 
 def merge_ensemble(members: list[VolatilityLSTM]) -> VolatilityLSTM:
@@ -91,7 +138,11 @@ def merge_ensemble(members: list[VolatilityLSTM]) -> VolatilityLSTM:
     if any(not torch.equal(m.feature_mean, first.feature_mean) for m in members):
         raise ValueError("ensemble members must share one feature scaler (same training rows)")
     k, h = len(members), cfg["hidden_size"]
-    merged = VolatilityLSTM(cfg["n_features"], k * h, 1, 0.0, tuple(cfg["har_index"]))
+    if any(not torch.equal(m.input_map, first.input_map) for m in members):
+        raise ValueError("ensemble members must share one input map")
+    merged = VolatilityLSTM(cfg["n_features"], k * h, 1, 0.0, tuple(cfg["har_index"]), cfg.get("n_horizons", 1),
+                            cfg.get("relative", False))
+    merged.set_input_map(first.input_map)
     merged.feature_mean.copy_(first.feature_mean)
     merged.feature_std.copy_(first.feature_std)
     with torch.no_grad():

@@ -32,8 +32,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from lstm_strategies.atomic import atomic_write, atomic_write_text
+from lstm_strategies._version import __version__
+from lstm_strategies.atomic import atomic_write, atomic_write_text, check_destination, remove_stale_temporaries
 from lstm_strategies.backtest import BacktestConfig, read_toml, run_backtest
+from lstm_strategies.calendar import get_calendar
+from lstm_strategies.data import fingerprint
 from lstm_strategies.errors import ConfigError
 
 EULER_GAMMA = 0.5772156649015329
@@ -61,8 +64,14 @@ def deflated_sharpe_ratio(sr_best: float, sr_trials: np.ndarray, n_obs: int, ske
     return {"dsr": float(stats.norm.cdf(z)), "sr0_per_period": float(sr0), "trials": n}
 
 
+SWEEP_KEYS = {"name", "description", "base", "grid", "list", "report"}
+REPORT_KEYS = {"metric", "heatmap", "top"}
+
+
 @dataclasses.dataclass
 class SweepConfig:
+    """A grid (or list) of overrides of one validated base config; every task is validated up front."""
+
     name: str
     base: BacktestConfig
     tasks: list[dict]
@@ -75,10 +84,14 @@ class SweepConfig:
     def from_toml(cls, path: str | Path) -> SweepConfig:
         path = Path(path)
         raw = read_toml(path, "sweep config")
+        unknown = sorted(set(raw) - SWEEP_KEYS)
+        if unknown:
+            raise ConfigError(f"{path}: unknown key(s) {unknown}; a sweep config takes {sorted(SWEEP_KEYS)}"
+                              + ("; a backtest config goes to `lstm-strategies backtest`" if "strategy" in raw else ""))
         if "base" not in raw:
             raise ConfigError(f"{path}: 'base' (the backtest config to vary) is missing")
-        base = BacktestConfig.from_toml((path.parent / raw["base"]).resolve()
-                                        if not Path(raw["base"]).is_absolute() else raw["base"])
+        base_path = Path(raw["base"]) if Path(raw["base"]).is_absolute() else (path.parent / raw["base"]).resolve()
+        base = BacktestConfig.from_toml(base_path)
         grid, listed = raw.get("grid", {}), raw.get("list", [])
         if not grid and not listed:
             raise ConfigError(f"{path}: give a [grid] of values or a [[list]] of overrides")
@@ -88,42 +101,43 @@ class SweepConfig:
         keys = list(grid)
         tasks = [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*grid.values())]
         tasks += [dict(item) for item in listed]
-        for overrides in tasks:  # fail on a bad key before anything runs
+        for overrides in tasks:  # every combination is validated like a config file, before anything runs
             try:
-                _apply(base, overrides)
+                base.with_overrides(**overrides)
             except ConfigError as exc:
-                raise ConfigError(f"{path}: {exc}") from None
+                raise ConfigError(f"{path}: combination {overrides}: {exc}") from None
         report = raw.get("report", {})
+        bad = sorted(set(report) - REPORT_KEYS)
+        if bad:
+            raise ConfigError(f"{path}: [report] unknown key(s) {bad}; it takes {sorted(REPORT_KEYS)}")
         heatmap = report.get("heatmap")
         if heatmap and (len(heatmap) != 2 or any(k not in keys for k in heatmap)):
             raise ConfigError(f"{path}: report.heatmap must name two grid keys, got {heatmap}")
-        return cls(raw.get("name", path.stem), base, tasks, report.get("metric", "sharpe"), heatmap,
-                   int(report.get("top", 3)), str(path))
+        metric = report.get("metric", "sharpe")
+        if metric not in RANKABLE:
+            raise ConfigError(f"{path}: report.metric = {metric!r}; choose one of {sorted(RANKABLE)}")
+        return cls(raw.get("name", path.stem), base, tasks, metric, heatmap, int(report.get("top", 3)), str(path))
 
 
-def _apply(base: BacktestConfig, overrides: dict) -> BacktestConfig:
-    """The base config with one combination's overrides, checked like a config file."""
-    from lstm_strategies.indicators import FORECASTERS
-    from strategies import STRATEGIES
-
-    cfg = base.with_overrides(**overrides)
-    if "forecaster" in overrides and cfg.forecaster != base.forecaster:
-        # the base forecaster's parameters (e.g. an LSTM model name) do not carry over
-        cfg.forecaster_params = {k: v for k, v in cfg.forecaster_params.items()
-                                 if f"forecaster_params.{k}" in overrides}
-    if cfg.forecaster not in FORECASTERS:
-        raise ConfigError(f"forecaster {cfg.forecaster!r} is unknown; choose one of {sorted(FORECASTERS)}")
-    if cfg.strategy not in STRATEGIES:
-        raise ConfigError(f"strategy {cfg.strategy!r} is unknown; choose one of {sorted(STRATEGIES)}")
-    bad = sorted(set(cfg.strategy_params) - set(STRATEGIES[cfg.strategy].params._getkeys()))
-    if bad:
-        raise ConfigError(f"params {bad} not accepted by strategy {cfg.strategy!r}")
-    return cfg
+#: metric -> True when higher is better
+RANKABLE = {"sharpe": True, "sortino": True, "cagr": True, "calmar": True, "te30": False,
+            "hedge_error_std": False, "max_drawdown": True}
 
 
 def task_id(overrides: dict) -> str:
-    """Stable identity of one combination (used to resume)."""
+    """Identity of one combination within a sweep."""
     return hashlib.sha1(json.dumps(overrides, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+def sweep_key(base: BacktestConfig, data_fingerprint: str) -> str:
+    """Identity of the whole sweep context: base config, data and library version.
+
+    Results in an output folder are reused only under the same key, so raising the base
+    commission (or changing the data, or upgrading) never reuses stale rows.
+    """
+    blob = json.dumps({"base": {**base.to_dict(), "name": None}, "data": data_fingerprint,
+                       "version": __version__}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
 @lru_cache(maxsize=4)
@@ -133,59 +147,81 @@ def _data(spec: str | None, base_json: str):
 
 def run_sweep_task(base: dict, overrides: dict, data: str | None = None, task: str = "") -> dict:
     """One backtest of a sweep: returns its parameters and metrics (a flat dict)."""
-    from lstm_strategies.features import DAYS_PER_YEAR
-    from lstm_strategies.reports import compute_metrics
+    from lstm_strategies.reports import build_metrics
 
     base_cfg = BacktestConfig(**base)
-    cfg = _apply(base_cfg, overrides)
-    cfg.baselines = False
-    keep = {k: base[k] for k in ("data_file", "dataset", "data_start", "data_end", "path", "calendar")}
-    frame = _data(data, json.dumps({**dataclasses.asdict(base_cfg), **keep, "strategy_params": {},
-                                    "forecaster_params": {}}, default=str))
-    result = run_backtest(cfg, frame)
+    cfg = base_cfg.with_overrides(**overrides, baselines=False, tearsheet=False)
+    frame = _data(data, json.dumps(base, default=str))
+    result = run_backtest(cfg, frame, with_baseline=False)
     r = result.returns
-    metrics = compute_metrics(r, result.benchmark, int(DAYS_PER_YEAR[cfg.calendar]))
-    row = {"task_id": task or task_id(overrides), **{k: v for k, v in overrides.items()}}
-    for key in ("sharpe", "sortino", "cagr", "volatility", "max_drawdown", "cvar_95", "total_return"):
-        row[key] = metrics[key]
+    metrics = build_metrics(result)
+    row = {"task_id": task or task_id(overrides), **dict(overrides.items())}
+    for key in ("sharpe", "sortino", "cagr", "volatility", "max_drawdown", "cvar_95", "total_return",
+                "turnover_per_year"):
+        row[key] = metrics.get(key)
+    decision = metrics.get("decision", {})
+    for key in ("te30", "realized_vol", "hedge_error_std", "hedge_error_worst", "share_rolls_2pts_below_floor"):
+        if key in decision:
+            row[key] = decision[key]
     row.update(sr_per_period=float(r.mean() / r.std(ddof=1)) if r.std() > 0 else 0.0,
-               skew=float(stats.skew(r)), kurtosis=float(stats.kurtosis(r, fisher=False)), days=len(r),
-               in_sample=result.provenance["in_sample"], orders=result.extras["orders"])
+               skew=float(stats.skew(r)) if r.std() > 0 else 0.0,
+               kurtosis=float(stats.kurtosis(r, fisher=False)) if r.std() > 0 else 3.0, days=len(r),
+               in_sample=result.provenance["in_sample"], orders=result.extras["orders"],
+               costs_per_year=metrics["costs"]["total_over_cash_per_year"])
     return row
 
 
 def _write_results(out: Path, rows: list[dict]) -> pd.DataFrame:
+    """``results.csv`` always; ``results.parquet`` too when pyarrow is installed (the [parquet] extra)."""
+    import importlib.util
+
     frame = pd.DataFrame(rows)
     atomic_write(out / "results.csv", lambda tmp: frame.to_csv(tmp, index=False))
-    atomic_write(out / "results.parquet", lambda tmp: frame.astype({c: str for c in frame.columns
-                                                                      if frame[c].dtype == object}).to_parquet(tmp))
+    if importlib.util.find_spec("pyarrow") is not None:
+        typed = frame.astype({c: str for c in frame.columns if frame[c].dtype == object})
+        atomic_write(out / "results.parquet", lambda tmp: typed.to_parquet(tmp))
     return frame
 
 
 def run_sweep(config: SweepConfig, out: Path, executor: str = "local", workers: int | None = None,
               address: str | None = None, data: str | None = None, progress: bool = True,
               report: bool = True) -> pd.DataFrame:
-    """Run the missing combinations of a sweep and write results, ranking, heatmap and top tearsheets."""
+    """Run the missing combinations of a sweep and write results, ranking, heatmap and top tearsheets.
+
+    A folder holding results of a *different* sweep context (another base config, other data,
+    another library version; see :func:`sweep_key`) is refused instead of reused.
+    """
     from tqdm.auto import tqdm
 
     from lstm_strategies.executors import run_tasks
 
-    out = Path(out)
+    out = check_destination(out)
     out.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(out, "results.csv")
+    remove_stale_temporaries(out, "results.parquet")
+    key = sweep_key(config.base, fingerprint(config.base.load_data(data)))
     done_rows: list[dict] = []
     if (out / "results.csv").exists():
-        done_rows = pd.read_csv(out / "results.csv").to_dict("records")
+        previous = pd.read_csv(out / "results.csv")
+        keys = set(previous["sweep_key"].astype(str)) if "sweep_key" in previous else {"(none)"}
+        if keys != {key}:
+            raise ConfigError(f"{out} holds results of another sweep context (sweep key {sorted(keys)}, this run "
+                              f"{key}): the base config, the data or the library version changed since. Pass "
+                              "another --out, or delete the folder to start afresh.")
+        done_rows = previous.to_dict("records")
     done = {row["task_id"] for row in done_rows}
-    base = dataclasses.asdict(config.base)
+    base = config.base.model_dump()
     todo = [{"base": base, "overrides": o, "data": data, "task": task_id(o)} for o in config.tasks
             if task_id(o) not in done]
     bar = tqdm(total=len(config.tasks), initial=len(config.tasks) - len(todo), desc=config.name,
-               unit="task", disable=not progress)
-    for _, row in run_tasks(run_sweep_task, todo, executor, workers, address):
-        done_rows.append(row)
-        _write_results(out, done_rows)  # every finished task is on disk: an interrupted sweep resumes
-        bar.update(1)
-    bar.close()
+               unit="task", disable=not progress, leave=False)
+    try:
+        for _, row in run_tasks(run_sweep_task, todo, executor, workers, address):
+            done_rows.append({**row, "sweep_key": key})
+            _write_results(out, done_rows)  # every finished task is on disk: an interrupted sweep resumes
+            bar.update(1)
+    finally:
+        bar.close()
     results = pd.DataFrame(done_rows)
     wanted = {task_id(o) for o in config.tasks}
     results = results[results["task_id"].isin(wanted)]
@@ -195,34 +231,34 @@ def run_sweep(config: SweepConfig, out: Path, executor: str = "local", workers: 
 
 
 def _report(config: SweepConfig, results: pd.DataFrame, out: Path, data: str | None) -> None:
+    from lstm_strategies.plotting import new_figure, save_figure
+    from lstm_strategies.reports import write_report
+
     metric = config.metric
-    ranking = results.sort_values(metric, ascending=False).reset_index(drop=True)
+    ranking = results.sort_values(metric, ascending=not RANKABLE[metric], na_position="last").reset_index(drop=True)
     best = ranking.iloc[0]
     dsr = deflated_sharpe_ratio(best["sr_per_period"], results["sr_per_period"].to_numpy(), int(best["days"]),
                                 best["skew"], best["kurtosis"])
     summary = {"configurations_tried": int(len(results)), "best_task": best["task_id"],
                f"best_{metric}": float(best[metric]), "deflated_sharpe_ratio": dsr["dsr"],
                "expected_max_sharpe_of_unskilled_trials_annualised":
-                   dsr["sr0_per_period"] * math.sqrt(365 if config.base.calendar == "crypto" else 252)}
+                   dsr["sr0_per_period"] * math.sqrt(get_calendar(config.base.calendar).days_per_year)}
     atomic_write(out / "ranking.csv", lambda tmp: ranking.to_csv(tmp, index=False))
-    shown = ranking.drop(columns=["sr_per_period", "skew", "kurtosis"])
+    shown = ranking.drop(columns=["sr_per_period", "skew", "kurtosis", "sweep_key"], errors="ignore")
     atomic_write_text(out / "ranking.md", shown.to_markdown(index=False, floatfmt=".4f") + "\n\n"
                       + json.dumps(summary, indent=2) + "\n")
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=2))
     if config.heatmap:
-        _heatmap(results, config.heatmap, metric, out / "heatmap.png")
-    from lstm_strategies.reports import write_report
-
+        _heatmap(results, config.heatmap, metric, out / "heatmap.png", new_figure, save_figure)
     for i, row in ranking.head(config.top).iterrows():
-        overrides = {k: row[k] for k in config.tasks[0] if k in row and not _isnan(row[k])}
-        cfg = _apply(config.base, {k: _native(v) for k, v in overrides.items()})
-        cfg.name = f"{config.name}_top{i + 1}"
+        overrides = {k: _native(row[k]) for k in config.tasks[0] if k in row and not _isnan(row[k])}
+        cfg = config.base.with_overrides(**overrides, name=f"{config.name}_top{i + 1}")
         write_report(run_backtest(cfg, cfg.load_data(data)), out / f"top{i + 1}")
     print(shown.head(10).to_string(index=False))
     print(f"\n{len(results)} configurations tried; best {metric} {best[metric]:.3f}; deflated Sharpe ratio "
           f"{dsr['dsr']:.3f} (probability that the best is skilled after {len(results)} trials)")
     print(f"wrote {out}/results.csv, results.parquet, ranking.md, summary.json"
-          + (", heatmap.png" if config.heatmap else "") + f" and top{1}..top{min(config.top, len(results))}/")
+          + (", heatmap.png" if config.heatmap else "") + f" and top1..top{min(config.top, len(results))}/")
 
 
 def _isnan(v) -> bool:
@@ -233,25 +269,18 @@ def _native(v):
     return v.item() if hasattr(v, "item") else v
 
 
-def _heatmap(results: pd.DataFrame, keys: list[str], metric: str, path: Path) -> None:
-    from lstm_strategies.reports import configure_matplotlib
-
-    configure_matplotlib()
-    import matplotlib.pyplot as plt
-
+def _heatmap(results: pd.DataFrame, keys: list[str], metric: str, path: Path, new_figure, save_figure) -> None:
     table = results.pivot_table(index=keys[0], columns=keys[1], values=metric, aggfunc="mean")
-    fig, ax = plt.subplots(figsize=(1.2 * len(table.columns) + 3, 0.6 * len(table) + 2))
+    fig, ax = new_figure(1.3 * len(table.columns) + 4.5, 0.6 * len(table) + 2.5)
     im = ax.imshow(table.to_numpy(), cmap="viridis", aspect="auto")
     ax.set_xticks(range(len(table.columns)), [str(c) for c in table.columns])
     ax.set_yticks(range(len(table.index)), [str(i) for i in table.index])
     ax.set_xlabel(keys[1])
-    ax.set_ylabel(keys[0])
     for (i, j), v in np.ndenumerate(table.to_numpy()):
         ax.text(j, i, f"{v:.2f}", ha="center", va="center", color="white", fontsize=9)
-    fig.colorbar(im, ax=ax, label=f"{metric} (mean over the other parameters)")
-    fig.tight_layout()
-    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
-    plt.close(fig)
+    bar = fig.colorbar(im, ax=ax, fraction=0.08, pad=0.04)
+    bar.set_label(f"{metric}\n(mean over the other parameters)", fontsize=8)
+    save_figure(fig, path, f"{metric} by {keys[0]} and {keys[1]}", keys[0], legend=False)
 
 
 def run_sweep_cli(args) -> None:

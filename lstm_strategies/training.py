@@ -4,8 +4,10 @@
   validation rows (the last ``val_days`` before ``train_end``). Nothing after ``train_end`` is
   read at all.
 * The feature scaler and the log-HAR head's starting point are fitted on the training rows only.
-* Loss: QLIKE on the variance (see :func:`~lstm_strategies.model.qlike_loss`); early stopping on
-  the validation QLIKE, keeping the best epoch (epoch 0 is plain log-HAR).
+* Loss: QLIKE on the variance, summed over the horizons (see
+  :func:`~lstm_strategies.model.qlike_loss`); early stopping on the validation QLIKE, keeping the
+  best epoch (epoch 0 is plain log-HAR); then each horizon keeps its LSTM correction only if it
+  lowers that horizon's validation QLIKE (:func:`gate_corrections`).
 * ``seed`` makes CPU runs reproduce exactly.
 """
 
@@ -20,34 +22,45 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from lstm_strategies.calendar import get_calendar, validate_horizons
 from lstm_strategies.checkpoint import ModelCard
-from lstm_strategies.data import bars_per_day, fingerprint, infer_timeframe, timeframe_label
+from lstm_strategies.data import fingerprint, infer_timeframe, timeframe_label
 from lstm_strategies.errors import DataError
-from lstm_strategies.features import FEATURE_NAMES, compute_features, forward_realized_variance
-from lstm_strategies.forecasters.har import HAR_COLUMNS
-from lstm_strategies.model import VolatilityLSTM, qlike_loss
+from lstm_strategies.features import FEATURE_NAMES, HAR_FEATURES, feature_matrix, forward_variance_matrix
+from lstm_strategies.model import VolatilityLSTM, qlike_loss, relative_form
+
+HAR_COLUMNS = [FEATURE_NAMES.index(c) for c in HAR_FEATURES]
 
 
 @dataclass
 class TrainConfig:
-    """Hyper-parameters of one training run (all chosen on the validation window only)."""
+    """Hyper-parameters of one training run: the one place their defaults live (the CLI reads them).
 
-    window: int = 24
-    horizon: str = "1D"
-    hidden_size: int = 16
+    The defaults (window 48 bars, 8 hidden units per seed, weight decay 1e-3, learning rate 1e-3)
+    were chosen on the 2021 validation year of BTC/USDT hourly only (``benchmarks/lstm_grid.py``).
+    ``horizons`` defaults to the calendar's (1/7/30 days for crypto, 1/5/21 trading days for equities).
+    """
+
+    window: int = 48
+    horizons: list[int] | None = None
+    hidden_size: int = 8
     num_layers: int = 1
     dropout: float = 0.0
     lr: float = 1e-3
     har_lr: float = 1e-4
-    weight_decay: float = 1e-5
+    weight_decay: float = 1e-3
     batch_size: int = 256
     max_epochs: int = 30
     patience: int = 5
     val_days: int = 365
+    relative: bool = True
     seed: int = 0
     calendar: str = "crypto"
     device: str = "cpu"
     threads: int | None = None
+
+    def resolved_horizons(self) -> list[int]:
+        return list(validate_horizons(self.horizons, get_calendar(self.calendar)))
 
 
 @dataclass
@@ -69,16 +82,14 @@ def seed_everything(seed: int) -> None:
     torch.use_deterministic_algorithms(True, warn_only=True)
 
 
-def make_dataset(df: pd.DataFrame, window: int, horizon: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Features, targets and the indices of bars that end a complete window with a known target."""
-    b = max(1, int(round(bars_per_day(timeframe_label(infer_timeframe(df.index))))))
-    hours = (df.index.hour + df.index.minute / 60.0).to_numpy(dtype="float64")
-    feats = compute_features(*(df[c].to_numpy(dtype="float64") for c in
-                               ("open", "high", "low", "close", "volume")), hours, b)
-    target = forward_realized_variance(df, horizon).to_numpy()
+def make_dataset(df: pd.DataFrame, window: int, horizons, calendar: str = "crypto"
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Features, targets ``(n, H)`` and the bars that end a complete window with every target known."""
+    feats = feature_matrix(df, calendar)
+    target = forward_variance_matrix(df, horizons, calendar)
     valid = np.isfinite(feats).all(axis=1)
     full = np.convolve(valid.astype(int), np.ones(window, dtype=int), mode="full")[: len(df)] == window
-    ends = np.flatnonzero(full & np.isfinite(target) & (target > 0))
+    ends = np.flatnonzero(full & np.isfinite(target).all(axis=1) & (target > 0).all(axis=1))
     return feats, target, ends
 
 
@@ -86,12 +97,13 @@ def _windows(feats: torch.Tensor, ends: np.ndarray, window: int) -> torch.Tensor
     return feats.unfold(0, window, 1).permute(0, 2, 1)[torch.from_numpy(ends - (window - 1))]
 
 
-def _ols_log_har(feats: np.ndarray, target: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, float]:
+def _ols_log_har(feats: np.ndarray, target: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """log-HAR by OLS per horizon: coefficients (H, 3) and intercepts (H,) incl. the bias term."""
     X = np.column_stack([np.ones(len(rows)), feats[rows][:, HAR_COLUMNS]])
-    y = np.log(target[rows])
-    beta, *_ = np.linalg.lstsq(X, y, rcond=None)
-    resid = y - X @ beta
-    return beta[1:], float(beta[0] + 0.5 * resid.var())
+    Y = np.log(target[rows])
+    beta, *_ = np.linalg.lstsq(X, Y, rcond=None)          # (4, H)
+    resid = Y - X @ beta
+    return beta[1:].T, beta[0] + 0.5 * resid.var(axis=0)
 
 
 def train_lstm(df: pd.DataFrame, train_end: str, config: TrainConfig | None = None,
@@ -122,12 +134,13 @@ def train_lstm(df: pd.DataFrame, train_end: str, config: TrainConfig | None = No
     if train_start:
         data = data[data.index >= pd.Timestamp(train_start, tz="UTC")]
     step = infer_timeframe(data.index)
-    feats, target, ends = make_dataset(data, cfg.window, cfg.horizon)
-    # the target of row i covers (t_i, t_i + horizon]: it must end by train_end
+    horizons = cfg.resolved_horizons()
+    # targets are computed on `data`, which ends at train_end: a target that would need a later bar
+    # is NaN and its row is dropped, so every target ends by train_end
+    feats, target, ends = make_dataset(data, cfg.window, horizons, cfg.calendar)
     ts = data.index.asi8
-    ends = ends[ts[ends] + pd.Timedelta(cfg.horizon).value <= end_ts.value]
     val_start = end_ts - pd.Timedelta(days=cfg.val_days)
-    horizon_bars = int(np.ceil(pd.Timedelta(cfg.horizon) / step))
+    horizon_bars = max(horizons) * get_calendar(cfg.calendar).bars_per_day(step)
     embargo = (cfg.window + horizon_bars) * step
     train_rows = ends[ts[ends] < (val_start - embargo).value]
     val_rows = ends[ts[ends] >= val_start.value]
@@ -136,15 +149,20 @@ def train_lstm(df: pd.DataFrame, train_end: str, config: TrainConfig | None = No
                         f"{len(val_rows)} validation windows before {train_end}; pass a longer history "
                         "or a smaller val_days/window")
 
+    # the LSTM's input map: the identity, or the scale-free relative form
+    n = len(FEATURE_NAMES)
+    amap = relative_form(FEATURE_NAMES) if cfg.relative else np.eye(n)
+    mapped = feats @ amap.T
     # scaler: statistics of the rows the training windows touch, nothing later
     first_train = max(int(train_rows[0]) - cfg.window + 1, 0)
-    train_feats = feats[first_train: int(train_rows[-1]) + 1]
+    train_feats = mapped[first_train: int(train_rows[-1]) + 1]
     mean, std = np.nanmean(train_feats, axis=0), np.nanstd(train_feats, axis=0)
-    model = VolatilityLSTM(len(FEATURE_NAMES), cfg.hidden_size, cfg.num_layers, cfg.dropout,
-                           tuple(HAR_COLUMNS))
+    model = VolatilityLSTM(n, cfg.hidden_size, cfg.num_layers, cfg.dropout, tuple(HAR_COLUMNS), len(horizons),
+                           cfg.relative)
+    model.set_input_map(torch.tensor(amap, dtype=torch.float32))
     model.set_scaler(torch.tensor(mean, dtype=torch.float32), torch.tensor(std, dtype=torch.float32))
     coef, intercept = _ols_log_har(feats, target, train_rows)
-    model.set_har(torch.tensor(coef, dtype=torch.float32), intercept)
+    model.set_har(torch.tensor(coef, dtype=torch.float32), torch.tensor(intercept, dtype=torch.float32))
     device = torch.device(cfg.device)
     model.to(device)
 
@@ -195,29 +213,57 @@ def train_lstm(df: pd.DataFrame, train_end: str, config: TrainConfig | None = No
     used = data[data.index <= end_ts]
     card = ModelCard(
         architecture=dict(model.config), feature_names=list(FEATURE_NAMES),
-        timeframe=timeframe_label(step), horizon=cfg.horizon, window=cfg.window, calendar=cfg.calendar,
+        timeframe=timeframe_label(step), horizons=horizons, window=cfg.window, calendar=cfg.calendar,
         train_start=str(used.index[0]), train_end=str(end_ts), train_fingerprint=fingerprint(used),
         source=str(df.attrs.get("source", "")),
         metrics={"val_qlike": best_loss, "val_qlike_log_har_init": history[0]["val_qlike"],
                  "best_epoch": best_epoch, "epochs_run": len(history) - 1,
                  "train_rows": int(len(train_rows)), "val_rows": int(len(val_rows)),
                  "val_start": str(val_start), "seconds": history[-1]["seconds"]},
-        training={k: v for k, v in cfg.__dict__.items() if k not in ("device", "threads")},
+        training={k: v for k, v in cfg.__dict__.items() if k not in ("device", "threads")} | {"horizons": horizons},
     )
     return TrainResult(model, card, history)
 
 
-def validation_qlike(model: VolatilityLSTM, df: pd.DataFrame, card: ModelCard) -> float:
-    """QLIKE of ``model`` on the validation rows recorded in ``card`` (nothing after train_end)."""
+def _validation_windows(df: pd.DataFrame, card: ModelCard) -> tuple[torch.Tensor, torch.Tensor]:
     end_ts = pd.Timestamp(card.train_end)
     data = df[df.index <= end_ts]
-    feats, target, ends = make_dataset(data, card.window, card.horizon)
+    feats, target, ends = make_dataset(data, card.window, card.horizons, card.calendar)
     ts = data.index.asi8
-    ends = ends[(ts[ends] >= pd.Timestamp(card.metrics["val_start"]).value)
-                & (ts[ends] + pd.Timedelta(card.horizon).value <= end_ts.value)]
+    ends = ends[ts[ends] >= pd.Timestamp(card.metrics["val_start"]).value]
     x = _windows(torch.from_numpy(np.nan_to_num(feats).astype(np.float32)), ends, card.window)
+    return x, torch.from_numpy(target[ends].astype(np.float32))
+
+
+def validation_qlike(model: VolatilityLSTM, df: pd.DataFrame, card: ModelCard) -> float:
+    """QLIKE of ``model`` on the validation rows recorded in ``card`` (nothing after train_end)."""
+    x, y = _validation_windows(df, card)
     with torch.inference_mode():
-        return float(qlike_loss(model(x), torch.from_numpy(target[ends].astype(np.float32))))
+        return float(qlike_loss(model(x), y))
+
+
+def gate_corrections(model: VolatilityLSTM, df: pd.DataFrame, card: ModelCard) -> list[bool]:
+    """Keep each horizon's LSTM correction only where it lowers that horizon's validation QLIKE.
+
+    A model selection on the validation rows (never after ``train_end``): a horizon whose
+    correction does not help on validation forecasts with its log-HAR head alone (its read-out is
+    set to zero). Returns which corrections were kept; the card records them too.
+    """
+    x, y = _validation_windows(df, card)
+    with torch.inference_mode():
+        head = model.head(x)
+        full = head + model.correction_of(x)
+    keep = []
+    for j in range(y.shape[1]):
+        with_corr = float(qlike_loss(full[:, j], y[:, j]))
+        head_only = float(qlike_loss(head[:, j], y[:, j]))
+        keep.append(with_corr < head_only)
+        if not keep[-1]:
+            with torch.no_grad():
+                model.correction.weight[j].zero_()
+                model.correction.bias[j] = 0.0
+    card.metrics["correction_kept"] = keep
+    return keep
 
 
 def train_ensemble(df: pd.DataFrame, train_end: str, config: TrainConfig | None = None,
@@ -237,6 +283,8 @@ def train_ensemble(df: pd.DataFrame, train_end: str, config: TrainConfig | None 
         cfg_i.seed = cfg.seed + i
         results.append(train_lstm(df, train_end, cfg_i, train_start, progress))
     if members == 1:
+        gate_corrections(results[0].model, df, results[0].card)
+        results[0].card.metrics["val_qlike"] = validation_qlike(results[0].model, df, results[0].card)
         return results[0]
     model = merge_ensemble([r.model for r in results])
     card = copy.deepcopy(results[0].card)
@@ -244,6 +292,7 @@ def train_ensemble(df: pd.DataFrame, train_end: str, config: TrainConfig | None 
     card.metrics["member_best_epoch"] = [r.card.metrics["best_epoch"] for r in results]
     card.metrics["seconds"] = sum(r.card.metrics["seconds"] for r in results)
     card.metrics.pop("best_epoch", None)
+    gate_corrections(model, df, card)
     card.metrics["val_qlike"] = validation_qlike(model, df, card)
     card.training["members"] = members
     card.architecture = dict(model.config)

@@ -1,4 +1,10 @@
-"""Shared machinery: the forecast indicator, the trading start, the rebalance schedule, records."""
+"""Shared machinery: the forecast indicator, the trading start, the schedule, cost-aware trading, records.
+
+Every strategy declares what the backtest runner and the reports need to know about it, so that
+those hold no strategy names: :meth:`ForecastStrategy.leverage_needed` (the broker's margin),
+:meth:`ForecastStrategy.baseline` (the comparison run), :meth:`ForecastStrategy.extras` (tables such
+as option rolls) and :meth:`ForecastStrategy.decision_metrics` (what the strategy is for, measured).
+"""
 
 from __future__ import annotations
 
@@ -7,8 +13,9 @@ import math
 import backtrader as bt
 import pandas as pd
 
-from lstm_strategies.btfeed import bt_dates_to_index
-from lstm_strategies.indicators import volatility_indicator
+from lstm_strategies.btfeed import bt_dates_to_index, bt_num_to_timestamp, timestamp_to_bt_num
+from lstm_strategies.errors import ConfigError
+from lstm_strategies.indicators import VolatilityForecast
 
 SCHEDULES = ("bar", "daily", "weekly")
 
@@ -19,19 +26,27 @@ class ForecastStrategy(bt.Strategy):
     Params
     ------
     forecaster : str
-        ``lstm``, ``ewma``, ``garch``, ``har`` or ``log_har``.
+        A registered forecaster (``lstm``, ``lstm_refit``, ``ewma``, ``garch``, ``har``, ``log_har``).
     forecaster_params : dict
-        Passed to the indicator (e.g. ``{"model": "btc-1h"}``).
+        Its parameters (e.g. ``{"model": "btc-1h"}``).
+    calendar : str
+        ``crypto`` or ``equity`` (set by the backtest runner from ``[data] calendar``).
     start : str or None
         First date on which the strategy may trade; bars before only warm the forecasters up.
         Also the first date a pretrained model's forecasts are used (leakage guard).
+    allow_in_sample : bool
+        Accept forecasts from a model on dates it was trained on (the run is marked in-sample).
     rebalance : {"bar", "daily", "weekly"}
         When the target weight is re-evaluated (daily: first bar of each UTC day; weekly: Mondays).
     band : float
-        Trade only when the target weight moved more than ``band`` from the current weight.
+        Relative no-trade band: trade only when ``|target / current - 1| > band`` (0 trades on
+        every rebalance). The same for every forecaster.
+    adjust : float
+        Partial adjustment: each trade moves the weight ``adjust`` of the way to the target
+        (1 = all the way).
     cash_buffer : float
         Unlevered targets are capped at ``1 - cash_buffer`` so that commission and slippage fit
-        in the cash (Backtrader rejects an order the cash cannot pay).
+        in the cash.
 
     Each bar the strategy appends a record (forecast vol, target weight, actual weight, hedge
     ratio, ...) that :class:`RecordsAnalyzer` returns as a DataFrame.
@@ -40,40 +55,81 @@ class ForecastStrategy(bt.Strategy):
     params = (
         ("forecaster", "lstm"),
         ("forecaster_params", None),
+        ("calendar", "crypto"),
         ("start", None),
+        ("allow_in_sample", False),
         ("rebalance", "daily"),
-        ("band", 0.05),
+        ("band", 0.1),
+        ("adjust", 1.0),
         ("cash_buffer", 0.01),
     )
+    #: forecast horizon (days) on the indicator's ``vol`` line; strategies override
+    default_horizon: int | None = None
+    #: take the forecaster's horizon nearest to :meth:`horizon_days` instead of requiring it
+    snap_horizon = False
 
     def __init__(self):
         if self.p.rebalance not in SCHEDULES:
-            from lstm_strategies.errors import ConfigError
-
             raise ConfigError(f"rebalance={self.p.rebalance!r}: choose one of {SCHEDULES}")
-        fparams = dict(self.p.forecaster_params or {})
-        self.forecast = volatility_indicator(self.p.forecaster, self.data, start=self.p.start, **fparams)
-        self._trade_start = pd.Timestamp(self.p.start, tz="UTC") if self.p.start else None
+        self.forecast = VolatilityForecast(
+            self.data, forecaster=self.p.forecaster, forecaster_params=dict(self.p.forecaster_params or {}),
+            calendar=self.p.calendar, horizon=self.horizon_days(), snap_horizon=self.snap_horizon,
+            start=self.p.start, allow_in_sample=self.p.allow_in_sample)
+        self.calendar = self.forecast.forecaster.cal
         # compare Backtrader's float date numbers per bar: no Timestamp objects in the hot path
-        self._start_num = bt.date2num(self._trade_start.tz_localize(None)) if self._trade_start else -math.inf
+        self._start_num = timestamp_to_bt_num(self.p.start)
         self._last_day = None
         self.records: list[dict] = []
         self.traded_value = 0.0
         self.commission_paid = 0.0
+        self.slippage_paid = 0.0
         self.n_orders = 0
+        self.rejected: list[dict] = []
         self.target_weight = math.nan
         self.hedge_ratio = math.nan
 
+    def horizon_days(self) -> int | None:
+        """The horizon (days) this strategy's decision uses on the ``vol`` line."""
+        return self.default_horizon
+
+    # -- declarations for the runner and the reports --------------------------------------------
+    @classmethod
+    def leverage_needed(cls, params: dict) -> float:
+        """Largest weight the strategy may hold (the broker lends up to it); 1 = no borrowing."""
+        return 1.0
+
+    @classmethod
+    def baseline(cls, params: dict, records: pd.DataFrame) -> tuple[str, dict, str] | None:
+        """A comparison run: ``(strategy name, params, label)`` or None."""
+        return None
+
+    def extras(self) -> dict:
+        """Tables and numbers the reports show for this strategy (e.g. option rolls)."""
+        return {}
+
+    @classmethod
+    def decision_metrics(cls, result) -> dict:
+        """What the strategy is for, measured on a finished run (see the subclasses)."""
+        return {}
+
+    # -- orders ---------------------------------------------------------------------------------
     def notify_order(self, order):
         if order.status == order.Completed:
-            self.traded_value += abs(order.executed.size * order.executed.price)
+            size, price = order.executed.size, order.executed.price
+            self.traded_value += abs(size * price)
             self.commission_paid += order.executed.comm
+            # slippage: the fill against the bar's open (market orders fill at the open)
+            self.slippage_paid += abs(size) * abs(price - self.data.open[0])
             self.n_orders += 1
+        elif order.status in (order.Margin, order.Rejected, order.Canceled, order.Expired):
+            self.rejected.append({"datetime": bt_num_to_timestamp(self.data.datetime[0]),
+                                  "status": order.getstatusname(), "size": order.created.size,
+                                  "price": order.created.price})
 
-    # -- helpers ------------------------------------------------------------------------------
+    # -- helpers --------------------------------------------------------------------------------
     def now(self) -> pd.Timestamp:
         """The current bar's timestamp (UTC)."""
-        return bt_dates_to_index([self.data.datetime[0]])[0]
+        return bt_num_to_timestamp(self.data.datetime[0])
 
     def trading(self) -> bool:
         """True once the trading start has been reached."""
@@ -97,30 +153,38 @@ class ForecastStrategy(bt.Strategy):
         return self.position.size * self.data.close[0] / value if value else 0.0
 
     def trade_to(self, weight: float) -> bool:
-        """Order the target weight if it moved more than the band; True when an order was sent."""
+        """Move toward ``weight`` if it lies outside the relative band; True when an order was sent.
+
+        The order goes ``adjust`` of the way from the current weight to the target.
+        """
         if weight <= 1.0:
             weight = min(weight, 1.0 - self.p.cash_buffer)
-        if abs(weight - self.current_weight()) <= self.p.band:
+        current = self.current_weight()
+        if abs(current) > 1e-12:
+            if abs(weight / current - 1.0) <= self.p.band:
+                return False
+        elif abs(weight) <= 1e-12:
             return False
-        self.order_target_percent(target=weight)
+        new = current + self.p.adjust * (weight - current)
+        self.order_target_percent(target=new)
         return True
 
     def record(self, **extra) -> None:
-        vol = self.forecast.vol[0]
-        self.records.append({"datetime": self.data.datetime[0], "forecast_vol": vol,
+        self.records.append({"datetime": self.data.datetime[0], "forecast_vol": self.forecast.vol[0],
                              "target_weight": self.target_weight, "weight": self.current_weight(),
                              "hedge_ratio": self.hedge_ratio, "value": self.broker.getvalue(), **extra})
 
 
 class ProgressAnalyzer(bt.Analyzer):
-    """A tqdm progress bar over the bars of a run."""
+    """A tqdm progress bar over the bars of a run (closed even when the run fails)."""
 
     params = (("total", None), ("desc", "backtest"))
 
     def start(self):
         from tqdm.auto import tqdm
 
-        self.bar = tqdm(total=self.p.total, desc=self.p.desc, unit="bar", mininterval=0.5, miniters=500)
+        self.bar = tqdm(total=self.p.total, desc=self.p.desc, unit="bar", mininterval=0.5, miniters=500,
+                        leave=False)
 
     def prenext(self):
         self.bar.update(1)
@@ -136,9 +200,22 @@ class RecordsAnalyzer(bt.Analyzer):
     """Returns the strategy's per-bar records as a DataFrame indexed by time."""
 
     def get_analysis(self):
-        records = getattr(self.strategy, "records", [])
-        frame = pd.DataFrame(records)
+        frame = pd.DataFrame(self.strategy.records)
         if frame.empty:
             return frame
         frame.index = bt_dates_to_index(frame.pop("datetime").to_numpy())
         return frame
+
+
+def rolling_tracking_error(returns: pd.Series, target: float, days: int = 30, days_per_year: float = 365.0) -> dict:
+    """TE30: root mean square of the rolling ``days``-day realized volatility minus the target.
+
+    Returns volatility points (0.05 = 5 points) and the realized volatility over the run.
+    """
+    rolling = returns.rolling(days, min_periods=days).std(ddof=1) * math.sqrt(days_per_year)
+    gap = (rolling - target).dropna()
+    return {"te30": float(math.sqrt((gap ** 2).mean())) if len(gap) else math.nan,
+            "te30_days": int(len(gap)),
+            "realized_vol": float(returns.std(ddof=1) * math.sqrt(days_per_year)) if len(returns) > 1 else math.nan,
+            "rolling_vol_p05": float(rolling.quantile(0.05)) if len(gap) else math.nan,
+            "rolling_vol_p95": float(rolling.quantile(0.95)) if len(gap) else math.nan}

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from strategies.base import ForecastStrategy
+from lstm_strategies.checks import non_negative
+
+from .base import ForecastStrategy
 
 
 class ConstantExposure(ForecastStrategy):
@@ -13,6 +15,11 @@ class ConstantExposure(ForecastStrategy):
     """
 
     params = (("weight", 1.0), ("forecaster", "ewma"))
+    param_rules = {"weight": non_negative}
+
+    @classmethod
+    def leverage_needed(cls, params: dict) -> float:
+        return max(1.0, float(params.get("weight", 1.0)))
 
     def next(self):
         if self.trading():

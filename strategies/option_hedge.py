@@ -1,35 +1,87 @@
-"""Option-style hedging driven by the volatility forecast.
+"""Option-style hedging driven by the volatility forecast over the option's remaining life.
 
-Option prices here are **modelled with Black-Scholes, not market quotes**. The synthetic put and
-the collar need no option market at all (they are replicated by trading the asset); the put
-overlay buys a modelled put priced at an implied-volatility proxy.
+Option prices are **Black-Scholes**. The synthetic put and the collar need no option market (they
+are replicated by trading the asset at the forecast's delta); with an implied-volatility series
+(e.g. the shipped Deribit DVOL, ``implied_vol = "btc_dvol_1d"``) each roll also reports what the
+same option cost at the market's implied volatility. The put overlay buys a put priced at
+implied volatility (the series, or a realized-vol proxy only when asked for).
 """
 
 from __future__ import annotations
 
 import math
-from collections import deque
 
 import numpy as np
 import pandas as pd
 
 from lstm_strategies import pricing
-from lstm_strategies.features import periods_per_year
-from strategies.base import ForecastStrategy
+from lstm_strategies.btfeed import bt_num_to_ns, feed_timeframe
+from lstm_strategies.checks import non_negative, one_of, positive, unit_interval
+from lstm_strategies.errors import ConfigError
+from lstm_strategies.implied import ImpliedVolLookup, load_implied_vol
+
+from .base import ForecastStrategy
 
 YEAR_DAYS = 365.0
 
 
-class _ReplicatedOptionStrategy(ForecastStrategy):
+def implied_lookup(spec) -> ImpliedVolLookup | None:
+    """An :class:`ImpliedVolLookup` from a Series, a shipped name (``btc_dvol_1d``) or a CSV path."""
+    if spec is None:
+        return None
+    return ImpliedVolLookup(load_implied_vol(spec))
+
+
+class _OptionStrategy(ForecastStrategy):
+    """What the option strategies share: the option's life in days and the implied-vol series."""
+
+    params = (("maturity_days", 30), ("rate", 0.0), ("implied_vol", None), ("implied_max_age", "3D"))
+    param_rules = {"maturity_days": positive, "moneyness": positive, "put_moneyness": positive,
+                   "call_moneyness": positive, "max_weight": positive, "asset_weight": non_negative,
+                   "vrp": positive, "spread": non_negative, "rv_days": positive, "hedge_fraction": unit_interval,
+                   "hedge_when": one_of("forecast_above_implied", "always"), "pricing": one_of("implied", "proxy"),
+                   "fallback": one_of(None, "proxy")}
+
+    def __init__(self):
+        super().__init__()
+        if not self.p.maturity_days > 0:
+            raise ConfigError(f"maturity_days={self.p.maturity_days!r} must be positive")
+        self._implied = None
+        if self.p.implied_vol is not None:
+            self._implied = ImpliedVolLookup(load_implied_vol(self.p.implied_vol), self.p.implied_max_age)
+        self._bar_ns = pd.Timedelta(feed_timeframe(self.data)).value
+
+    #: the ``vol`` line (records, plots) shows the forecast horizon nearest the option's life
+    snap_horizon = True
+
+    def horizon_days(self) -> float:
+        return float(self.p.maturity_days)
+
+    def implied_now(self) -> float:
+        """Implied vol known at this bar's close (NaN without a series or outside it)."""
+        if self._implied is None:
+            return math.nan
+        return self._implied.at(bt_num_to_ns(self.data.datetime[0]) + self._bar_ns)
+
+    def life_vol(self, calendar_days: float) -> float:
+        """Forecast volatility over the next ``calendar_days`` (the option's remaining life)."""
+        return self.forecast.vol_at(self.calendar.trading_days(max(calendar_days, 1e-6)))
+
+
+class _ReplicatedOptionStrategy(_OptionStrategy):
     """Hold the asset plus a replicated option package, rolled every ``maturity_days``.
 
     At each roll the strategy fixes the strikes from the spot, the number of protected units
     ``n = value / package_price`` and the expiry. Between rolls it holds ``n * delta`` units of the
-    asset (the rest in cash), where ``delta`` is the package's Black-Scholes delta at the
-    forecast volatility.
+    asset (the rest in cash), where ``delta`` is the package's Black-Scholes delta at the forecast
+    volatility over the option's *remaining life*.
+
+    Each completed roll records its **hedging error**: the value at expiry minus the ideal
+    protected payoff (what the option position would have been worth), as a fraction of the value
+    at the roll.
     """
 
-    params = (("maturity_days", 30), ("rate", 0.0), ("band", 0.02), ("max_weight", 1.0))
+    params = (("band", 0.05), ("max_weight", 1.0))
 
     def __init__(self):
         super().__init__()
@@ -38,6 +90,10 @@ class _ReplicatedOptionStrategy(ForecastStrategy):
         self.floor = math.nan
         self.rolls: list[dict] = []
 
+    @classmethod
+    def leverage_needed(cls, params: dict) -> float:
+        return max(1.0, float(params.get("max_weight", 1.0)))
+
     def strikes(self, spot: float) -> dict:
         raise NotImplementedError
 
@@ -45,31 +101,82 @@ class _ReplicatedOptionStrategy(ForecastStrategy):
         """Price and delta of one unit of (asset + options) at the current strikes."""
         raise NotImplementedError
 
+    def payoff(self, spot: float) -> float:
+        """Value at expiry of one unit of the package."""
+        raise NotImplementedError
+
+    def _close_roll(self, complete: bool = True) -> None:
+        if not self.rolls or "value_end" in self.rolls[-1]:
+            return
+        roll = self.rolls[-1]
+        spot = self.data.close[0]
+        value = self.broker.getvalue()
+        ideal = roll["units"] * self.payoff(spot)
+        roll.update(value_end=value, spot_end=spot, ideal_end=ideal, complete=complete,
+                    hedge_error=(value - ideal) / roll["value_start"],
+                    value_over_floor=value / roll["floor"] - 1.0)
+
     def _roll(self, spot: float, vol: float) -> None:
+        self._close_roll()
         self._strikes = self.strikes(spot)
         years = self.p.maturity_days / YEAR_DAYS
         value, _ = self.package(spot, years, vol)
-        self._units = self.broker.getvalue() / value
+        start_value = self.broker.getvalue()
+        self._units = start_value / value
         self._expiry = self.data.datetime[0] + self.p.maturity_days  # date numbers are days
         self.floor = self._units * self._strikes["put"]
-        self.rolls.append({"datetime": self.now(), "spot": spot, "vol": vol, **self._strikes,
-                           "units": self._units, "floor": self.floor,
-                           "option_cost": (value - spot) / spot})
+        iv = self.implied_now()
+        market = self.package(spot, years, iv)[0] if not math.isnan(iv) else math.nan
+        self.rolls.append({"datetime": self.now(), "spot": spot, "forecast_vol": vol, "implied_vol": iv,
+                           **self._strikes, "units": self._units, "floor": self.floor,
+                           "value_start": start_value, "option_cost": (value - spot) / spot,
+                           "option_cost_implied": (market - spot) / spot if not math.isnan(market) else math.nan})
 
     def next(self):
-        vol = self.forecast.vol[0]
-        if self.trading() and not math.isnan(vol) and vol > 0:
+        if self.trading():
             spot = self.data.close[0]
-            if self._expiry is None or self.data.datetime[0] >= self._expiry - 1e-9:
-                self._roll(spot, vol)
-            years = max((self._expiry - self.data.datetime[0]) / YEAR_DAYS, 0.0)
-            _, delta = self.package(spot, years, vol)
-            self.hedge_ratio = float(delta)
-            self.target_weight = float(np.clip(self._units * delta * spot / self.broker.getvalue(),
-                                               0.0, self.p.max_weight))
-            if self.rebalance_due():
-                self.trade_to(self.target_weight)
+            due = self._expiry is None or self.data.datetime[0] >= self._expiry - 1e-9
+            if due:
+                vol = self.life_vol(self.p.maturity_days)
+                if not math.isnan(vol) and vol > 0:
+                    self._roll(spot, vol)
+            if self._expiry is not None:
+                days_left = max(self._expiry - self.data.datetime[0], 0.0)
+                vol = self.life_vol(days_left) if days_left > 0 else self.forecast.vol[0]
+                if not math.isnan(vol) and vol > 0:
+                    _, delta = self.package(spot, days_left / YEAR_DAYS, vol)
+                    self.hedge_ratio = float(delta)
+                    self.target_weight = float(np.clip(self._units * delta * spot / self.broker.getvalue(),
+                                                       0.0, self.p.max_weight))
+                    if self.rebalance_due():
+                        self.trade_to(self.target_weight)
         self.record(floor=self.floor)
+
+    def stop(self):
+        self._close_roll(complete=False)
+
+    def extras(self) -> dict:
+        return {"rolls": pd.DataFrame(self.rolls)}
+
+    @classmethod
+    def decision_metrics(cls, result) -> dict:
+        rolls = result.extras.get("rolls")
+        out: dict = {}
+        if rolls is None or not len(rolls):
+            return out
+        done = rolls[rolls["complete"].astype(bool)] if "complete" in rolls else rolls.iloc[0:0]
+        out["rolls"] = int(len(rolls))
+        out["option_cost_per_roll_mean"] = float(rolls["option_cost"].mean())
+        if rolls["option_cost_implied"].notna().any():
+            out["option_cost_implied_per_roll_mean"] = float(rolls["option_cost_implied"].mean())
+            out["rolls_priced_at_implied"] = int(rolls["option_cost_implied"].notna().sum())
+        if len(done):
+            err = done["hedge_error"]
+            out.update({"completed_rolls": int(len(done)), "hedge_error_mean": float(err.mean()),
+                        "hedge_error_std": float(err.std(ddof=1)) if len(err) > 1 else math.nan,
+                        "hedge_error_worst": float(err.min()),
+                        "share_rolls_2pts_below_floor": float((done["value_over_floor"] < -0.02).mean())})
+        return out
 
 
 class SyntheticPutStrategy(_ReplicatedOptionStrategy):
@@ -91,6 +198,9 @@ class SyntheticPutStrategy(_ReplicatedOptionStrategy):
         value = spot + pricing.price("put", spot, k, years, vol, self.p.rate)
         # asset + put has the delta of a call with the same strike (put-call parity)
         return float(value), float(pricing.delta("call", spot, k, years, vol, self.p.rate))
+
+    def payoff(self, spot: float) -> float:
+        return spot + max(self._strikes["put"] - spot, 0.0)
 
 
 class CollarStrategy(_ReplicatedOptionStrategy):
@@ -114,107 +224,130 @@ class CollarStrategy(_ReplicatedOptionStrategy):
         delta = pricing.delta("call", spot, kp, years, vol, r) - pricing.delta("call", spot, kc, years, vol, r)
         return float(value), float(max(delta, 0.0))
 
-
-def load_implied_vol(path: str) -> pd.Series:
-    """An implied-volatility index from a CSV (date/time column, then a value column).
-
-    Values above 3 are read as percent (a DVOL export says 55.2 for 55.2%). The series is indexed in
-    UTC and looked up *as of* each bar, so a value is used only from its own timestamp on.
-    """
-    from lstm_strategies.errors import DataError
-
-    try:
-        raw = pd.read_csv(path)
-    except (OSError, pd.errors.ParserError) as exc:
-        raise DataError(f"{path}: cannot read the implied-vol CSV ({exc})") from None
-    if raw.shape[1] < 2:
-        raise DataError(f"{path}: an implied-vol CSV needs a date column and a value column")
-    index = pd.to_datetime(raw.iloc[:, 0], utc=True, errors="coerce", format="mixed")
-    values = pd.to_numeric(raw.iloc[:, 1], errors="coerce")
-    bad = np.flatnonzero(index.isna().to_numpy() | values.isna().to_numpy() | (values <= 0).to_numpy())
-    if bad.size:
-        i = int(bad[0])
-        raise DataError(f"{path}: line {i + 2}: {raw.iloc[i, 0]!r}, {raw.iloc[i, 1]!r} is not a date and a "
-                        "positive volatility")
-    series = pd.Series(values.to_numpy(), index=pd.DatetimeIndex(index)).sort_index()
-    return series / 100.0 if series.median() > 3 else series
+    def payoff(self, spot: float) -> float:
+        return spot + max(self._strikes["put"] - spot, 0.0) - max(spot - self._strikes["call"], 0.0)
 
 
-class PutOverlayStrategy(ForecastStrategy):
+class PutOverlayStrategy(_OptionStrategy):
     """Hold the asset and buy cash-settled puts when the forecast says protection is cheap.
 
-    The put is priced by Black-Scholes at an implied-volatility proxy: trailing realized
-    volatility over ``rv_days`` times ``vrp`` (the variance risk premium multiplier), plus a
-    ``spread`` on the premium; or at a user-supplied ``implied_vol`` (a pandas Series, or the path
-    of a CSV such as an exported DVOL index, see :func:`load_implied_vol`), looked up as of each
-    bar. Pricing with our own forecast would be circular: the
-    forecast only decides *when* to hedge (``hedge_when="forecast_above_implied"``: buy when the
-    forecast exceeds the implied proxy) and the proxy sets the price.
+    The put is priced by Black-Scholes at **implied volatility**: the ``implied_vol`` series (the
+    shipped ``btc_dvol_1d``, a CSV path or a pandas Series), each bar using the last value known at
+    its close. Where no series value is recent enough, no put is bought and the bar is counted,
+    unless ``fallback = "proxy"``: then trailing realized volatility over ``rv_days`` times ``vrp``
+    prices it, and the roll is labelled so. Without a series, ``pricing = "proxy"`` must be asked
+    for explicitly. A ``spread`` is paid on top of the fair premium.
 
-    The option is marked to model each bar and its value changes are settled through the
-    broker's cash (``add_cash``), so the equity curve includes it; at expiry it pays
-    ``max(K - S, 0)`` per unit.
+    The forecast decides only *when* to hedge: with ``hedge_when = "forecast_above_implied"`` a
+    put is bought when the forecast volatility over the option's life exceeds implied volatility
+    by more than ``margin`` (vol points, 0 by default); each decision is recorded with both
+    volatilities. The option is marked to model each bar and its value changes are settled
+    through the broker's cash; at expiry it pays ``max(K - S, 0)`` per unit.
     """
 
-    params = (("asset_weight", 0.95), ("moneyness", 0.9), ("maturity_days", 30), ("vrp", 1.15),
-              ("spread", 0.05), ("rv_days", 30), ("hedge_when", "forecast_above_implied"),
-              ("hedge_fraction", 1.0), ("implied_vol", None), ("rate", 0.0), ("band", 0.05))
+    params = (("asset_weight", 0.95), ("moneyness", 0.9), ("vrp", 1.15), ("spread", 0.05), ("rv_days", 30),
+              ("hedge_when", "forecast_above_implied"), ("margin", 0.0), ("hedge_fraction", 1.0),
+              ("pricing", "implied"), ("fallback", None), ("band", 0.05))
 
     def __init__(self):
         super().__init__()
-        from lstm_strategies.btfeed import feed_timeframe
-
-        self._ppy = periods_per_year(feed_timeframe(self.data))
-        bars = int(round(self.p.rv_days * self._ppy / YEAR_DAYS))
-        self._returns: deque[float] = deque(maxlen=max(bars, 2))
-        if isinstance(self.p.implied_vol, str):
-            self.p.implied_vol = load_implied_vol(self.p.implied_vol)
+        if self.p.hedge_when not in ("forecast_above_implied", "always"):
+            raise ConfigError(f"hedge_when={self.p.hedge_when!r}: use 'forecast_above_implied' or 'always'")
+        if self.p.pricing not in ("implied", "proxy"):
+            raise ConfigError(f"pricing={self.p.pricing!r}: use 'implied' (a series) or 'proxy'")
+        if self.p.fallback not in (None, "proxy"):
+            raise ConfigError(f"fallback={self.p.fallback!r}: use 'proxy' or leave it unset")
+        if self.p.pricing == "implied" and self._implied is None:
+            raise ConfigError("the put overlay prices options at implied volatility: set implied_vol (e.g. "
+                              "\"btc_dvol_1d\", a CSV path or a Series), or ask for pricing = \"proxy\" "
+                              "(realized vol x vrp)")
+        ppy = self.calendar.periods_per_year(feed_timeframe(self.data))
+        self._ppy = ppy
+        self._rv_bars = max(int(round(self.p.rv_days * ppy / self.calendar.days_per_year)), 2)
+        self._returns: list[float] = []
+        self._sum = self._sum2 = 0.0
         self._put: dict | None = None
         self._next_decision: float | None = None
         self.hedges: list[dict] = []
+        self.decisions: list[dict] = []
+        self.uncovered_bars = 0
 
-    def implied(self) -> float:
-        """Implied-vol proxy (or the user's series) as of this bar."""
-        if self.p.implied_vol is not None:
-            return float(self.p.implied_vol.asof(self.now()))  # user series: one lookup per bar
-        if len(self._returns) < self._returns.maxlen:
+    @classmethod
+    def leverage_needed(cls, params: dict) -> float:
+        return max(1.0, float(params.get("asset_weight", 0.95)))
+
+    def _observe_return(self) -> None:
+        if len(self.data) < 2:
+            return
+        r = math.log(self.data.close[0] / self.data.close[-1])
+        self._returns.append(r)
+        self._sum += r
+        self._sum2 += r * r
+        if len(self._returns) > self._rv_bars:
+            old = self._returns[-self._rv_bars - 1]
+            self._sum -= old
+            self._sum2 -= old * old
+            if len(self._returns) > 4 * self._rv_bars:
+                del self._returns[: -self._rv_bars - 1]
+
+    def proxy_vol(self) -> float:
+        """Trailing realized volatility over ``rv_days`` times ``vrp`` (running sums, O(1))."""
+        n = self._rv_bars
+        if len(self._returns) < n:
             return math.nan
-        return float(np.std(self._returns, ddof=1) * math.sqrt(self._ppy) * self.p.vrp)
+        var = max((self._sum2 - self._sum * self._sum / n) / (n - 1), 0.0)
+        return math.sqrt(var * self._ppy) * self.p.vrp
 
-    def _mark(self, spot: float) -> float:
+    def price_vol(self) -> tuple[float, str]:
+        """The volatility a put is priced at now, and its source label."""
+        if self.p.pricing == "proxy":
+            return self.proxy_vol(), "proxy"
+        iv = self.implied_now()
+        if not math.isnan(iv):
+            return iv, "implied"
+        if self.p.fallback == "proxy":
+            return self.proxy_vol(), "proxy (no implied value)"
+        return math.nan, "none"
+
+    def _mark(self, spot: float, iv: float) -> float:
         put = self._put
         years = max((put["expiry"] - self.data.datetime[0]) / YEAR_DAYS, 0.0)
-        iv = self.implied()
         iv = put["iv"] if math.isnan(iv) else iv
         return put["units"] * float(pricing.price("put", spot, put["strike"], years, iv, self.p.rate))
 
     def next(self):
-        if len(self.data) > 1:
-            self._returns.append(math.log(self.data.close[0] / self.data.close[-1]))
+        self._observe_return()
         spot = self.data.close[0]
-        vol, iv = self.forecast.vol[0], self.implied()
+        iv, source = self.price_vol()
         if self._put is not None:  # variation margin: settle the change in model value
             expired = self.data.datetime[0] >= self._put["expiry"] - 1e-9
-            value = self._put["units"] * max(self._put["strike"] - spot, 0.0) if expired else self._mark(spot)
+            value = self._put["units"] * max(self._put["strike"] - spot, 0.0) if expired else self._mark(spot, iv)
             self.broker.add_cash(value - self._put["value"])
             self._put["value"] = value
             if expired:
                 self.hedges[-1].update(payoff=value, settled=str(self.now()))
                 self._put = None
-        if self.trading() and not math.isnan(vol):
+        life_vol = self.life_vol(self.p.maturity_days)
+        if self.trading() and not math.isnan(life_vol):
             self.target_weight = self.p.asset_weight
             if self.rebalance_due():
                 self.trade_to(self.target_weight)
             now = self.data.datetime[0]
             decide = self._put is None and (self._next_decision is None or now >= self._next_decision - 1e-9)
-            if decide and not math.isnan(iv):
+            if decide:
                 self._next_decision = now + 1.0
-                if self.p.hedge_when == "always" or vol > iv:
-                    self._buy_put(spot, iv, vol)
+                if math.isnan(iv):
+                    self.uncovered_bars += 1
+                else:
+                    buy = self.p.hedge_when == "always" or life_vol > iv + self.p.margin
+                    self.decisions.append({"datetime": self.now(), "forecast_vol": life_vol, "implied_vol": iv,
+                                           "pricing": source, "bought": bool(buy)})
+                    if buy:
+                        self._buy_put(spot, iv, life_vol, source)
         self.hedge_ratio = self.p.hedge_fraction if self._put is not None else 0.0
-        self.record(implied_vol=iv)
+        self.record(implied_vol=iv, hedged=float(self._put is not None))
 
-    def _buy_put(self, spot: float, iv: float, vol: float) -> None:
+    def _buy_put(self, spot: float, iv: float, vol: float, source: str) -> None:
         units = self.p.hedge_fraction * max(self.position.size, 0.0)
         if units <= 0:
             return
@@ -227,4 +360,28 @@ class PutOverlayStrategy(ForecastStrategy):
         self._put = {"strike": strike, "units": units, "iv": iv, "value": 0.0,
                      "expiry": self.data.datetime[0] + self.p.maturity_days}
         self.hedges.append({"datetime": self.now(), "spot": spot, "strike": strike, "units": units,
-                            "implied_vol": iv, "forecast_vol": vol, "premium": paid, "payoff": 0.0})
+                            "implied_vol": iv, "forecast_vol": vol, "pricing": source, "premium": paid,
+                            "payoff": 0.0})
+
+    def extras(self) -> dict:
+        return {"hedges": pd.DataFrame(self.hedges), "decisions": pd.DataFrame(self.decisions),
+                "uncovered_bars": self.uncovered_bars,
+                "implied_source": None if self._implied is None else self._implied.source}
+
+    @classmethod
+    def decision_metrics(cls, result) -> dict:
+        hedges, cash = result.extras.get("hedges"), result.config.cash
+        out = {"pricing": result.config.strategy_params.get("pricing", "implied"),
+               "implied_source": result.extras.get("implied_source"),
+               "decision_days_without_implied": int(result.extras.get("uncovered_bars", 0))}
+        decisions = result.extras.get("decisions")
+        if decisions is not None and len(decisions):
+            out["decisions"] = int(len(decisions))
+            out["share_decisions_hedged"] = float(decisions["bought"].mean())
+        if hedges is not None and len(hedges):
+            out.update({"puts_bought": int(len(hedges)),
+                        "premium_paid_over_cash": float(hedges["premium"].sum() / cash),
+                        "payoff_over_cash": float(hedges["payoff"].sum() / cash),
+                        "net_option_pnl_over_cash": float((hedges["payoff"].sum() - hedges["premium"].sum()) / cash),
+                        "puts_by_pricing": hedges["pricing"].value_counts().to_dict()})
+        return out

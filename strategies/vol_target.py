@@ -1,30 +1,61 @@
-"""Volatility targeting: size the position so that forecast volatility meets a target."""
+"""Volatility targeting: size the position so that the forecast volatility meets a target."""
 
 from __future__ import annotations
 
 import math
 
-from strategies.base import ForecastStrategy
+import numpy as np
+import pandas as pd
+
+from lstm_strategies.checks import positive, whole_positive
+
+from .base import ForecastStrategy, rolling_tracking_error
 
 
 class VolTargetStrategy(ForecastStrategy):
-    r"""Hold :math:`w_t = \min(L_{max}, \sigma^* / \hat\sigma_t)` of the portfolio in the asset.
+    r"""Hold :math:`w_t = \min(L_{max}, \sigma^* / \hat\sigma_{t,h})` of the portfolio in the asset.
 
     Params
     ------
     target_vol : float
-        Annualised volatility target :math:`\sigma^*` (0.4 = 40%).
+        Annualised volatility target :math:`\sigma^*` (0.4 = 40%), > 0.
     max_leverage : float
-        Cap :math:`L_{max}` on the weight; above 1 the broker must allow margin (the backtest
-        runner disables Backtrader's cash check then).
-    long_only : bool
-        Weights stay in ``[0, max_leverage]`` (short vol-targeting is not offered yet).
+        Cap :math:`L_{max}` on the weight, > 0; above 1 the broker lends the difference (see the
+        backtest's ``borrow_rate``).
+    horizon : int
+        Calendar days of the forecast the weight uses; the forecaster's nearest horizon is taken
+        (7 days: the 7-day line for crypto, the 5-trading-day line for equities). The default is
+        chosen on 2021 data only (README, "Choosing the decision defaults").
 
-    Orders go through ``order_target_percent``: they fill at the next bar's open, with the
-    broker's commission and slippage.
+    Trading goes through the base class's cost-aware rule (relative ``band``, partial ``adjust``)
+    on the ``rebalance`` schedule; orders fill at the next bar's open with the broker's commission
+    and slippage.
     """
 
-    params = (("target_vol", 0.4), ("max_leverage", 1.0), ("long_only", True))
+    params = (("target_vol", 0.4), ("max_leverage", 1.0), ("horizon", 7))
+    param_rules = {"target_vol": positive, "max_leverage": positive, "horizon": whole_positive}
+
+    snap_horizon = True
+
+    def horizon_days(self) -> int:
+        return int(self.p.horizon)
+
+    @classmethod
+    def leverage_needed(cls, params: dict) -> float:
+        return float(params.get("max_leverage", 1.0))
+
+    @classmethod
+    def baseline(cls, params: dict, records: pd.DataFrame):
+        """A constant exposure at this run's mean weight: leverage alone cannot explain a difference."""
+        weight = float(np.nanmean(records["weight"])) if len(records) else 1.0
+        keep = {k: params[k] for k in ("band", "rebalance", "adjust") if k in params}
+        return "constant_exposure", {"weight": weight, **keep}, f"constant {weight:.2f}"
+
+    @classmethod
+    def decision_metrics(cls, result) -> dict:
+        target = float(result.config.strategy_params.get("target_vol", 0.4))
+        days_per_year = result.calendar.days_per_year
+        return {"target_vol": target, **rolling_tracking_error(result.returns, target, 30, days_per_year)}
 
     def next(self):
         vol = self.forecast.vol[0]

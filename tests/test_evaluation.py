@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lstm_strategies.evaluation import diebold_mariano, mincer_zarnowitz, model_confidence_set, qlike
+from lstm_strategies.evaluation import MCSSettings, diebold_mariano, mincer_zarnowitz, model_confidence_set, qlike
 
 
 def test_qlike_is_zero_at_the_truth_and_punishes_low_forecasts_more():
@@ -24,13 +24,20 @@ def test_mincer_zarnowitz_on_an_unbiased_forecast():
     assert 0.85 < mz["r2"] < 0.95
 
 
-def test_diebold_mariano_sign_and_size():
+def test_diebold_mariano_sign_size_and_small_sample_correction():
+    from statsmodels.tsa.stattools import diebold_mariano_test
+
     rng = np.random.default_rng(2)
-    base = rng.exponential(1.0, 2000)
-    better = diebold_mariano(base * 0.8, base)
+    rv = rng.exponential(1.0, 2000)
+    good, bad = rv * rng.uniform(0.8, 1.2, 2000), rv * rng.uniform(0.4, 2.5, 2000)
+    better = diebold_mariano(rv, good, bad)
     assert better["stat"] < 0 and better["pvalue"] < 1e-6
-    same = diebold_mariano(base, base[::-1])
-    assert same["pvalue"] > 0.05
+    same = diebold_mariano(rv, good, good * rng.uniform(0.999, 1.001, 2000))
+    assert same["pvalue"] > 0.01
+    # it is statsmodels' test with the Harvey-Leybourne-Newbold correction, not a hand-written one
+    ref = diebold_mariano_test(rv[:40], good[:40], bad[:40], criterion=qlike, harvey_adj=True, horizon=7)
+    mine = diebold_mariano(rv[:40], good[:40], bad[:40], horizon=7)
+    assert mine["pvalue"] == pytest.approx(ref.pvalue) and mine["lags"] >= 6
 
 
 def test_model_confidence_set_drops_the_clearly_worse_model():
@@ -38,21 +45,26 @@ def test_model_confidence_set_drops_the_clearly_worse_model():
     good = rng.exponential(1.0, 1500)
     losses = pd.DataFrame({"good": good, "also_good": good * rng.uniform(0.98, 1.02, 1500),
                            "bad": good * 1.5 + 0.2})
-    p = model_confidence_set(losses)
+    p = model_confidence_set(losses, MCSSettings(reps=500, seed=1))
     assert p["bad"] < 0.05 and p["good"] >= 0.05
 
 
-def test_evaluate_command_writes_tables_and_plot(tmp_path, capsys):
+def test_evaluate_command_writes_tables_and_plots(tmp_path, capsys):
     from lstm_strategies.cli import main
 
     out = tmp_path / "eval"
-    assert main(["evaluate", "--data", "eth_usdt_1h", "--model", "eth-1h",
-                 "--start", "2025-07-01", "--out", str(out)]) == 0
-    table = pd.read_csv(out / "evaluation.csv", index_col=0)
-    assert list(table.index) == ["lstm", "log_har", "har", "ewma", "garch"]
-    assert {"qlike", "mse", "mae_log", "mz_r2", "dm_pvalue", "mcs_pvalue"} <= set(table.columns)
-    assert (out / "forecast_vs_realized.png").stat().st_size > 10_000
-    assert "QLIKE by calendar year" in capsys.readouterr().out
+    assert main(["evaluate", "--data", "eth_usdt_1h", "--model", "eth-1h", "--start", "2025-07-01",
+                 "--mcs-reps", "200", "--out", str(out)]) == 0
+    for h in (1, 7, 30):
+        table = pd.read_csv(out / f"evaluation_{h}d.csv", index_col=0)
+        assert list(table.index) == ["lstm", "log_har", "har", "ewma", "garch"]
+        assert {"qlike", "mse", "mae_log", "mz_r2", "dm_pvalue", "mcs_pvalue", "ratio_vs_log_har"} <= set(table.columns)
+        assert (out / f"forecast_vs_realized_{h}d.png").stat().st_size > 10_000
+    regimes = pd.read_csv(out / "evaluation_by_regime.csv", index_col=0)
+    assert list(regimes.index) == ["calm", "normal", "turbulent"]
+    assert regimes["days"].sum() == len(pd.read_csv(out / "forecasts_1d.csv"))
+    printed = capsys.readouterr().out
+    assert "QLIKE by calendar year" in printed and "by regime" in printed
 
 
 def test_evaluate_refuses_in_sample_dates(capsys):
@@ -60,3 +72,15 @@ def test_evaluate_refuses_in_sample_dates(capsys):
 
     assert main(["evaluate", "--data", "btc_usdt_1h", "--start", "2021-06-01"]) == 2
     assert "in-sample" in capsys.readouterr().err
+
+
+def test_regimes_are_terciles_of_a_variable_known_at_the_forecast(btc_hourly):
+    from lstm_strategies.evaluation import regime_labels, trailing_variance
+
+    df = btc_hourly[btc_hourly.index < "2021-03-01"]
+    trailing = trailing_variance(df)
+    # known at the close of bar t: changing later bars does not change it
+    cut = df.iloc[:20_000]
+    np.testing.assert_allclose(trailing_variance(cut), trailing[:20_000], equal_nan=True)
+    labels = regime_labels(trailing[-3000:])
+    assert {(labels == r).sum() for r in ("calm", "normal", "turbulent")} == {1000}

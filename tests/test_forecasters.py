@@ -7,11 +7,13 @@ import pandas as pd
 import pytest
 from conftest import window
 
-from lstm_strategies.forecasters.base import Bar
+from lstm_strategies.errors import ConfigError, DataError, NotFittedError
+from lstm_strategies.forecasters import forecaster_names, forecaster_params, make_forecaster
 from lstm_strategies.forecasters.ewma import EWMAForecaster
 from lstm_strategies.forecasters.garch import GARCHForecaster
-from lstm_strategies.forecasters.har import HARForecaster
-from lstm_strategies.forecasters.lstm import load_pretrained
+from lstm_strategies.forecasters.har import HARForecaster, LogHARForecaster
+from lstm_strategies.forecasters.lstm import LSTMForecaster, load_pretrained
+from lstm_strategies.validation import Bar
 
 
 def stream(forecaster, df):
@@ -22,8 +24,8 @@ def stream(forecaster, df):
 
 FACTORIES = {
     "ewma": lambda: EWMAForecaster(burn_in_days=5),
-    "har": lambda: HARForecaster(log=False, min_train_days=45, refit_every_days=10),
-    "log_har": lambda: HARForecaster(log=True, min_train_days=45, refit_every_days=10),
+    "har": lambda: HARForecaster(min_train_days=45, refit_every_days=10),
+    "log_har": lambda: LogHARForecaster(min_train_days=45, refit_every_days=10),
     "garch": lambda: GARCHForecaster(min_train_days=90, refit_every_days=20),
 }
 
@@ -54,7 +56,7 @@ def test_appending_future_bars_never_changes_past_forecasts(name, quarter):
 
 def test_lstm_batch_equals_streaming_and_is_causal(btc_hourly):
     df = window(btc_hourly, "2022-01-01", "2022-02-20")
-    lstm = load_pretrained("btc-1h")
+    lstm = LSTMForecaster("btc-1h", head="frozen")
     batch = lstm.predict_batch(df)
     assert np.isnan(batch[: lstm.lookback - 1]).all() and np.isfinite(batch[lstm.lookback - 1:]).all()
     np.testing.assert_allclose(stream(lstm, df), batch, rtol=1e-5, equal_nan=True)
@@ -62,16 +64,97 @@ def test_lstm_batch_equals_streaming_and_is_causal(btc_hourly):
     np.testing.assert_allclose(lstm.predict_batch(head), batch[:900], rtol=1e-6, equal_nan=True)
 
 
-def test_forecast_series_annualises(quarter):
+def test_refit_head_is_the_log_har_baseline_times_the_correction(btc_hourly):
+    """With the refit head the LSTM forecast is log-HAR's (same schedule) times exp(correction)."""
+    df = window(btc_hourly, "2021-06-01", "2022-03-01")
+    refit = LSTMForecaster("btc-1h", min_train_days=90).fit(df)
+    base = LogHARForecaster(min_train_days=90).fit(df).predict_batch(df)
+    got = refit.predict_batch(df)
+    correction = refit.predict_features(refit_features(df))
+    np.testing.assert_allclose(got, base * correction, rtol=1e-12, equal_nan=True)
+    assert np.isfinite(got[-500:]).all()
+    np.testing.assert_allclose(stream(refit, df), got, rtol=1e-6, equal_nan=True)
+    refit.check_out_of_sample(pd.Timestamp("2022-01-01", tz="UTC"))  # the guard still applies
+
+
+def refit_features(df):
+    from lstm_strategies.features import feature_matrix
+
+    return feature_matrix(df, "crypto", "1h")
+
+
+def test_forecast_series_annualises_every_horizon(quarter):
     out = EWMAForecaster().forecast_series(quarter)
-    assert list(out.columns) == ["var", "vol"]
+    assert list(out.columns) == ["var_1d", "var_7d", "var_30d", "vol_1d", "vol_7d", "vol_30d"]
     last = out.iloc[-1]
-    assert last["vol"] == pytest.approx(np.sqrt(last["var"] * 365))
-    assert 0.2 < last["vol"] < 1.5  # BTC mid-2022
+    assert last["vol_1d"] == pytest.approx(np.sqrt(last["var_1d"] * 365))
+    assert last["var_30d"] == pytest.approx(30 * last["var_1d"])  # EWMA's term structure is flat
+    assert 0.2 < last["vol_1d"] < 1.5  # BTC mid-2022
+
+
+def test_term_structures_of_the_baselines(quarter):
+    """log-HAR and GARCH have their own slope; every horizon's variance grows with the horizon."""
+    for name in ("log_har", "garch"):
+        var = FACTORIES[name]().fit(quarter).predict_batch(quarter)[-1]
+        assert var.shape == (3,) and 0 < var[0] < var[1] < var[2]
+        per_day = var / np.array([1, 7, 30])
+        assert not np.allclose(per_day, per_day[0], rtol=1e-3)  # not flat
 
 
 def test_repr_shows_parameters():
     assert repr(EWMAForecaster(lam=0.97)).startswith("EWMAForecaster(lam=0.97")
+
+
+@pytest.mark.parametrize("name, kwargs, message", [
+    ("ewma", {"lam": 1.5}, r"lam=1.5 is out of range"),
+    ("ewma", {"lam": "0.9"}, r"lam='0.9' must be a number"),
+    ("ewma", {"burn_in_days": 0}, r"burn_in_days=0 is out of range"),
+    ("garch", {"dist": "cauchy"}, r"dist='cauchy'"),
+    ("har", {"refit_every_days": 2.5}, r"refit_every_days=2.5 must be a whole number"),
+    ("log_har", {"horizons": [7, 1]}, r"distinct and increasing"),
+    ("ewma", {"calendar": "lunar"}, r"calendar 'lunar' is unknown"),
+    ("ewma", {"lambda_": 0.9}, r"does not take \['lambda_'\]"),
+    ("prophet", {}, r"forecaster 'prophet' is unknown"),
+])
+def test_arguments_are_validated_at_construction(name, kwargs, message):
+    with pytest.raises(ConfigError, match=message):
+        make_forecaster(name, **kwargs)
+
+
+def test_registry_declares_each_parameter_once():
+    assert set(forecaster_names()) == {"lstm", "lstm_refit", "ewma", "garch", "har", "log_har"}
+    assert forecaster_params("ewma") == {"lam": 0.94, "burn_in_days": 30, "horizons": None}
+    assert forecaster_params("lstm") == {"model": "btc-1h", "head": "refit", "min_train_days": 180,
+                                         "refit_every_days": 30}
+
+
+def test_an_unfitted_forecaster_refuses_to_predict(quarter):
+    f = EWMAForecaster()
+    with pytest.raises(NotFittedError, match="call fit"):
+        f.predict_batch(quarter)
+    with pytest.raises(NotFittedError):
+        f.update(quarter.iloc[0])
+
+
+def test_state_is_built_by_reset_and_reset_restarts(quarter):
+    f = LogHARForecaster(min_train_days=45, refit_every_days=10).fit(quarter)
+    first = stream(f, quarter)
+    again = stream(f, quarter)  # stream() calls reset() first
+    np.testing.assert_array_equal(first, again)
+
+
+def test_update_accepts_a_pandas_row_a_dict_and_a_tuple(quarter):
+    f = EWMAForecaster(burn_in_days=1).fit(quarter)
+    rows = quarter.iloc[:30]
+    by_row = [f.update(rows.iloc[i]) for i in range(len(rows))][-1]
+    f.reset()
+    by_tuple = [f.update((t, *r)) for t, r in zip(rows.index, rows.to_numpy(), strict=True)][-1]
+    f.reset()
+    by_dict = [f.update({"timestamp": t, **r}) for t, r in zip(rows.index, rows.to_dict("records"), strict=True)][-1]
+    np.testing.assert_array_equal(by_row, by_tuple)
+    np.testing.assert_array_equal(by_row, by_dict)
+    with pytest.raises(DataError, match="cannot read str"):
+        f.update("2022-01-01,1,2,3")
 
 
 def test_baselines_reach_the_published_ballpark(btc_hourly):
@@ -79,8 +162,8 @@ def test_baselines_reach_the_published_ballpark(btc_hourly):
     from lstm_strategies.evaluation import daily_targets, qlike
 
     rv, pos = daily_targets(btc_hourly, "2022-01-01")
-    ewma = EWMAForecaster().fit(btc_hourly).predict_batch(btc_hourly)[pos]
-    log_har = HARForecaster(log=True).fit(btc_hourly).predict_batch(btc_hourly)[pos]
+    ewma = EWMAForecaster().fit(btc_hourly).predict_batch(btc_hourly)[pos, 0]
+    log_har = LogHARForecaster().fit(btc_hourly).predict_batch(btc_hourly)[pos, 0]
     assert 0.48 < qlike(rv, ewma).mean() < 0.51
     assert 0.42 < qlike(rv, log_har).mean() < 0.44
 
@@ -94,12 +177,13 @@ def test_rolling_window_lstm_is_the_windowed_forward_pass(btc_hourly):
     from lstm_strategies.features import feature_frame
 
     df = window(btc_hourly, "2022-01-01", "2022-03-01")
-    lstm = load_pretrained("btc-1h")
+    lstm = LSTMForecaster("btc-1h", head="frozen")
     feats = feature_frame(df).to_numpy()
     rolling = lstm._rolling
+    assert one_shape_ok(rolling.run(feats[:100]))
     one, many = rolling.run(feats, chunks=1), rolling.run(feats, chunks=64)
     np.testing.assert_array_equal(one, many)  # bit-identical: no cross-chunk rounding
-    exact = copy.deepcopy(lstm.model).double()
+    exact = copy.deepcopy(lstm.network).double()
     x = torch.from_numpy(np.nan_to_num(feats)).unfold(0, lstm.window, 1).permute(0, 2, 1)
     with torch.no_grad():
         reference = exact(x).numpy()
@@ -108,13 +192,18 @@ def test_rolling_window_lstm_is_the_windowed_forward_pass(btc_hourly):
     np.testing.assert_allclose(got[ok], reference[ok], atol=2e-5)  # float32 vs float64 arithmetic
 
 
+def one_shape_ok(out: np.ndarray) -> bool:
+    return out.shape == (100, 3)
+
+
 def test_daily_model_batch_equals_streaming():
     """On daily bars too (where a one-bar volume mean once made a feature pure rounding noise)."""
     from lstm_strategies.datasets import load_dataset
 
     df = load_dataset("arch:sp500")
-    df = df[(df.index >= "2010-09-01") & (df.index < "2013-01-01")]
+    df = df[(df.index >= "2010-01-01") & (df.index < "2013-01-01")]
     lstm = load_pretrained("spx-1d")
+    assert lstm.head == "refit"
     batch = lstm.predict_batch(df)
-    assert np.isfinite(batch[lstm.lookback - 1:]).all()
+    assert np.isfinite(batch[lstm.warmup_bars + 5:]).all()
     np.testing.assert_allclose(stream(lstm, df), batch, rtol=1e-6, equal_nan=True)

@@ -12,34 +12,38 @@ from conftest import window
 
 from lstm_strategies.btfeed import to_bt_feed
 from lstm_strategies.data import resample_ohlcv
-from lstm_strategies.errors import DataError, LeakageError
+from lstm_strategies.errors import ConfigError, DataError, LeakageError
 from lstm_strategies.forecasters.ewma import EWMAForecaster
 from lstm_strategies.forecasters.garch import GARCHForecaster
-from lstm_strategies.forecasters.har import HARForecaster
-from lstm_strategies.forecasters.lstm import load_pretrained
+from lstm_strategies.forecasters.har import LogHARForecaster
+from lstm_strategies.forecasters.lstm import LSTMForecaster
 from lstm_strategies.indicators import (
     EWMAVolatility,
     GARCHVolatility,
-    HARVolatility,
+    LogHARVolatility,
     LSTMVolatility,
-    volatility_indicator,
+    VolatilityForecast,
 )
 
 CASES = {
-    "lstm": (LSTMVolatility, {"model": "btc-1h"}, lambda: load_pretrained("btc-1h")),
+    "lstm": (LSTMVolatility, {"model": "btc-1h", "head": "frozen"},
+             lambda: LSTMForecaster("btc-1h", head="frozen")),
+    "lstm_refit_head": (LSTMVolatility, {"model": "btc-1h", "min_train_days": 70, "refit_every_days": 14},
+                        lambda: LSTMForecaster("btc-1h", min_train_days=70, refit_every_days=14)),
     "ewma": (EWMAVolatility, {}, lambda: EWMAForecaster()),
-    "log_har": (HARVolatility, {"min_train_days": 20, "refit_every_days": 7},
-                lambda: HARForecaster(min_train_days=20, refit_every_days=7)),
-    "garch": (GARCHVolatility, {"min_train_days": 40, "refit_every_days": 10},
-              lambda: GARCHForecaster(min_train_days=40, refit_every_days=10)),
+    "log_har": (LogHARVolatility, {"min_train_days": 70, "refit_every_days": 14},
+                lambda: LogHARForecaster(min_train_days=70, refit_every_days=14)),
+    "garch": (GARCHVolatility, {"min_train_days": 80, "refit_every_days": 14},
+              lambda: GARCHForecaster(min_train_days=80, refit_every_days=14)),
 }
+LINES = ["vol", "var", "vol_1d", "vol_7d", "vol_30d", "var_1d", "var_7d", "var_30d"]
 MATRIX = [(runonce, preload, exactbars) for runonce in (True, False) for preload in (True, False)
           for exactbars in (0, -1, -2, 1)]
 
 
 @pytest.fixture(scope="module")
 def feed_frame(btc_hourly):
-    return window(btc_hourly, "2022-01-01", "2022-03-01")
+    return window(btc_hourly, "2022-01-01", "2022-04-10")
 
 
 def run_indicator(df, cls, params, runonce=True, preload=True, exactbars=0):
@@ -50,7 +54,7 @@ def run_indicator(df, cls, params, runonce=True, preload=True, exactbars=0):
             self.ind = cls(self.data, **params)
 
         def next(self):
-            values.append((self.data.datetime[0], self.ind.vol[0], self.ind.var[0]))
+            values.append((self.data.datetime[0], *(getattr(self.ind, line)[0] for line in LINES)))
 
     cerebro = bt.Cerebro(stdstats=False, runonce=runonce, preload=preload, exactbars=exactbars)
     cerebro.adddata(to_bt_feed(df))
@@ -70,32 +74,34 @@ def test_every_backtrader_mode_gives_the_forecaster_numbers(feed_frame, expected
                                                             exactbars):
     cls, params, _ = CASES[name]
     values, ind = run_indicator(feed_frame, cls, params, runonce, preload, exactbars)
-    want = expected[name]
+    want = expected[name].assign(vol=lambda f: f["vol_1d"], var=lambda f: f["var_1d"])
     start = len(feed_frame) - len(values)  # strategy starts at the indicator's minperiod
     assert start == ind.forecaster.lookback - 1
-    np.testing.assert_allclose(values[:, 1], want["vol"].to_numpy()[start:], rtol=1e-6, equal_nan=True)
-    np.testing.assert_allclose(values[:, 2], want["var"].to_numpy()[start:], rtol=1e-6, equal_nan=True)
-    assert np.isfinite(values[-50:, 1]).all()
+    for j, line in enumerate(LINES, start=1):  # every line of the term structure, in every mode
+        np.testing.assert_allclose(values[:, j], want[line].to_numpy()[start:], rtol=1e-6, equal_nan=True,
+                                   err_msg=line)
+    assert np.isfinite(values[-50:, 1:]).all()
 
 
 def test_truncated_run_equals_full_run_up_to_the_cut(feed_frame):
     cut = feed_frame.index[1100]
     head = feed_frame[feed_frame.index <= cut]
     head.attrs = dict(feed_frame.attrs)
-    full, _ = run_indicator(feed_frame, LSTMVolatility, {"model": "btc-1h"})
-    part, _ = run_indicator(head, LSTMVolatility, {"model": "btc-1h"})
+    full, _ = run_indicator(feed_frame, LSTMVolatility, {"model": "btc-1h", "head": "frozen"})
+    part, _ = run_indicator(head, LSTMVolatility, {"model": "btc-1h", "head": "frozen"})
     np.testing.assert_array_equal(full[: len(part)], part)
 
 
 def test_leakage_guard_names_the_overlapping_dates(btc_hourly):
     df = window(btc_hourly, "2021-10-01", "2022-01-20")
+    frozen = {"model": "btc-1h", "head": "frozen"}
     with pytest.raises(LeakageError, match=r"2021-11-0\d .. 2021-12-31 are in-sample"):
-        run_indicator(df, LSTMVolatility, {"model": "btc-1h"})
+        run_indicator(df, LSTMVolatility, frozen)
     with pytest.raises(LeakageError, match="in-sample"):
-        run_indicator(df, LSTMVolatility, {"model": "btc-1h"}, runonce=False)
-    values, ind = run_indicator(df, LSTMVolatility, {"model": "btc-1h", "allow_in_sample": True})
+        run_indicator(df, LSTMVolatility, frozen, runonce=False)
+    values, ind = run_indicator(df, LSTMVolatility, {**frozen, "allow_in_sample": True})
     assert ind.in_sample and np.isfinite(values[-1, 1])
-    values, ind = run_indicator(df, LSTMVolatility, {"model": "btc-1h", "start": "2022-01-01"})
+    values, ind = run_indicator(df, LSTMVolatility, {**frozen, "start": "2022-01-01"})
     assert not ind.in_sample
     dates = pd.to_datetime([bt.num2date(v) for v in values[:, 0]])
     assert np.isnan(values[dates < "2022-01-01", 1]).all()
@@ -104,8 +110,54 @@ def test_leakage_guard_names_the_overlapping_dates(btc_hourly):
 
 def test_feed_must_match_the_model_timeframe(btc_hourly):
     daily = resample_ohlcv(window(btc_hourly, "2022-01-01", "2022-12-31"), "1D")
-    with pytest.raises(DataError, match=r"has 1D bars but .* expects 1h bars: pass timeframe="):
+    with pytest.raises(DataError, match=r"has 1D bars but .* expects 1h bars: build the feed with timeframe="):
         run_indicator(daily, LSTMVolatility, {"model": "btc-1h"})
+
+
+def test_vol_at_interpolates_the_lines_and_horizon_picks_the_vol_line(feed_frame):
+    values, ind = run_indicator(feed_frame.iloc[:1500], LSTMVolatility, {"model": "btc-1h", "head": "frozen",
+                                                                         "horizon": 7})
+    vol, vol_1d, vol_7d, vol_30d, var_7d = values[-1, 1], values[-1, 3], values[-1, 4], values[-1, 5], values[-1, 7]
+    assert vol == vol_7d
+    assert ind.vol_at(7) == pytest.approx(vol_7d)
+    assert ind.variance_at(7) == pytest.approx(var_7d)
+    assert min(vol_7d, vol_30d) <= ind.vol_at(15) <= max(vol_7d, vol_30d)
+    assert ind.vol_at(1) == pytest.approx(vol_1d)
+    with pytest.raises(ConfigError, match=r"forecasts the horizons \[1, 7, 30\]"):
+        run_indicator(feed_frame.iloc[:200], LSTMVolatility, {"model": "btc-1h", "head": "frozen", "horizon": 3})
+
+
+def test_generic_indicator_takes_a_name_a_class_or_an_instance(feed_frame):
+    frame = feed_frame.iloc[:1200]
+    by_alias, _ = run_indicator(frame, EWMAVolatility, {"lam": 0.97})
+    by_name, _ = run_indicator(frame, VolatilityForecast, {"forecaster": "ewma", "forecaster_params": {"lam": 0.97}})
+    by_class, _ = run_indicator(frame, VolatilityForecast, {"forecaster": EWMAForecaster,
+                                                            "forecaster_params": {"lam": 0.97}})
+    instance = EWMAForecaster(lam=0.97)
+    by_instance, ind = run_indicator(frame, VolatilityForecast, {"forecaster": instance})
+    for other in (by_name, by_class, by_instance):
+        np.testing.assert_array_equal(by_alias, other)
+    assert ind.forecaster is not instance and instance.timeframe is None  # the caller's object is untouched
+
+
+def test_bad_bars_in_a_stock_feed_are_refused(feed_frame):
+    """A bar that skipped the loader is checked: the same DataError in both Backtrader modes."""
+    bad = feed_frame.iloc[:800].copy()
+    bad.iloc[500, bad.columns.get_loc("close")] = -1.0
+    naive = bad.copy()
+    naive.index = naive.index.tz_localize(None)
+
+    for runonce in (True, False):
+        class Probe(bt.Strategy):
+            def __init__(self):
+                EWMAVolatility(self.data)
+
+        cerebro = bt.Cerebro(stdstats=False, runonce=runonce)
+        cerebro.adddata(bt.feeds.PandasData(dataname=naive, openinterest=None, timeframe=bt.TimeFrame.Minutes,
+                                            compression=60))
+        cerebro.addstrategy(Probe)
+        with pytest.raises(DataError, match="not positive|invalid"):
+            cerebro.run()
 
 
 def test_baselines_adapt_to_the_feed_timeframe(btc_hourly):
@@ -115,26 +167,16 @@ def test_baselines_adapt_to_the_feed_timeframe(btc_hourly):
     assert 0.2 < values[-1, 1] < 1.5
 
 
-def test_factory_rejects_unknown_names_and_params(feed_frame):
-    from lstm_strategies.errors import ConfigError
-
-    class Probe(bt.Strategy):
-        def __init__(self):
-            volatility_indicator(self.p.name, self.data, **self.p.kw)
-
-        params = (("name", "ewma"), ("kw", {}))
-
-    for name, kw, msg in (("lstmm", {}, "forecaster 'lstmm' is unknown"),
-                          ("ewma", {"lambda_": 0.9}, r"does not take \['lambda_'\]")):
-        cerebro = bt.Cerebro()
-        cerebro.adddata(to_bt_feed(feed_frame.iloc[:100]))
-        cerebro.addstrategy(Probe, name=name, kw=kw)
+def test_unknown_names_and_params_are_config_errors(feed_frame):
+    cases = (({"forecaster": "lstmm"}, "forecaster 'lstmm' is unknown"),
+             ({"forecaster": "ewma", "forecaster_params": {"lambda_": 0.9}}, r"does not take \['lambda_'\]"))
+    for params, msg in cases:
         with pytest.raises(ConfigError, match=msg):
-            cerebro.run()
+            run_indicator(feed_frame.iloc[:100], VolatilityForecast, params)
 
 
 def test_indicator_plots_as_its_own_subplot(feed_frame, tmp_path):
-    from lstm_strategies.reports import configure_matplotlib
+    from lstm_strategies.plotting import configure_matplotlib
 
     configure_matplotlib()
     cerebro = bt.Cerebro(stdstats=False)

@@ -75,9 +75,22 @@ def test_provenance_records_data_model_and_sample(demo_report):
 
 def test_constant_exposure_baseline_has_the_same_average_weight(demo_result, demo_report):
     _, metrics = demo_report
-    const = metrics["constant_exposure"]
-    assert const["weight"] == pytest.approx(metrics["weight"]["mean"], rel=1e-9)
-    assert const["volatility"] > 0
+    base = metrics["baseline"]
+    assert base["label"] == f"constant {metrics['weight']['mean']:.2f}"
+    assert base["volatility"] > 0
+    assert base["sharpe_difference"]["pvalue"] is not None and 0 < base["sharpe_difference"]["pvalue"] <= 1
+    # the decision metrics of vol targeting: tracking of the target, realized vol, costs
+    decision = metrics["decision"]
+    assert decision["target_vol"] == 0.12 and 0 < decision["te30"] < 0.2
+    assert metrics["costs"]["commission"] > 0
+
+
+def test_the_demo_levers_up_to_its_max_leverage(demo_report):
+    """max_leverage 1.5 is honoured: weights above 1 are held, nothing is rejected, borrowing is charged."""
+    _, metrics = demo_report
+    assert metrics["orders_rejected"] == 0
+    assert metrics["weight"]["max"] > 1.3
+    assert metrics["borrowing"]["share_of_bars_borrowing"] > 0.2
 
 
 def test_a_run_makes_no_network_access(no_network, tmp_path, btc_hourly):
@@ -109,9 +122,10 @@ def test_interrupted_tearsheet_leaves_no_half_file(demo_result, tmp_path, monkey
     (lambda t: t.replace('forecaster = "lstm"', 'forecaster = "arima"'), "strategy.forecaster = 'arima'"),
     (lambda t: t.replace('start = "2011-01-01"', 'start = "2011-13-01"'), "backtest.start = '2011-13-01'"),
     (lambda t: t.replace('dataset = "arch:sp500"', 'file = "/nonexistent/spx.csv"'),
-     "data.file = '/nonexistent/spx.csv': /nonexistent/spx.csv: file not found"),
-    (lambda t: t.replace("target_vol = 0.12", "target_volatility = 0.12"), "strategy.params ['target_volatility']"),
-    (lambda t: t + "\n[extra]\nx = 1\n", "unknown key(s) ['extra']"),
+     "[data] file = '/nonexistent/spx.csv': /nonexistent/spx.csv: file not found"),
+    (lambda t: t.replace("target_vol = 0.12", "target_volatility = 0.12"),
+     "strategy.params.target_volatility: not a parameter of vol_target; did you mean 'target_vol'?"),
+    (lambda t: t + "\n[extra]\nx = 1\n", "extra: unknown key"),
 ])
 def test_bad_configs_name_their_key(tmp_path, edit, key):
     from lstm_strategies.errors import ConfigError

@@ -10,7 +10,7 @@ from conftest import window
 from lstm_strategies.backtest import BacktestConfig, run_backtest
 
 FAST_PARAMS = {
-    "lstm": {"model": "btc-1h"},
+    "lstm": {"model": "btc-1h", "head": "frozen"},
     "ewma": {},
     "garch": {"min_train_days": 40, "refit_every_days": 15},
     "har": {"min_train_days": 30, "refit_every_days": 15},
@@ -24,6 +24,8 @@ def config(strategy="vol_target", forecaster="ewma", start="2022-03-01", params=
            "strategy": {"name": strategy, "forecaster": forecaster, "params": params or {},
                         "forecaster_params": fparams if fparams is not None else FAST_PARAMS[forecaster]},
            "report": {"baselines": False}}
+    if strategy == "put_overlay" and "implied_vol" not in (params or {}) and "pricing" not in (params or {}):
+        raw["strategy"]["params"] = {"pricing": "proxy", **(params or {})}
     return BacktestConfig.from_dict(raw)
 
 
@@ -33,7 +35,7 @@ def early_2022(btc_hourly):
 
 
 def test_vol_target_weights_follow_the_formula(early_2022):
-    params = {"target_vol": 0.3, "max_leverage": 1.0, "band": 0.0, "rebalance": "bar"}
+    params = {"target_vol": 0.3, "max_leverage": 1.0, "band": 0.0, "rebalance": "bar", "horizon": 1}
     res = run_backtest(config(params=params), early_2022)
     rec = res.records[res.records.index >= "2022-03-01"]
     expected = np.minimum(1.0, 0.3 / rec["forecast_vol"])
@@ -42,9 +44,62 @@ def test_vol_target_weights_follow_the_formula(early_2022):
     assert (rec["weight"].iloc[1:] - rec["target_weight"].shift(1).iloc[1:]).abs().median() < 0.01
 
 
+def test_vol_target_uses_the_forecast_of_its_horizon(early_2022):
+    from lstm_strategies.forecasters import make_forecaster
+
+    res = run_backtest(config(params={"horizon": 30, "band": 0.0}, forecaster="log_har"), early_2022)
+    want = make_forecaster("log_har", min_train_days=30, refit_every_days=15).forecast_series(early_2022)
+    rec = res.records.dropna(subset=["forecast_vol"])
+    np.testing.assert_allclose(rec["forecast_vol"], want["vol_30d"].reindex(rec.index), rtol=1e-9)
+    assert res.provenance["horizon_days"] == 30
+
+
+@pytest.mark.parametrize("max_leverage", [1.5, 2.0])
+def test_levered_targets_fill_and_pay_interest(early_2022, max_leverage):
+    """A weight above 1 is held (the broker lends), no order is rejected, and the borrowing is charged."""
+    params = {"target_vol": 2.0, "max_leverage": max_leverage, "band": 0.0, "rebalance": "daily", "horizon": 1}
+    res = run_backtest(config(params=params, borrow_rate=0.08), early_2022)
+    rec = res.records[res.records.index >= "2022-03-02"]
+    assert (rec["target_weight"] == max_leverage).mean() > 0.9   # target 200% vol: always at the cap
+    assert rec["weight"].max() > max_leverage - 0.05 and rec["weight"].median() > max_leverage - 0.1
+    assert res.extras["rejected_orders"] == 0
+    borrowing = res.extras["borrowing"]
+    assert borrowing["borrowed_over_equity_mean"] > 0.8 * (max_leverage - 1)
+    days = (rec.index[-1] - rec.index[0]).days
+    expected = 0.08 * borrowing["borrowed_over_equity_mean"] * 100_000 * days / 365
+    assert borrowing["interest_paid"] == pytest.approx(expected, rel=0.3)
+
+
+def test_rejected_orders_fail_the_run_unless_allowed(early_2022):
+    from lstm_strategies.errors import BacktestError
+
+    # no cash buffer and costs: a 100% target cannot be paid for, the broker rejects the order
+    params = {"target_vol": 5.0, "max_leverage": 1.0, "cash_buffer": 0.0, "band": 0.0, "rebalance": "daily"}
+    with pytest.raises(BacktestError, match=r"rejected or cancelled \d+ of"):
+        run_backtest(config(params=params, commission=0.01), early_2022)
+    res = run_backtest(config(params=params, commission=0.01, allow_rejected_orders=True), early_2022)
+    assert res.extras["rejected_orders"] > 0
+
+
+def test_relative_band_and_partial_adjustment(early_2022):
+    base = {"band": 0.0, "rebalance": "daily", "horizon": 1}
+    every = run_backtest(config(params=base), early_2022)
+    banded = run_backtest(config(params={**base, "band": 0.25}), early_2022)
+    half = run_backtest(config(params={**base, "adjust": 0.5}), early_2022)
+    assert banded.extras["orders"] < every.extras["orders"] / 2
+    rec = banded.records
+    # where the relative gap was inside the band, no order followed the next morning
+    assert banded.extras["traded_value"] < every.extras["traded_value"]
+    # partial adjustment moves halfway: the weight lags the target more than with full adjustment
+    lag_full = (every.records["weight"] - every.records["target_weight"]).abs().median()
+    lag_half = (half.records["weight"] - half.records["target_weight"]).abs().median()
+    assert lag_half > lag_full
+    assert len(rec) == len(every.records)
+
+
 def test_the_band_suppresses_small_trades(early_2022):
-    tight = run_backtest(config(params={"band": 0.0, "rebalance": "bar"}), early_2022)
-    banded = run_backtest(config(params={"band": 0.1, "rebalance": "bar"}), early_2022)
+    tight = run_backtest(config(params={"band": 0.0, "rebalance": "bar", "horizon": 1}), early_2022)
+    banded = run_backtest(config(params={"band": 0.1, "rebalance": "bar", "horizon": 1}), early_2022)
     daily = run_backtest(config(params={"band": 0.0, "rebalance": "daily"}), early_2022)
     weekly = run_backtest(config(params={"band": 0.0, "rebalance": "weekly"}), early_2022)
     orders = [r.extras["orders"] for r in (tight, banded, daily, weekly)]
@@ -77,7 +132,15 @@ def test_synthetic_put_holds_its_floor_through_the_march_2020_crash(btc_hourly):
     close = crash["close"][crash.index >= "2020-02-25"]
     bh_dd = (close / close.cummax() - 1).min()
     assert bh_dd < -0.45 and strategy_dd > -0.25
-    assert len(res.extras["rolls"]) >= 2  # rolled at least once after 30 days
+    rolls = res.extras["rolls"]
+    assert len(rolls) >= 2  # rolled at least once after 30 days
+    done = rolls[rolls["complete"]]
+    # the hedging error of a completed roll: value at expiry against the ideal protected payoff
+    first = done.iloc[0]
+    ideal = first["units"] * (first["spot_end"] + max(first["put"] - first["spot_end"], 0.0))
+    assert first["ideal_end"] == pytest.approx(ideal)
+    assert first["hedge_error"] == pytest.approx((first["value_end"] - ideal) / first["value_start"])
+    assert abs(done["hedge_error"]).max() < 0.1
 
 
 def test_collar_caps_delta_between_its_strikes(early_2022):
@@ -89,14 +152,25 @@ def test_collar_caps_delta_between_its_strikes(early_2022):
 
 
 def test_put_overlay_pays_premiums_and_settles_in_cash(btc_hourly):
+    """Cash settlement in numbers: the account ends at asset P&L - premiums + payoffs - trading costs."""
     df = window(btc_hourly, "2022-03-01", "2022-08-01")  # includes the May/June 2022 sell-off
-    res = run_backtest(config("put_overlay", "ewma", start="2022-04-01",
-                              params={"hedge_when": "always", "maturity_days": 20}), df)
+    res = run_backtest(config("put_overlay", "ewma", start="2022-04-01", commission=0.0, slippage=0.0,
+                              params={"hedge_when": "always", "maturity_days": 20, "band": 1.0}), df)
     hedges = res.extras["hedges"]
     assert len(hedges) >= 4
     assert (hedges["premium"] > 0).all()
     assert hedges["payoff"].max() > 0  # a June put paid out
-    # the strategy's value includes the option: cash + asset
+    # with no trading costs and one asset purchase (band 1.0), the final value is exactly the cash
+    # left after the purchase, plus the position's value, minus premiums, plus settled payoffs
+    # (and the open put's model value, if one is still held at the end)
+    rec = res.records
+    units = hedges["units"].iloc[0]
+    buy_price = df["open"][df.index > rec.index[rec["weight"] > 0][0] - pd.Timedelta("1h")].iloc[0]
+    final_close = df["close"].iloc[-1]
+    settled = hedges[hedges["payoff"].notna() & hedges.get("settled", pd.Series(index=hedges.index)).notna()]
+    open_value = rec["value"].iloc[-1] - (100_000 - units * buy_price + units * final_close
+                                          - hedges["premium"].sum() + settled["payoff"].sum())
+    assert abs(open_value) < 0.02 * 100_000  # only the model value of a put still open remains
     assert res.records["value"].notna().all()
 
 
@@ -104,7 +178,19 @@ def test_put_overlay_uses_a_user_implied_vol_series(early_2022):
     iv = pd.Series(0.2, index=pd.date_range("2021-12-01", "2022-06-01", freq="1D", tz="UTC"))
     res = run_backtest(config("put_overlay", "ewma", params={"implied_vol": iv}), early_2022)
     assert np.allclose(res.records["implied_vol"].dropna(), 0.2)
-    assert len(res.extras["hedges"]) >= 1  # forecast vol above 20% implied buys protection
+    hedges = res.extras["hedges"]
+    assert len(hedges) >= 1 and (hedges["pricing"] == "implied").all()  # forecast above 20% buys protection
+    decisions = res.extras["decisions"]
+    assert {"forecast_vol", "implied_vol", "bought"} <= set(decisions.columns)
+    assert (decisions["bought"] == (decisions["forecast_vol"] > decisions["implied_vol"])).all()
+
+
+def test_put_overlay_without_implied_vol_needs_the_proxy_asked_for(early_2022):
+    from lstm_strategies.errors import ConfigError
+
+    raw = config("put_overlay", "ewma", params={"pricing": "implied"})
+    with pytest.raises(ConfigError, match="set implied_vol"):
+        run_backtest(raw, early_2022)
 
 
 @pytest.mark.parametrize("strategy", ["vol_target", "synthetic_put", "collar", "put_overlay",
@@ -118,31 +204,27 @@ def test_every_strategy_runs_with_every_forecaster(early_2022, strategy, forecas
     assert (traded["weight"] > 0).any()
 
 
-def test_config_errors_name_their_key():
-    from lstm_strategies.errors import ConfigError
-
-    with pytest.raises(ConfigError, match="strategy.name = 'vol_targett' is unknown"):
-        config("vol_targett")
-    with pytest.raises(ConfigError, match="strategy.forecaster = 'lstmm' is unknown"):
-        config(forecaster="ewma", fparams={}).from_dict(
-            {"data": {"file": "x"}, "strategy": {"name": "vol_target", "forecaster": "lstmm"}})
-    with pytest.raises(ConfigError, match=r"strategy.params \['target'\] not accepted"):
-        config(params={"target": 0.3})
-    with pytest.raises(ConfigError, match="backtest.start = 'soon' is not a date"):
-        config(start="soon")
-
-
 def test_put_overlay_reads_an_implied_vol_csv(early_2022, tmp_path):
-    from lstm_strategies.errors import DataError
-    from strategies.option_hedge import load_implied_vol
-
     dates = pd.date_range("2021-12-01", "2022-06-01", freq="1D")
     pd.DataFrame({"date": dates.strftime("%Y-%m-%d"), "dvol": 20.0}).to_csv(tmp_path / "dvol.csv", index=False)
-    series = load_implied_vol(str(tmp_path / "dvol.csv"))
-    assert series.iloc[0] == pytest.approx(0.20)  # percent points read as a fraction
     res = run_backtest(config("put_overlay", "ewma", params={"implied_vol": str(tmp_path / "dvol.csv")}),
                        early_2022)
     assert np.allclose(res.records["implied_vol"].dropna(), 0.2)
-    (tmp_path / "bad.csv").write_text("date,dvol\n2022-01-01,55\n2022-01-02,n/a\n")
-    with pytest.raises(DataError, match="line 3"):
-        load_implied_vol(str(tmp_path / "bad.csv"))
+
+
+def test_short_history_is_a_clear_error_naming_the_bars(btc_hourly):
+    from lstm_strategies.errors import DataError
+
+    df = window(btc_hourly, "2022-02-20", "2022-04-01")
+    with pytest.raises(DataError, match=r"the lstm forecaster needs 767 bars \(32 days\) of history before "
+                                        r"\[backtest\] start 2022-03-01 to warm up; the data has 216"):
+        run_backtest(config(forecaster="lstm"), df)
+
+
+def test_a_run_without_trades_reports_zero_exposure(early_2022, tmp_path):
+    from lstm_strategies.reports import write_report
+
+    res = run_backtest(config("constant_exposure", params={"weight": 0.0}), early_2022)
+    metrics = write_report(res, tmp_path / "flat")
+    assert metrics["exposure"] == 0.0 and metrics["sharpe"] is None and metrics["orders"] == 0
+    assert "held no position" in (tmp_path / "flat" / "tearsheet.html").read_text()

@@ -90,11 +90,26 @@ def test_bad_sweep_keys_fail_before_running(tmp_path):
     base = Path("backtests/spx_vol_target_demo.toml").resolve()
     path = tmp_path / "bad.toml"
     path.write_text(f'base = "{base}"\n[grid]\n"params.target_volume" = [0.1]\n')
-    with pytest.raises(ConfigError, match=r"params \['target_volume'\] not accepted"):
+    with pytest.raises(ConfigError, match=r"strategy.params.target_volume: not a parameter of vol_target"):
+        SweepConfig.from_toml(path)
+    path.write_text(f'base = "{base}"\n[grid]\n"params.target_vol" = [0.1, -0.4]\n')
+    with pytest.raises(ConfigError, match=r"target_vol = -0.4: must be > 0"):
         SweepConfig.from_toml(path)
     path.write_text(f'base = "{base}"\n[grid]\nforecaster = ["prophet"]\n')
     with pytest.raises(ConfigError, match="forecaster 'prophet' is unknown"):
         SweepConfig.from_toml(path)
+
+
+def test_resume_refuses_results_of_a_changed_base(sweep_file, local_results, tmp_path):
+    """Raising the base commission must not reuse rows computed at the old one."""
+    import shutil
+
+    out, _ = local_results
+    shutil.copy(out / "results.csv", tmp_path / "results.csv")
+    config = SweepConfig.from_toml(sweep_file)
+    changed = SweepConfig(config.name, config.base.with_overrides(commission=0.02), config.tasks, path=config.path)
+    with pytest.raises(ConfigError, match="holds results of another sweep context"):
+        run_sweep(changed, tmp_path, "local", workers=1, progress=False, report=False)
 
 
 def test_deflated_sharpe_ratio_properties():

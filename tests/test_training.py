@@ -36,8 +36,13 @@ def test_nothing_after_train_end_is_read_and_the_scaler_sees_training_rows_only(
     res2 = train_lstm(poisoned, "2021-01-31", TrainConfig(seed=0, **FAST), progress=False)
     assert torch.equal(res.model.feature_mean, res2.model.feature_mean)
     # the scaler equals the statistics of the rows before the validation embargo
-    feats, _, _ = make_dataset(small, FAST["window"], "1D")
-    train_end = pd.Timestamp(res.card.metrics["val_start"]) - pd.Timedelta(hours=FAST["window"] + 24)
+    from lstm_strategies.features import FEATURE_NAMES
+    from lstm_strategies.model import relative_form
+
+    feats, _, _ = make_dataset(small, FAST["window"], [1, 7, 30])
+    feats = feats @ relative_form(FEATURE_NAMES).T   # the LSTM's inputs are the scale-free form
+    # the embargo before validation is the window plus the longest horizon (30 days)
+    train_end = pd.Timestamp(res.card.metrics["val_start"]) - pd.Timedelta(hours=FAST["window"] + 30 * 24)
     rows = feats[(small.index < train_end)]
     expected = np.nanmean(rows[np.isfinite(rows).all(axis=1)], axis=0)
     np.testing.assert_allclose(res.model.feature_mean.numpy(), expected, rtol=1e-4, atol=1e-5)
@@ -49,6 +54,7 @@ def test_card_describes_the_training_window(small):
     res = train_lstm(small, "2021-01-31", TrainConfig(seed=0, **FAST), progress=False)
     assert res.card.train_end.startswith("2021-01-31 23:59")
     assert res.card.metrics["train_rows"] > 0 and res.card.metrics["val_rows"] > 0
+    assert res.card.horizons == [1, 7, 30] and res.card.training["weight_decay"] == TrainConfig().weight_decay
     assert res.history[0]["epoch"] == 0  # the log-HAR starting point is recorded
 
 
@@ -75,8 +81,8 @@ def test_learns_on_garch_data_better_than_a_constant():
     np.random.seed(0)  # noqa: NPY002  (arch's simulator draws from the global state)
     df = simulate_garch_ohlcv(400)
     res = train_lstm(df, "2021-02-03", TrainConfig(seed=0, window=12, hidden_size=8, max_epochs=4,
-                                                    val_days=60), progress=False)
-    feats, target, ends = make_dataset(df, 12, "1D")
+                                                    val_days=60, horizons=[1]), progress=False)
+    feats, target, ends = make_dataset(df, 12, [1])
     val = ends[df.index[ends] >= pd.Timestamp(res.card.metrics["val_start"])]
     val = val[df.index[val] <= pd.Timestamp("2021-02-02", tz="UTC")]
     x = torch.from_numpy(np.nan_to_num(feats).astype(np.float32)).unfold(0, 12, 1).permute(0, 2, 1)[val - 11]
@@ -91,11 +97,23 @@ def test_merged_ensemble_equals_the_mean_of_its_members():
     torch.manual_seed(0)
     members = []
     for _ in range(3):
-        m = VolatilityLSTM(10, 6)
+        m = VolatilityLSTM(10, 6, n_horizons=3)
         for p in m.parameters():
             torch.nn.init.normal_(p, std=0.3)
         members.append(m.eval())
     x = torch.randn(7, 20, 10)
     with torch.no_grad():
         expected = torch.stack([m(x) for m in members]).mean(0)
-        torch.testing.assert_close(merge_ensemble(members)(x), expected, rtol=1e-5, atol=1e-5)
+        merged = merge_ensemble(members)(x)
+        assert merged.shape == (7, 3)
+        torch.testing.assert_close(merged, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_training_defaults_live_in_one_place():
+    """The CLI's defaults are TrainConfig's (window 48, hidden 8, weight decay 1e-3)."""
+    from lstm_strategies.cli import build_parser
+
+    args = build_parser().parse_args(["train", "--data", "x", "--train-end", "2021-12-31", "--out", "o"])
+    cfg = TrainConfig()
+    assert (args.window, args.hidden, args.weight_decay, args.lr, args.epochs) == (
+        cfg.window, cfg.hidden_size, cfg.weight_decay, cfg.lr, cfg.max_epochs) == (48, 8, 1e-3, 1e-3, 30)

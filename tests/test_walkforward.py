@@ -1,11 +1,17 @@
-"""Walk-forward training: every forecast comes from a model trained before it."""
+"""Walk-forward training and the self-refitting LSTM: every forecast comes from a model trained before it."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+import pytest
+from conftest import window
 
+from lstm_strategies.forecasters.lstm_refit import RefittingLSTMForecaster, fold_ends
 from lstm_strategies.training import TrainConfig
-from lstm_strategies.walkforward import fold_ends, walk_forward
+from lstm_strategies.walkforward import walk_forward
+
+TINY = {"window": 8, "hidden_size": 2, "max_epochs": 1, "patience": 1, "val_days": 30, "horizons": [1, 7]}
 
 
 def test_fold_ends_expand_every_n_months():
@@ -17,14 +23,55 @@ def test_fold_ends_expand_every_n_months():
 def test_walk_forward_forecasts_are_out_of_sample(tmp_path, capsys):
     cfg = TrainConfig(window=10, hidden_size=4, max_epochs=2, patience=1, calendar="equity")
     path = walk_forward("arch:sp500", "2008-12-31", every_months=48, config=cfg, out=tmp_path, members=1,
-                        workers=2)
+                        workers=2, cache_dir=tmp_path / "cache")
     forecasts = pd.read_csv(path, index_col=0, parse_dates=True)
     assert forecasts["fold_train_end"].nunique() == 3
+    assert {"var_1d", "var_5d", "var_21d"} <= set(forecasts.columns)
     train_end = pd.to_datetime(forecasts["fold_train_end"], utc=True)
     assert (forecasts.index > train_end).all()              # never forecast a date it trained on
     assert (forecasts.index <= train_end + pd.DateOffset(months=48)).all()  # each fold covers its block
     assert not forecasts.index.duplicated().any()
     assert forecasts.index[0] > pd.Timestamp("2008-12-31", tz="UTC")
-    assert forecasts["var"].notna().mean() > 0.99
-    assert len(list(tmp_path.glob("fold_*/model.safetensors"))) == 3
+    assert forecasts["var_1d"].notna().mean() > 0.95
+    assert len(list((tmp_path / "cache").glob("folds/*/model.safetensors"))) == 3
     assert "walk-forward out-of-sample QLIKE" in capsys.readouterr().out
+
+
+@pytest.fixture(scope="module")
+def refit_frame(btc_hourly):
+    return window(btc_hourly, "2020-01-01", "2020-06-15")
+
+
+def make_refitting(cache) -> RefittingLSTMForecaster:
+    return RefittingLSTMForecaster(refit_every="1M", first_train_end="2020-04-30", train=TINY, members=1,
+                                   cache_dir=str(cache), horizons=[1, 7], head="frozen")
+
+
+def test_self_refitting_lstm_is_causal_cached_and_streams_the_same(refit_frame, tmp_path):
+    f = make_refitting(tmp_path).fit(refit_frame)
+    batch = f.predict_batch(refit_frame)
+    folds = [entry["train_end"][:10] for entry in f.fold_log]
+    assert folds == ["2020-04-30", "2020-05-31"] and not any(e["cached"] for e in f.fold_log)
+    assert np.isnan(batch[refit_frame.index <= "2020-04-30 23:00"]).all()
+    assert np.isfinite(batch[refit_frame.index > "2020-05-01 00:00"]).all()
+    # perturbing bars after a fold end never changes forecasts made before it
+    cut = pd.Timestamp("2020-05-31 23:00", tz="UTC")
+    perturbed = refit_frame.copy()
+    after = perturbed.index > cut
+    perturbed.loc[after, ["open", "high", "low", "close"]] *= np.linspace(1.0, 3.0, after.sum())[:, None]
+    again = make_refitting(tmp_path).fit(perturbed)
+    np.testing.assert_array_equal(again.predict_batch(perturbed)[~after], batch[~after])
+    assert again.fold_log[0]["cached"]   # the first fold's rows are unchanged: reused from the cache
+    # the streaming path retrains at the same boundaries and gives the same numbers
+    f.reset()
+    stream = np.array([f.update(row) for _, row in refit_frame.iterrows()])
+    np.testing.assert_allclose(stream, batch, rtol=1e-6, equal_nan=True)
+
+
+def test_self_refitting_lstm_validates_its_arguments():
+    from lstm_strategies.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="refit_every='often'"):
+        RefittingLSTMForecaster(refit_every="often")
+    with pytest.raises(ConfigError, match=r"unknown field\(s\) \['hidden'\]"):
+        RefittingLSTMForecaster(train={"hidden": 4})

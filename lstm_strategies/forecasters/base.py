@@ -1,140 +1,243 @@
 """The interface every volatility forecaster follows (no Backtrader import here).
 
-A forecaster maps OHLCV bars to a forecast of the variance of log returns over the next
-``horizon`` (e.g. the next 24 hours), made at the close of each bar with bars ``<= t`` only.
+A forecaster maps OHLCV bars to a **term structure**: the variance of log returns over each of
+its ``horizons`` (days of its calendar: 1, 7 and 30 for crypto), forecast at the close of each bar
+with bars ``<= t`` only.
 
-* :meth:`Forecaster.predict_batch` - all forecasts of a frame in one vectorised pass;
-* :meth:`Forecaster.update` - one bar at a time (live trading, Backtrader's ``next`` mode);
-* :meth:`Forecaster.reset` - forget the streamed bars so the object can be reused.
+Life cycle (as nautilus_trader's indicators and scikit-learn's estimators):
 
-Both paths give the same numbers; the tests check it to 1e-6.
+* ``__init__`` validates the arguments and calls :meth:`reset`, which builds every piece of
+  streaming state (no state appears later behind ``hasattr``);
+* :meth:`fit` (or :meth:`bind`, which only fixes the bar size) must come before any forecast:
+  an unfitted forecaster refuses to predict instead of guessing the bar size;
+* :meth:`predict_batch` gives all forecasts of a frame in one vectorised pass;
+  :meth:`update` one bar at a time; both validate the bars they are given and agree to 1e-6.
 """
 
 from __future__ import annotations
 
+import inspect
 from abc import ABC, abstractmethod
 from collections import deque
-from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 
-from lstm_strategies.data import OHLCV, bars_per_day, infer_timeframe, timeframe_label
-from lstm_strategies.features import annualise_variance
+from lstm_strategies.calendar import get_calendar, interpolate_variance, validate_horizons
+from lstm_strategies.checks import check_number
+from lstm_strategies.data import OHLCV, infer_timeframe, timeframe_label
+from lstm_strategies.errors import ConfigError, DataError, NotFittedError
+from lstm_strategies.validation import Bar, BarChecker, as_bar, check_frame
 
-
-@dataclass(frozen=True)
-class Bar:
-    """One OHLCV bar; ``timestamp`` is the bar's open time in UTC."""
-
-    timestamp: pd.Timestamp
-    open: float
-    high: float
-    low: float
-    close: float
-    volume: float
+__all__ = ["Bar", "Forecaster", "check_number", "frame_timeframe", "rows_to_frame"]
 
 
 def rows_to_frame(rows: list[tuple], timeframe: str | None) -> pd.DataFrame:
-    """An OHLCV frame from streamed ``(timestamp, open, high, low, close, volume)`` tuples."""
+    """An OHLCV frame from streamed ``(timestamp_ns, open, high, low, close, volume)`` tuples."""
     frame = pd.DataFrame([r[1:] for r in rows], columns=OHLCV,
-                         index=pd.DatetimeIndex([r[0] for r in rows]).as_unit("ns"))
+                         index=pd.DatetimeIndex([r[0] for r in rows], tz="UTC").as_unit("ns"))
     frame.attrs["timeframe"] = timeframe
     return frame
 
 
+def frame_timeframe(df: pd.DataFrame) -> str:
+    """Bar size of a frame: its ``attrs["timeframe"]``, else the most common spacing."""
+    return timeframe_label(df.attrs.get("timeframe") or infer_timeframe(df.index))
+
+
 class Forecaster(ABC):
-    """Base class: subclasses implement :meth:`predict_batch` and say how far back they look.
+    """Base class of the volatility forecasters.
 
     Parameters
     ----------
-    horizon : str
-        Forecast horizon as a duration (``"1D"``, ``"24h"``).
-    timeframe : str, optional
-        Bar spacing the forecaster expects; set from the data by :meth:`fit` when omitted.
     calendar : {"crypto", "equity"}
-        Annualisation calendar (365 or 252 days).
+        Annualisation and horizon conventions (365 or 252 days; see :mod:`lstm_strategies.calendar`).
+    horizons : sequence of int, optional
+        Forecast horizons in days of the calendar (default: the calendar's, 1/7/30 for crypto).
+    timeframe : str, optional
+        Bar size the forecaster expects (``"1h"``); set by :meth:`fit` or :meth:`bind` otherwise.
     """
 
-    #: short name used by configs and reports
-    name = "base"
+    #: name in the registry and in configs
+    name: ClassVar[str] = "base"
 
-    def __init__(self, horizon: str = "1D", timeframe: str | None = None, calendar: str = "crypto"):
-        self.horizon = horizon
-        self.timeframe = timeframe
-        self.calendar = calendar
-        self._buffer: deque | None = None
-        self.initialized = False
+    def __init__(self, *, calendar: str = "crypto", horizons=None, timeframe: str | None = None):
+        self.cal = get_calendar(calendar)
+        self.calendar = self.cal.name
+        self.horizons = validate_horizons(horizons, self.cal)
+        self.timeframe = None if timeframe is None else _timeframe(timeframe)
+        self.reset()
+
+    # -- parameters ----------------------------------------------------------------------------
+    @classmethod
+    def param_names(cls) -> list[str]:
+        """Keyword arguments of the constructor (scikit-learn's ``get_params`` convention)."""
+        names = []
+        for klass in cls.__mro__:
+            if klass is object or "__init__" not in vars(klass):
+                continue
+            for p in inspect.signature(klass.__init__).parameters.values():
+                if p.name != "self" and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) and p.name not in names:
+                    names.append(p.name)
+        return names
+
+    @classmethod
+    def param_defaults(cls) -> dict:
+        """Constructor defaults by name (what configs and indicator params may set)."""
+        out = {}
+        for klass in reversed(cls.__mro__):
+            if klass is object or "__init__" not in vars(klass):
+                continue
+            for p in inspect.signature(klass.__init__).parameters.values():
+                if p.name != "self" and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD):
+                    out[p.name] = None if p.default is inspect.Parameter.empty else p.default
+        return {k: out[k] for k in cls.param_names()}
+
+    def get_params(self) -> dict:
+        """The constructor arguments this object was built with."""
+        return {name: getattr(self, name) for name in self.param_names()}
 
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({params})"
 
-    def get_params(self) -> dict:
-        """Constructor parameters (scikit-learn style)."""
-        return {"horizon": self.horizon, "timeframe": self.timeframe, "calendar": self.calendar}
-
-    # -- sizes -------------------------------------------------------------------------------
+    # -- sizes ---------------------------------------------------------------------------------
     @property
     def bars_in_day(self) -> int:
-        """Bars per 24 hours at the forecaster's timeframe (at least 1)."""
-        return max(1, int(round(bars_per_day(self.timeframe or "1D"))))
+        """Bars per day of the calendar at the forecaster's bar size."""
+        self._require_fitted()
+        return self.cal.bars_per_day(self.timeframe)
 
     @property
-    def horizon_bars(self) -> float:
-        """Number of bars in the horizon."""
-        return pd.Timedelta(self.horizon) / pd.Timedelta(self.timeframe or "1D")
+    def horizon_labels(self) -> list[str]:
+        """Column/line suffixes of the horizons: ``["1d", "7d", "30d"]``."""
+        return [self.cal.horizon_label(h) for h in self.horizons]
 
     @property
     @abstractmethod
     def lookback(self) -> int:
-        """Bars of history one forecast needs (the first ``lookback - 1`` forecasts are NaN)."""
+        """Bars of history the first forecast needs (earlier forecasts are NaN)."""
 
-    # -- fitting -----------------------------------------------------------------------------
-    def fit(self, df: pd.DataFrame) -> Forecaster:
-        """Fit on a training frame (default: nothing to fit, only the timeframe is recorded)."""
-        self._check_timeframe(df)
+    @property
+    def warmup_bars(self) -> int:
+        """Bars before the first forecast can exist (refitting forecasters also wait for a first fit)."""
+        return self.lookback
+
+    # -- life cycle ----------------------------------------------------------------------------
+    @property
+    def is_fitted(self) -> bool:
+        """True once the bar size is known (:meth:`fit` or :meth:`bind`)."""
+        return self.timeframe is not None
+
+    def _require_fitted(self) -> None:
+        if not self.is_fitted:
+            raise NotFittedError(f"{self!r} is not fitted: call fit(df) (or bind(timeframe)) before forecasting, "
+                                 "so that the bar size is known")
+
+    def bind(self, timeframe: str) -> Forecaster:
+        """Fix the bar size without fitting (the indicators use the feed's); a mismatch is an error."""
+        label = _timeframe(timeframe)
+        if self.timeframe is not None and pd.Timedelta(label) != pd.Timedelta(self.timeframe):
+            raise DataError(f"bars are {label} apart but {type(self).__name__} expects {self.timeframe} bars; "
+                            "resample the data or use a matching model")
+        self.timeframe = label
+        self.reset()
         return self
 
-    def _check_timeframe(self, df: pd.DataFrame) -> None:
-        from lstm_strategies.errors import DataError
+    def fit(self, df: pd.DataFrame) -> Forecaster:
+        """Validate a training frame, take its bar size and fit what the forecaster fits up front."""
+        check_frame(df)
+        self.bind(frame_timeframe(df))
+        self._fit(df)
+        return self
 
-        step = timeframe_label(df.attrs.get("timeframe") or infer_timeframe(df.index))
-        if self.timeframe is None:
-            self.timeframe = step
-        elif pd.Timedelta(step) != pd.Timedelta(self.timeframe):
-            raise DataError(f"{df.attrs.get('source', 'data')}: bars are {step} apart but "
-                            f"{self!r} expects {self.timeframe}; resample the data or use a matching model")
+    def _fit(self, df: pd.DataFrame) -> None:  # noqa: B027  (an optional hook, not an abstract method)
+        """Subclass hook: fit on ``df`` (default: nothing; refitting forecasters refit as they go)."""
 
-    # -- batched -----------------------------------------------------------------------------
-    @abstractmethod
-    def predict_batch(self, df: pd.DataFrame) -> np.ndarray:
-        """Variance forecasts over the horizon for every bar of ``df`` (NaN in warm-up)."""
-
-    def forecast_series(self, df: pd.DataFrame) -> pd.DataFrame:
-        """Forecasts as a frame with ``var`` (over the horizon) and ``vol`` (annualised)."""
-        self._check_timeframe(df)
-        var = self.predict_batch(df)
-        vol = annualise_variance(var, self.horizon_bars, self.timeframe, self.calendar)
-        return pd.DataFrame({"var": var, "vol": vol}, index=df.index)
-
-    # -- streaming ---------------------------------------------------------------------------
     def reset(self) -> None:
-        """Forget every streamed bar; the fitted parameters stay."""
-        self._buffer = None
+        """Forget every streamed bar (fitted parameters stay); builds all streaming state."""
+        self._checker = BarChecker(type(self).__name__)
         self.initialized = False
 
-    def update(self, bar: Bar) -> float:
-        """Add one bar and return the forecast made at its close (NaN during warm-up).
+    # -- batched -------------------------------------------------------------------------------
+    def predict_batch(self, df: pd.DataFrame) -> np.ndarray:
+        """Variance over each horizon for every bar of ``df``: shape ``(len(df), len(horizons))``.
 
-        The default keeps the last :attr:`lookback` bars and runs :meth:`predict_batch` on them,
-        which is exact for forecasters with a finite lookback. Subclasses with O(1) recursions
-        override it.
+        The bars are validated like the loader's (duplicates, order, NaN, non-positive prices,
+        OHLC consistency); rows in warm-up are NaN.
         """
-        if self._buffer is None:
-            self._buffer = deque(maxlen=self.lookback)
-        self._buffer.append((bar.timestamp, bar.open, bar.high, bar.low, bar.close, bar.volume))
-        if len(self._buffer) < self.lookback:
-            return float("nan")
+        self._require_fitted()
+        check_frame(df)
+        step = frame_timeframe(df) if len(df) > 1 else self.timeframe
+        if pd.Timedelta(step) != pd.Timedelta(self.timeframe):
+            raise DataError(f"{df.attrs.get('source', 'data')}: bars are {step} apart but {self!r} was fitted on "
+                            f"{self.timeframe} bars")
+        return self._predict_batch(df)
+
+    @abstractmethod
+    def _predict_batch(self, df: pd.DataFrame) -> np.ndarray:
+        """Subclass: the ``(n, H)`` variance forecasts of a validated frame."""
+
+    def forecast_series(self, df: pd.DataFrame) -> pd.DataFrame:
+        """Forecasts as a frame: ``var_<h>`` (variance over the horizon) and ``vol_<h>`` (annualised).
+
+        Fits the bar size from ``df`` when the forecaster is not fitted yet.
+        """
+        if not self.is_fitted:
+            self.fit(df)
+        var = self.predict_batch(df)
+        vol = self.annualise(var)
+        cols = {f"var_{lab}": var[:, j] for j, lab in enumerate(self.horizon_labels)}
+        cols |= {f"vol_{lab}": vol[:, j] for j, lab in enumerate(self.horizon_labels)}
+        return pd.DataFrame(cols, index=df.index)
+
+    # -- term structure ------------------------------------------------------------------------
+    def annualise(self, var: np.ndarray) -> np.ndarray:
+        """Annualised volatility of each horizon's variance (last axis = horizons)."""
+        return self.cal.annualise(var, np.asarray(self.horizons, dtype="float64"))
+
+    def variance_at(self, var: np.ndarray, tau_days) -> np.ndarray:
+        """Variance over ``tau_days`` (any remaining life) from the term structure ``var``."""
+        return interpolate_variance(var, self.horizons, tau_days)
+
+    # -- streaming -----------------------------------------------------------------------------
+    def update(self, bar) -> np.ndarray:
+        """Add one bar (a :class:`~lstm_strategies.validation.Bar`, a pandas row, a dict or a tuple)
+        and return the term structure forecast at its close (NaN during warm-up)."""
+        self._require_fitted()
+        b = as_bar(bar)
+        ts = b.timestamp.value
+        self._checker.check(ts, b.open, b.high, b.low, b.close, b.volume)
+        return self._update(ts, b.open, b.high, b.low, b.close, b.volume)
+
+    def update_fields(self, ts_ns: int, open_: float, high: float, low: float, close: float,
+                      volume: float) -> np.ndarray:
+        """:meth:`update` from raw fields (the indicators' hot path: no object per bar)."""
+        self._checker.check(ts_ns, open_, high, low, close, volume)
+        return self._update(ts_ns, open_, high, low, close, volume)
+
+    def _update(self, ts_ns: int, open_: float, high: float, low: float, close: float,
+                volume: float) -> np.ndarray:
+        """Default streaming: keep the last :attr:`lookback` bars and run the batched path on them
+        (exact for forecasters with a finite lookback). Subclasses with recursions override it."""
+        buffer = self._buffer
+        if buffer is None or buffer.maxlen != self.lookback:
+            buffer = self._buffer = deque(maxlen=self.lookback)
+        buffer.append((ts_ns, open_, high, low, close, volume))
+        if len(buffer) < self.lookback:
+            return np.full(len(self.horizons), np.nan)
         self.initialized = True
-        return float(self.predict_batch(rows_to_frame(list(self._buffer), self.timeframe))[-1])
+        return self._predict_batch(rows_to_frame(list(buffer), self.timeframe))[-1]
+
+    _buffer: deque | None = None
+
+
+def _timeframe(value) -> str:
+    try:
+        step = pd.Timedelta(value)
+    except (ValueError, TypeError):
+        raise ConfigError(f"timeframe {value!r} is not a bar size (e.g. '1h', '1D')") from None
+    if step <= pd.Timedelta(0):
+        raise ConfigError(f"timeframe {value!r} must be positive")
+    return timeframe_label(step)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 
-from lstm_strategies.forecasters.base import Bar, Forecaster
+from lstm_strategies.forecasters.base import Forecaster, check_number
 
 
 class EWMAForecaster(Forecaster):
@@ -15,21 +17,25 @@ class EWMAForecaster(Forecaster):
               \lambda_b = \lambda^{1/B}
 
     where ``lam`` is the daily decay (0.94) and ``B`` the bars per day, so the half-life in days
-    does not depend on the bar size. The forecast over the horizon is ``horizon_bars * sigma^2``.
-    The recursion starts at the first squared return; forecasts during the first ``burn_in_days``
-    are NaN.
+    does not depend on the bar size. The term structure is flat: the variance over ``h`` days is
+    ``h * B * sigma^2``. The recursion starts at the first squared return; forecasts during the
+    first ``burn_in_days`` are NaN.
+
+    Parameters
+    ----------
+    lam : float
+        Daily decay, ``0 < lam < 1``.
+    burn_in_days : int
+        Days of bars before the first published forecast (>= 1).
     """
 
     name = "ewma"
 
-    def __init__(self, lam: float = 0.94, horizon: str = "1D", timeframe: str | None = None,
-                 calendar: str = "crypto", burn_in_days: int = 30):
-        super().__init__(horizon, timeframe, calendar)
-        self.lam = lam
-        self.burn_in_days = burn_in_days
-
-    def get_params(self) -> dict:
-        return {"lam": self.lam, **super().get_params(), "burn_in_days": self.burn_in_days}
+    def __init__(self, lam: float = 0.94, burn_in_days: int = 30, *, calendar: str = "crypto",
+                 horizons=None, timeframe: str | None = None):
+        self.lam = check_number("EWMAForecaster", "lam", lam, 0.0, 1.0, low_open=True, high_open=True)
+        self.burn_in_days = check_number("EWMAForecaster", "burn_in_days", burn_in_days, 1, integer=True)
+        super().__init__(calendar=calendar, horizons=horizons, timeframe=timeframe)
 
     @property
     def lookback(self) -> int:
@@ -40,29 +46,34 @@ class EWMAForecaster(Forecaster):
         """Decay per bar, ``lam ** (1 / bars_per_day)``."""
         return self.lam ** (1.0 / self.bars_in_day)
 
-    def predict_batch(self, df: pd.DataFrame) -> np.ndarray:
+    def _horizon_bars(self) -> np.ndarray:
+        return np.asarray(self.horizons, dtype="float64") * self.bars_in_day
+
+    def _predict_batch(self, df: pd.DataFrame) -> np.ndarray:
         r2 = (np.log(df["close"]).diff() ** 2).iloc[1:]
         var = np.full(len(df), np.nan)
         if len(r2):
-            smoothed = r2.ewm(alpha=1.0 - self.bar_decay, adjust=False).mean().to_numpy()
-            var[1:] = smoothed * self.horizon_bars
+            var[1:] = r2.ewm(alpha=1.0 - self.bar_decay, adjust=False).mean().to_numpy()
         var[: self.lookback - 1] = np.nan
-        return var
+        return var[:, None] * self._horizon_bars()
 
     def reset(self) -> None:
         super().reset()
-        self._state: tuple[float, float | None, int] = (np.nan, None, 0)
+        self._sigma2 = math.nan
+        self._last_close: float | None = None
+        self._count = 0
+        self._scale = self._horizon_bars() if self.is_fitted else None
+        self._decay = self.bar_decay if self.is_fitted else None
+        self._lookback = self.lookback if self.is_fitted else None
 
-    def update(self, bar: Bar) -> float:
-        state = getattr(self, "_state", None) or (np.nan, None, 0)
-        sigma2, last_close, count = state
-        count += 1
-        if last_close is not None:
-            r2 = float(np.log(bar.close / last_close)) ** 2
-            decay = self.bar_decay
-            sigma2 = r2 if np.isnan(sigma2) else decay * sigma2 + (1.0 - decay) * r2
-        self._state = (sigma2, bar.close, count)
-        if count < self.lookback:
-            return float("nan")
+    def _update(self, ts_ns, open_, high, low, close, volume) -> np.ndarray:
+        self._count += 1
+        if self._last_close is not None:
+            r2 = math.log(close / self._last_close) ** 2
+            decay = self._decay
+            self._sigma2 = r2 if math.isnan(self._sigma2) else decay * self._sigma2 + (1.0 - decay) * r2
+        self._last_close = close
+        if self._count < self._lookback:
+            return self._scale * math.nan
         self.initialized = True
-        return sigma2 * self.horizon_bars
+        return self._sigma2 * self._scale

@@ -9,6 +9,10 @@ import pandas as pd
 
 from lstm_strategies.forecasters.refit import ExpandingRefitForecaster
 
+DISTRIBUTIONS = ("normal", "t", "skewt", "ged")
+#: arch starts the variance recursion from a weighted mean of the first 75 squared residuals
+BACKCAST_DAYS = 75
+
 
 def _daily_returns(df: pd.DataFrame, step: pd.Timedelta) -> tuple[pd.Series, np.ndarray]:
     """Percent log returns of completed UTC days and, for each bar, the last completed day's row.
@@ -30,93 +34,103 @@ class GARCHForecaster(ExpandingRefitForecaster):
 
     :math:`\sigma^2_{t+1} = \omega + \alpha \epsilon_t^2 + \beta \sigma^2_t`. On intraday bars the
     model runs on the UTC-day closes, and each bar carries the forecast made at the close of the
-    last completed day. The horizon's variance is the sum of the 1..h-day analytic forecasts.
+    last completed day. The variance over ``h`` days is the sum of ``arch``'s analytic 1..h-day
+    forecasts, so the term structure mean-reverts towards the unconditional variance.
+
+    Fits that ``arch`` flags as not converged are kept (as ``arch`` does) and counted in
+    :attr:`convergence_warnings`, which :func:`~lstm_strategies.evaluation.evaluate_forecasters`
+    reports; no other warning is silenced.
+
+    Parameters
+    ----------
+    dist : {"normal", "t", "skewt", "ged"}
+        Innovation distribution.
     """
 
     name = "garch"
 
-    def __init__(self, horizon: str = "1D", timeframe: str | None = None, calendar: str = "crypto",
-                 min_train_days: int = 250, refit_every_days: int = 30, dist: str = "t"):
-        super().__init__(horizon, timeframe, calendar, min_train_days, refit_every_days)
-        self.dist = dist
+    def __init__(self, min_train_days: int = 250, refit_every_days: int = 30, dist: str = "t", *,
+                 calendar: str = "crypto", horizons=None, timeframe: str | None = None):
+        from lstm_strategies.errors import ConfigError
 
-    def get_params(self) -> dict:
-        return {**super().get_params(), "dist": self.dist}
+        if dist not in DISTRIBUTIONS:
+            raise ConfigError(f"GARCHForecaster: dist={dist!r}; choose one of {list(DISTRIBUTIONS)}")
+        self.dist = dist
+        self.convergence_warnings = 0
+        super().__init__(min_train_days, refit_every_days, calendar=calendar, horizons=horizons,
+                         timeframe=timeframe)
 
     @property
     def lookback(self) -> int:
-        return self.min_train_days * self.bars_in_day
+        return int(self.cal.trading_days(self.min_train_days) * self.bars_in_day)
 
     @property
     def _step(self) -> pd.Timedelta:
-        return pd.Timedelta(self.timeframe or "1D")
+        return pd.Timedelta(self.timeframe)
 
     def reset(self) -> None:
         super().reset()
         self._daily_close: dict[int, float] = {}
         self._complete_day: int | None = None
-        self._cached = float("nan")
+        self._cached = np.full(len(self.horizons), np.nan)
         self._cached_params = None
+
+    def _model(self, returns):
+        from arch import arch_model
+
+        return arch_model(np.asarray(returns), mean="Constant", vol="GARCH", p=1, q=1, dist=self.dist)
+
+    def _forecast(self, returns, params, start: int) -> np.ndarray:
+        """Variance over each horizon (fractions, not percent) from day ``start`` on: (days, H)."""
+        fc = self._model(returns).fix(params).forecast(horizon=max(self.horizons), start=start, reindex=False)
+        cum = np.cumsum(fc.variance.to_numpy(), axis=1) / 1e4
+        return cum[:, np.asarray(self.horizons) - 1]
+
+    def _fit_at(self, df: pd.DataFrame, k: int):
+        from arch.utility.exceptions import ConvergenceWarning
+
+        returns, pos = _daily_returns(df.iloc[: k + 1], self._step)
+        last = pos[k]
+        if last < BACKCAST_DAYS:  # fewer daily returns than arch's backcast window: too few for a GARCH-t fit,
+            return None           # and the backcast would depend on how much data a forecast call is given
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ConvergenceWarning)
+            res = self._model(returns.iloc[: last + 1]).fit(disp="off")
+        self.convergence_warnings += sum(issubclass(w.category, ConvergenceWarning) for w in caught)
+        for w in caught:
+            if not issubclass(w.category, ConvergenceWarning):
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        return res.params.to_numpy()
+
+    def _predict_rows(self, df: pd.DataFrame, params, rows: slice) -> np.ndarray:
+        returns, pos = _daily_returns(df.iloc[: rows.stop], self._step)
+        needed = pos[rows]
+        out = np.full((len(needed), len(self.horizons)), np.nan)
+        if len(returns) == 0 or needed.max() < 0:
+            return out
+        first = max(int(needed[needed >= 0].min()), 0)
+        by_day = self._forecast(returns.iloc[: int(needed.max()) + 1], params, first)
+        ok = needed >= first
+        out[ok] = by_day[needed[ok] - first]
+        return out
 
     def _observe_bar(self) -> None:
         ts, close = self._rows[-1][0], self._rows[-1][4]
-        closes_at = pd.Timestamp(ts) + min(self._step, pd.Timedelta("1D"))
+        closes_at = pd.Timestamp(ts, tz="UTC") + min(self._step, pd.Timedelta("1D"))
         self._daily_close[(closes_at - pd.Timedelta(1, "ns")).floor("1D").value] = close
 
-    def _predict_last(self, params) -> float:
+    def _predict_last(self, params) -> np.ndarray:
         """Recompute only when a UTC day completes; between, the last day's forecast holds."""
-        self._observe_bar()
-        closes_at = pd.Timestamp(self._rows[-1][0]) + min(self._step, pd.Timedelta("1D"))
+        closes_at = pd.Timestamp(self._rows[-1][0], tz="UTC") + min(self._step, pd.Timedelta("1D"))
         complete = (closes_at.floor("1D") - pd.Timedelta("1D")).value
         if complete == self._complete_day and params is self._cached_params:
             return self._cached
         self._complete_day, self._cached_params = complete, params
         days = sorted(d for d in self._daily_close if d <= complete)
         if len(days) < 2:
-            self._cached = float("nan")
+            self._cached = np.full(len(self.horizons), np.nan)
             return self._cached
-        closes = pd.Series([self._daily_close[d] for d in days], index=pd.DatetimeIndex(days))
-        returns = 100.0 * np.log(closes).diff().iloc[1:]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            fc = self._model(returns).fix(params).forecast(
-                horizon=self._horizon_days, start=len(returns) - 1, reindex=False)
-        scale = pd.Timedelta(self.horizon) / pd.Timedelta(days=self._horizon_days)
-        self._cached = float(fc.variance.to_numpy().sum(axis=1)[-1] / 1e4 * scale)
+        closes = np.array([self._daily_close[d] for d in days])
+        returns = 100.0 * np.diff(np.log(closes))
+        self._cached = self._forecast(returns, params, len(returns) - 1)[-1]
         return self._cached
-
-    @property
-    def _horizon_days(self) -> int:
-        return max(1, int(round(pd.Timedelta(self.horizon) / pd.Timedelta("1D"))))
-
-    def _model(self, returns: pd.Series):
-        from arch import arch_model
-
-        return arch_model(returns.to_numpy(), mean="Constant", vol="GARCH", p=1, q=1, dist=self.dist)
-
-    def _fit_at(self, df: pd.DataFrame, k: int):
-        returns, pos = _daily_returns(df.iloc[: k + 1], self._step)
-        last = pos[k]
-        if last < 30:  # too few daily returns for a GARCH-t fit
-            return None
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            res = self._model(returns.iloc[: last + 1]).fit(disp="off", show_warning=False)
-        return res.params.to_numpy()
-
-    def _predict_rows(self, df: pd.DataFrame, params, rows: slice) -> np.ndarray:
-        returns, pos = _daily_returns(df.iloc[: rows.stop], self._step)
-        needed = pos[rows]
-        out = np.full(len(needed), np.nan)
-        if len(returns) == 0 or needed.max() < 0:
-            return out
-        first = max(int(needed[needed >= 0].min()), 0)
-        series = returns.iloc[: int(needed.max()) + 1]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            fc = self._model(series).fix(params).forecast(
-                horizon=self._horizon_days, start=first, reindex=False)
-        var_by_day = fc.variance.to_numpy().sum(axis=1) / 1e4
-        ok = needed >= first
-        out[ok] = var_by_day[needed[ok] - first]
-        return out * (pd.Timedelta(self.horizon) / pd.Timedelta(days=self._horizon_days))

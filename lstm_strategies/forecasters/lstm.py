@@ -1,12 +1,12 @@
 """Inference with a trained :class:`~lstm_strategies.model.VolatilityLSTM`: batched and streaming.
 
 Both paths run :class:`~lstm_strategies.forecasters.streaming.RollingWindowLSTM`: one recurrent
-step per bar, the same float32 operations in both, so they agree to 1e-6.
+step per bar, the same float32 operations in both, so they agree bit for bit.
 """
 
 from __future__ import annotations
 
-import math
+import copy
 from pathlib import Path
 
 import numpy as np
@@ -14,42 +14,89 @@ import pandas as pd
 
 from lstm_strategies.checkpoint import ModelCard, load_checkpoint, pretrained_path
 from lstm_strategies.errors import LeakageError
-from lstm_strategies.features import FEATURE_NAMES, StreamingFeatures, compute_features, feature_lookback
-from lstm_strategies.forecasters.base import Bar, Forecaster
+from lstm_strategies.features import FEATURE_NAMES, StreamingFeatures, feature_lookback, feature_matrix
+from lstm_strategies.forecasters.base import Forecaster
 from lstm_strategies.forecasters.streaming import RollingWindowLSTM
 from lstm_strategies.model import VolatilityLSTM
+
+NS_PER_MINUTE = 60_000_000_000
+
+
+def resolve_model_path(name_or_path: str | Path) -> Path:
+    """Folder of a checkpoint: a bundled name (``"btc-1h"``) or a folder with ``model.json``."""
+    path = Path(name_or_path)
+    return path if (path / "model.json").exists() else pretrained_path(str(name_or_path))
 
 
 def load_pretrained(name_or_path: str | Path) -> LSTMForecaster:
     """A ready :class:`LSTMForecaster` from a bundled name (``"btc-1h"``) or a checkpoint folder."""
-    path = Path(name_or_path)
-    if not (path / "model.json").exists():
-        path = pretrained_path(str(name_or_path))
-    model, card = load_checkpoint(path, expected_features=FEATURE_NAMES)
-    return LSTMForecaster(model, card, path=str(path))
+    return LSTMForecaster(name_or_path)
+
+
+HEADS = ("refit", "frozen")
 
 
 class LSTMForecaster(Forecaster):
-    """Variance forecasts from a trained LSTM checkpoint.
+    """Term-structure forecasts from a trained LSTM checkpoint: log-HAR heads plus an LSTM correction.
 
-    Batched (:meth:`predict_batch`) and streaming (:meth:`update`) inference both run
-    :class:`~lstm_strategies.forecasters.streaming.RollingWindowLSTM` (one recurrent step per bar)
-    and give bit-identical numbers; streaming features come from
-    :class:`~lstm_strategies.features.StreamingFeatures`.
+    The calendar, horizons, bar size and window come from the checkpoint's card. The LSTM
+    correction is frozen at the model's training end. The log-HAR heads either stay as trained
+    (``head="frozen"``) or are re-estimated like the log-HAR baseline, every ``refit_every_days``
+    on the expanding window of bars seen so far (``head="refit"``, the default: a head fitted on
+    2019-2021 keeps pulling forecasts back to that period's volatility level). Either way no
+    forecast uses a bar after it. Batched (:meth:`predict_batch`) and streaming (:meth:`update`)
+    inference give the same numbers.
+
+    Parameters
+    ----------
+    model : str or path
+        A bundled model name (``"btc-1h"``; see ``lstm-strategies models``) or a checkpoint folder.
+    head : {"refit", "frozen"}
+        Where the log-HAR part of the forecast comes from.
+    min_train_days, refit_every_days : int
+        The refit head's schedule (the log-HAR baseline's defaults).
     """
 
     name = "lstm"
 
-    def __init__(self, model: VolatilityLSTM, card: ModelCard, path: str = ""):
-        super().__init__(card.horizon, card.timeframe, card.calendar)
-        self.model = model.eval()
+    def __init__(self, model: str | Path = "btc-1h", head: str = "refit", min_train_days: int = 180,
+                 refit_every_days: int = 30):
+        path = resolve_model_path(model)
+        network, card = load_checkpoint(path, expected_features=FEATURE_NAMES)
+        self.model = str(model)
+        self._init_network(network, card, str(path), head, min_train_days, refit_every_days)
+
+    @classmethod
+    def from_network(cls, network: VolatilityLSTM, card: ModelCard, path: str = "", head: str = "refit",
+                     min_train_days: int = 180, refit_every_days: int = 30) -> LSTMForecaster:
+        """A forecaster around an in-memory network and its card (e.g. straight after training)."""
+        self = cls.__new__(cls)
+        self.model = path or "<in-memory>"
+        self._init_network(network, card, path, head, min_train_days, refit_every_days)
+        return self
+
+    def _init_network(self, network: VolatilityLSTM, card: ModelCard, path: str, head: str,
+                      min_train_days: int, refit_every_days: int) -> None:
+        from lstm_strategies.errors import ConfigError
+        from lstm_strategies.forecasters.har import LogHARForecaster
+
+        if head not in HEADS:
+            raise ConfigError(f"LSTMForecaster: head={head!r}; choose one of {list(HEADS)}")
+        self.network = network.eval()
         self.card = card
         self.path = path
-        self._rolling = RollingWindowLSTM(self.model, card.window)
+        self.head = head
+        self.min_train_days = min_train_days
+        self.refit_every_days = refit_every_days
+        self._har = None
+        if head == "refit":
+            self._har = LogHARForecaster(min_train_days, refit_every_days, calendar=card.calendar,
+                                         horizons=card.horizons, timeframe=card.timeframe)
+        Forecaster.__init__(self, calendar=card.calendar, horizons=card.horizons, timeframe=card.timeframe)
 
-    def get_params(self) -> dict:
-        return {"path": self.path, "horizon": self.horizon, "timeframe": self.timeframe,
-                "window": self.card.window}
+    @classmethod
+    def param_names(cls) -> list[str]:
+        return ["model", "head", "min_train_days", "refit_every_days"]
 
     @property
     def window(self) -> int:
@@ -57,7 +104,11 @@ class LSTMForecaster(Forecaster):
 
     @property
     def lookback(self) -> int:
-        return feature_lookback(self.bars_in_day) + self.window - 1
+        return feature_lookback(self.bars_in_day, self.calendar) + self.window - 1
+
+    @property
+    def warmup_bars(self) -> int:
+        return max(self.lookback, self._har.warmup_bars if self._har is not None else 0)
 
     @property
     def train_end(self) -> pd.Timestamp | None:
@@ -75,41 +126,46 @@ class LSTMForecaster(Forecaster):
         if allow_in_sample:
             return True
         start = self.card.train_start or "?"
+        first = pd.Timestamp(first_forecast)
         raise LeakageError(
             f"model {self.path or 'lstm'} was trained on {start} .. {end.date()}, and forecasts would be "
-            f"made from {pd.Timestamp(first_forecast)} on: the dates {pd.Timestamp(first_forecast).date()} .. "
-            f"{end.date()} are in-sample. Start the data (or the indicator's `start`) after {end.date()}, "
-            "or pass allow_in_sample=True to mark the run in-sample.")
-
-    def _features(self, df: pd.DataFrame) -> np.ndarray:
-        hours = (df.index.hour + df.index.minute / 60.0).to_numpy(dtype="float64")
-        cols = [df[c].to_numpy(dtype="float64") for c in ("open", "high", "low", "close", "volume")]
-        return compute_features(*cols, hours, self.bars_in_day)
+            f"made from {first} on: the dates {first.date()} .. {end.date()} are in-sample. Start trading "
+            f"after {end.date()} (TOML: [backtest] start = \"{(end + pd.Timedelta('1D')).date()}\"; Python: the "
+            "indicator's start=...), or accept it knowingly (TOML: [strategy] allow_in_sample = true; Python: "
+            "allow_in_sample=True), which marks the run in-sample in metrics.json and the tearsheet.")
 
     def predict_features(self, features: np.ndarray) -> np.ndarray:
-        """Variance forecasts for each row of a feature matrix (NaN until a full valid window exists)."""
+        """The network's output for each row of a feature matrix: variance forecasts ``(n, H)`` with
+        the frozen head, the multiplicative correction ``exp(LSTM)`` with the refit head."""
         return np.exp(self._rolling.run(features))
 
-    def predict_batch(self, df: pd.DataFrame) -> np.ndarray:
-        return self.predict_features(self._features(df))
+    def _predict_batch(self, df: pd.DataFrame) -> np.ndarray:
+        out = self.predict_features(feature_matrix(df, self.calendar, self.timeframe))
+        if self._har is not None:
+            out = out * self._har._predict_batch(df)
+        return out
 
-    # -- streaming -------------------------------------------------------------------------
+    # -- streaming -----------------------------------------------------------------------------
     def reset(self) -> None:
         super().reset()
-        self._stream = StreamingFeatures(self.bars_in_day)
-        self._rolling.reset()
+        self._stream = StreamingFeatures(self.bars_in_day, self.calendar)
+        # fresh state, per instance; with the refit head the network gives the correction alone
+        self._rolling = RollingWindowLSTM(self.network, self.card.window, with_head=self._har is None)
+        if self._har is not None:
+            self._har = copy.copy(self._har)  # a copied forecaster must not share the head's state
+            self._har.reset()
         self._lookback = self.lookback
         self._count = 0
+        self._nan = np.full(len(self.horizons), np.nan)
 
-    def update(self, bar: Bar) -> float:
-        if not hasattr(self, "_stream"):
-            self.reset()
-        ts = bar.timestamp
-        row = self._stream.update(bar.open, bar.high, bar.low, bar.close, bar.volume,
-                                  ts.hour + ts.minute / 60.0)
+    def _update(self, ts_ns, open_, high, low, close, volume) -> np.ndarray:
+        hour = (ts_ns // NS_PER_MINUTE) % 1440 / 60.0
+        row = self._stream.update(open_, high, low, close, volume, hour)
         log_var = self._rolling.update(row)
+        har = self._har._update(ts_ns, open_, high, low, close, volume) if self._har is not None else 1.0
         self._count += 1
         if self._count < self._lookback:
-            return float("nan")
+            return self._nan
         self.initialized = True
-        return math.exp(log_var)
+        return np.exp(log_var) * har
+

@@ -1,6 +1,6 @@
 """Expanding-window refits on a calendar schedule, shared by HAR and GARCH.
 
-A model refit at bar ``k`` uses only rows whose target was fully observed at the close of bar
+A model refit at bar ``k`` uses only rows whose targets were fully observed at the close of bar
 ``k``; its parameters then forecast bars ``k .. next refit - 1``. The batched and the streaming
 paths call the same schedule and the same fit, so they agree.
 """
@@ -12,7 +12,7 @@ from abc import abstractmethod
 import numpy as np
 import pandas as pd
 
-from lstm_strategies.forecasters.base import Bar, Forecaster, rows_to_frame
+from lstm_strategies.forecasters.base import Forecaster, check_number, rows_to_frame
 
 
 def refit_points(timestamps: np.ndarray, min_train: pd.Timedelta, every: pd.Timedelta) -> list[int]:
@@ -30,17 +30,27 @@ def refit_points(timestamps: np.ndarray, min_train: pd.Timedelta, every: pd.Time
 
 
 class ExpandingRefitForecaster(Forecaster):
-    """A forecaster refit on an expanding window every ``refit_every_days`` days."""
+    """A forecaster refit on an expanding window every ``refit_every_days`` days.
 
-    def __init__(self, horizon: str = "1D", timeframe: str | None = None, calendar: str = "crypto",
-                 min_train_days: int = 180, refit_every_days: int = 30):
-        super().__init__(horizon, timeframe, calendar)
-        self.min_train_days = min_train_days
-        self.refit_every_days = refit_every_days
+    Parameters
+    ----------
+    min_train_days : int
+        Days of history before the first fit (>= 1).
+    refit_every_days : int
+        Days between refits (>= 1).
+    """
 
-    def get_params(self) -> dict:
-        return {**super().get_params(), "min_train_days": self.min_train_days,
-                "refit_every_days": self.refit_every_days}
+    def __init__(self, min_train_days: int = 180, refit_every_days: int = 30, *, calendar: str = "crypto",
+                 horizons=None, timeframe: str | None = None):
+        owner = type(self).__name__
+        self.min_train_days = check_number(owner, "min_train_days", min_train_days, 1, integer=True)
+        self.refit_every_days = check_number(owner, "refit_every_days", refit_every_days, 1, integer=True)
+        super().__init__(calendar=calendar, horizons=horizons, timeframe=timeframe)
+
+    @property
+    def warmup_bars(self) -> int:
+        first_fit = int(self.cal.trading_days(self.min_train_days) * self.bars_in_day)  # calendar days -> bars
+        return max(self.lookback, first_fit + 1)
 
     @property
     def _min_train(self) -> pd.Timedelta:
@@ -52,15 +62,15 @@ class ExpandingRefitForecaster(Forecaster):
 
     @abstractmethod
     def _fit_at(self, df: pd.DataFrame, k: int):
-        """Parameters fitted with what is known at the close of bar ``k`` of ``df``."""
+        """Parameters fitted with what is known at the close of bar ``k`` of ``df`` (None: too little)."""
 
     @abstractmethod
     def _predict_rows(self, df: pd.DataFrame, params, rows: slice) -> np.ndarray:
-        """Forecasts for ``rows`` of ``df`` with fixed ``params``."""
+        """``(rows, H)`` forecasts for ``rows`` of ``df`` with fixed ``params``."""
 
-    def predict_batch(self, df: pd.DataFrame) -> np.ndarray:
+    def _predict_batch(self, df: pd.DataFrame) -> np.ndarray:
         ts = df.index.asi8
-        out = np.full(len(df), np.nan)
+        out = np.full((len(df), len(self.horizons)), np.nan)
         points = refit_points(ts, self._min_train, self._every)
         for j, k in enumerate(points):
             end = points[j + 1] if j + 1 < len(points) else len(df)
@@ -79,27 +89,24 @@ class ExpandingRefitForecaster(Forecaster):
     def _history(self) -> pd.DataFrame:
         return rows_to_frame(self._rows, self.timeframe)
 
-    def update(self, bar: Bar) -> float:
-        if not hasattr(self, "_rows"):
-            self.reset()
-        self._rows.append((bar.timestamp, bar.open, bar.high, bar.low, bar.close, bar.volume))
-        ts = pd.Timestamp(bar.timestamp).value
+    def _update(self, ts_ns, open_, high, low, close, volume) -> np.ndarray:
+        self._rows.append((ts_ns, open_, high, low, close, volume))
         if self._next_due is None:
-            self._next_due = ts + self._min_train.value
-        if ts >= self._next_due:
+            self._next_due = ts_ns + self._min_train.value
+        if ts_ns >= self._next_due:
             history = self._history()
             self._params = self._fit_at(history, len(history) - 1)
-            self._next_due = ts + self._every.value
+            self._next_due = ts_ns + self._every.value
+        self._observe_bar()
         if self._params is None:
-            self._observe_bar()
-            return float("nan")
+            return np.full(len(self.horizons), np.nan)
         self.initialized = True
-        return float(self._predict_last(self._params))
+        return self._predict_last(self._params)
 
     def _observe_bar(self) -> None:
         """Hook for streaming state that must see every bar, even before the first fit."""
 
-    def _predict_last(self, params) -> float:
+    def _predict_last(self, params) -> np.ndarray:
         """Forecast for the newest streamed bar (default: rebuild the history; override to be fast)."""
         history = self._history()
         n = len(history)

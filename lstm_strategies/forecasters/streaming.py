@@ -23,26 +23,30 @@ CHUNKS = 256
 
 
 class RollingWindowLSTM:
-    """Forecasts of a single-layer :class:`VolatilityLSTM` over windows of ``window`` bars."""
+    """Forecasts of a single-layer :class:`VolatilityLSTM` over windows of ``window`` bars.
 
-    def __init__(self, model: VolatilityLSTM, window: int):
+    ``with_head=False`` gives the LSTM correction alone (for a head refit outside the network).
+    """
+
+    def __init__(self, model: VolatilityLSTM, window: int, with_head: bool = True):
         if model.lstm.num_layers != 1:
             raise ValueError("RollingWindowLSTM supports single-layer models")
         with torch.no_grad():
             std, mean = model.feature_std.double(), model.feature_mean.double()
+            amap = model.input_map.double()
             w_ih = model.lstm.weight_ih_l0.double()
-            # the feature scaler folded into the input weights
-            self.w_ih_t = (w_ih / std).T.float().contiguous()
+            # the input map and the feature scaler folded into the input weights
+            self.w_ih_t = ((w_ih / std) @ amap).T.float().contiguous()
             self.bias = (model.lstm.bias_ih_l0.double() + model.lstm.bias_hh_l0.double()
                          - w_ih @ (mean / std)).float()
             self.w_hh_t = model.lstm.weight_hh_l0.T.float().contiguous()
-            self.w_out = model.correction.weight.T.float().contiguous()       # (hidden, 1)
-            self.w_har = model.har.weight.T.float().contiguous()              # (3, 1)
-            self.b_out = float(model.correction.bias.double() + model.har.bias.double())
-        idx = model.har_idx.tolist()
-        contiguous = idx == list(range(idx[0], idx[0] + len(idx)))
-        # a slice is a view; advanced indexing would copy on every bar
-        self.har_cols = slice(idx[0], idx[0] + len(idx)) if contiguous else model.har_idx.clone()
+            self.w_out = model.correction.weight.T.float().contiguous()       # (hidden, H)
+            # the log-HAR heads as one linear map of the raw features: (features, H)
+            w_lin = torch.zeros(amap.shape[0], model.har.weight.shape[0], dtype=torch.float64)
+            w_lin[model.har_idx] = model.har.weight.double().T
+            self.w_lin = (w_lin if with_head else torch.zeros_like(w_lin)).float().contiguous()
+            self.b_out = (model.correction.bias.double()
+                          + (model.har.bias.double() if with_head else 0.0)).numpy()  # (H,)
         self._expanded: dict[int, tuple] = {}
         self.window = window
         self.hidden = model.lstm.hidden_size
@@ -56,7 +60,7 @@ class RollingWindowLSTM:
     def _weights(self, m: int) -> tuple:
         """The weight matrices as (m, ., .) views for batched products (cached per m)."""
         if m not in self._expanded:
-            self._expanded[m] = tuple(w.expand(m, -1, -1) for w in (self.w_ih_t, self.w_hh_t, self.w_out, self.w_har))
+            self._expanded[m] = tuple(w.expand(m, -1, -1) for w in (self.w_ih_t, self.w_hh_t, self.w_out, self.w_lin))
         return self._expanded[m]
 
     def _step(self, h: torch.Tensor, c: torch.Tensor, x: torch.Tensor, k: int) -> tuple:
@@ -70,25 +74,25 @@ class RollingWindowLSTM:
         sig = torch.sigmoid(gates)                       # input, forget, (cell), output gates
         c = torch.addcmul(sig[..., hid: 2 * hid] * c, sig[..., :hid], torch.tanh(gates[..., 2 * hid: 3 * hid]))
         h = sig[..., 3 * hid:] * torch.tanh(c)
-        out = torch.bmm(h[:, k: k + 1], w_out)[:, 0, 0]
+        out = torch.bmm(h[:, k: k + 1], w_out)[:, 0, :]
         h[:, k].zero_()                                  # this sequence restarts with the next bar
         c[:, k].zero_()
         return h, c, out
 
-    def update(self, x: np.ndarray) -> float:
-        """Feed one bar's raw features; the log-variance forecast of the window ending here."""
+    def update(self, x: np.ndarray) -> np.ndarray:
+        """Feed one bar's raw features; the log-variance forecasts (H,) of the window ending here."""
         self._n += 1
         with torch.inference_mode():
             xt = torch.from_numpy(np.asarray(x, dtype=np.float32)).unsqueeze(0)
             self._h, self._c, out = self._step(self._h, self._c, xt, self._n % self.window)
-            har = torch.bmm(xt[:, None, self.har_cols], self._weights(1)[3])[:, 0, 0]
-            return float(out[0] + har[0]) + self.b_out
+            har = torch.bmm(xt[:, None, :], self._weights(1)[3])[:, 0, :]
+            return (out[0] + har[0]).double().numpy() + self.b_out
 
     @torch.inference_mode()
     def run(self, features: np.ndarray, chunks: int = CHUNKS) -> np.ndarray:
-        """Log-variance forecasts for every row of a feature matrix (rows before W are invalid)."""
+        """Log-variance forecasts ``(n, H)`` for every row of a feature matrix (rows before W are invalid)."""
         n, w = len(features), self.window
-        out = np.full(n, np.nan)
+        out = np.full((n, len(self.b_out)), np.nan)
         if n < w:
             return out
         x = torch.from_numpy(np.ascontiguousarray(features, dtype=np.float32))
@@ -106,7 +110,7 @@ class RollingWindowLSTM:
             if step >= w - 1:
                 pos = lead + step
                 keep = pos < np.minimum(last, n)
-                har = torch.bmm(xs[:, None, self.har_cols], self._weights(len(xs))[3])[:, 0, 0]
-                y = (y + har).double() + self.b_out
-                out[pos[keep]] = y.numpy()[keep]
+                har = torch.bmm(xs[:, None, :], self._weights(len(xs))[3])[:, 0, :]
+                y = (y + har).double().numpy() + self.b_out
+                out[pos[keep]] = y[keep]
         return out

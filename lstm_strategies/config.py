@@ -1,0 +1,376 @@
+"""Backtest configuration: one typed schema (pydantic v2) and one validation path.
+
+A TOML file, a dict, command-line overrides, a sweep's base and every combination of its grid all
+go through :func:`validate_config`, so each bad value is one :class:`ConfigError` naming the file
+and the key: unknown keys in any table (with a suggestion), wrong types (a string for a number,
+``"no"`` for a boolean, ``20220101`` for a date), out-of-range values (non-positive target or
+leverage, negative band, ``lam`` outside (0, 1), non-positive cash), unknown strategies,
+forecasters, calendars and their parameters.
+
+A config::
+
+    name = "btc_vol_target_lstm"
+    [data]
+    dataset = "btc_usdt_1h"        # shipped with the package; or file = "path"; or "arch:sp500"
+    start = "2021-01-01"           # first bar read (warm-up)
+    end = "2026-06-30"
+    calendar = "crypto"            # or "equity"
+    [backtest]
+    start = "2022-01-01"           # first bar traded and scored
+    cash = 100000
+    commission = 0.001             # fraction of traded value
+    slippage = 0.0005              # fraction of price
+    borrow_rate = 0.05             # a year, on what a levered position borrows
+    [strategy]
+    name = "vol_target"
+    forecaster = "lstm"
+    params = { target_vol = 0.4, horizon = 7 }
+    forecaster_params = { model = "btc-1h" }
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import difflib
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import pandas as pd
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+
+from lstm_strategies.checks import fraction, non_negative, one_of
+from lstm_strategies.errors import ConfigError, LSTMStrategiesError
+
+
+def _date_text(value: Any) -> str:
+    """A date from TOML (a date, or a string pandas parses); integers and junk are refused."""
+    if isinstance(value, _dt.datetime):
+        return value.isoformat()
+    if isinstance(value, _dt.date):
+        return value.isoformat()
+    if not isinstance(value, str):
+        raise ValueError(f"{value!r} is not a date; write it as \"YYYY-MM-DD\"")
+    try:
+        pd.Timestamp(value)
+    except (ValueError, TypeError):
+        raise ValueError(f"{value!r} is not a date; write it as \"YYYY-MM-DD\"") from None
+    return value
+
+
+DateText = Annotated[str, BeforeValidator(_date_text)]
+STRICT = ConfigDict(extra="forbid", strict=True)
+
+
+class DataSection(BaseModel):
+    """``[data]``: which bars, which part of them, which calendar."""
+
+    model_config = STRICT
+    dataset: str | None = None
+    file: str | None = None
+    start: DateText | None = None
+    end: DateText | None = None
+    calendar: Literal["crypto", "equity"] = "crypto"
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        if bool(self.dataset) == bool(self.file):
+            raise ValueError("give exactly one of dataset (a shipped name such as btc_usdt_1h, or arch:sp500) "
+                             "and file (a path)")
+        if self.start and self.end and pd.Timestamp(self.start) >= pd.Timestamp(self.end):
+            raise ValueError(f"start {self.start} is not before end {self.end}")
+        return self
+
+
+class BacktestSection(BaseModel):
+    """``[backtest]``: the trading start, cash and costs."""
+
+    model_config = STRICT
+    start: DateText | None = None
+    cash: float = Field(100_000.0, gt=0)
+    commission: float = Field(0.001, ge=0, lt=0.1)
+    slippage: float = Field(0.0005, ge=0, lt=0.1)
+    borrow_rate: float = Field(0.0, ge=0, lt=1.0)
+    allow_rejected_orders: bool = False
+
+
+class StrategySection(BaseModel):
+    """``[strategy]``: the strategy, its forecaster and their parameters."""
+
+    model_config = STRICT
+    name: str
+    forecaster: str = "lstm"
+    allow_in_sample: bool = False
+    params: dict[str, Any] = Field(default_factory=dict)
+    forecaster_params: dict[str, Any] = Field(default_factory=dict)
+
+
+class ReportSection(BaseModel):
+    """``[report]``: what the report writes."""
+
+    model_config = STRICT
+    baselines: bool = True
+    tearsheet: bool = True
+
+
+class ConfigFile(BaseModel):
+    """A whole backtest config file."""
+
+    model_config = STRICT
+    name: str | None = None
+    description: str | None = None
+    data: DataSection
+    backtest: BacktestSection = Field(default_factory=BacktestSection)
+    strategy: StrategySection
+    report: ReportSection = Field(default_factory=ReportSection)
+
+
+class BacktestConfig(BaseModel):
+    """A validated backtest configuration (flat, as the runner uses it)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=False)
+    name: str
+    strategy: str
+    forecaster: str = "lstm"
+    strategy_params: dict[str, Any] = Field(default_factory=dict)
+    forecaster_params: dict[str, Any] = Field(default_factory=dict)
+    data_file: str | None = None
+    dataset: str | None = None
+    data_start: str | None = None
+    data_end: str | None = None
+    start: str | None = None
+    cash: float = 100_000.0
+    commission: float = 0.001
+    slippage: float = 0.0005
+    borrow_rate: float = 0.0
+    allow_rejected_orders: bool = False
+    calendar: str = "crypto"
+    allow_in_sample: bool = False
+    baselines: bool = True
+    tearsheet: bool = True
+    path: str = "<dict>"
+
+    # -- construction ----------------------------------------------------------------------------
+    @classmethod
+    def from_dict(cls, raw: dict, path: str = "<dict>") -> BacktestConfig:
+        """Validate a config dict (a parsed TOML file) into a :class:`BacktestConfig`."""
+        return validate_config(raw, path)
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> BacktestConfig:
+        return validate_config(read_toml(path, "config"), str(path))
+
+    def to_dict(self) -> dict:
+        """The nested (TOML) form; ``validate_config(cfg.to_dict())`` gives ``cfg`` back."""
+        data = {"calendar": self.calendar}
+        data |= {"dataset": self.dataset} if self.dataset else {"file": self.data_file}
+        data |= {k: v for k, v in (("start", self.data_start), ("end", self.data_end)) if v}
+        backtest = {"cash": self.cash, "commission": self.commission, "slippage": self.slippage,
+                    "borrow_rate": self.borrow_rate, "allow_rejected_orders": self.allow_rejected_orders}
+        if self.start:
+            backtest["start"] = self.start
+        return {"name": self.name, "data": data, "backtest": backtest,
+                "strategy": {"name": self.strategy, "forecaster": self.forecaster,
+                             "allow_in_sample": self.allow_in_sample, "params": dict(self.strategy_params),
+                             "forecaster_params": dict(self.forecaster_params)},
+                "report": {"baselines": self.baselines, "tearsheet": self.tearsheet}}
+
+    def with_overrides(self, **overrides) -> BacktestConfig:
+        """A copy with overrides, validated again like a file.
+
+        Keys: ``params.<name>`` (or ``strategy_params.<name>``), ``forecaster_params.<name>``,
+        ``strategy`` and ``forecaster`` (switching either drops the old one's parameters), the
+        whole ``strategy_params`` / ``forecaster_params`` dicts, or a flat field (:data:`FLAT_KEYS`).
+        """
+        raw = self.to_dict()
+        strat = raw["strategy"]
+        if "name" in overrides:
+            raw["name"] = overrides.pop("name")
+        if "strategy" in overrides and overrides["strategy"] != strat["name"]:
+            strat["name"], strat["params"] = overrides["strategy"], {}
+        if "forecaster" in overrides and overrides["forecaster"] != strat["forecaster"]:
+            strat["forecaster"], strat["forecaster_params"] = overrides["forecaster"], {}
+        for key, value in overrides.items():
+            if key in ("strategy", "forecaster"):
+                continue
+            if key.startswith(("strategy_params.", "params.")):
+                strat["params"][key.split(".", 1)[1]] = value
+            elif key.startswith("forecaster_params."):
+                strat["forecaster_params"][key.split(".", 1)[1]] = value
+            elif key in ("strategy_params", "forecaster_params"):
+                strat["params" if key == "strategy_params" else key] = dict(value)
+            elif key in FLAT_KEYS:
+                section, name = FLAT_KEYS[key]
+                raw.setdefault(section, {})[name] = value
+            else:
+                raise ConfigError(f"{self.path}: override {key!r} is not a config key; use params.<name>, "
+                                  f"forecaster_params.<name>, forecaster, strategy or one of {sorted(FLAT_KEYS)}")
+        return validate_config(raw, self.path)
+
+    # -- data ------------------------------------------------------------------------------------
+    def load_data(self, override: str | None = None) -> pd.DataFrame:
+        """The bars of ``[data]`` (or ``override``), cut to ``start``/``end``; errors name the key."""
+        from lstm_strategies.datasets import load_dataset
+        from lstm_strategies.errors import DataError
+
+        spec = override or self.data_file or self.dataset
+        key = "--data" if override else ("[data] file" if self.data_file else "[data] dataset")
+        try:
+            df = load_dataset(spec)
+        except DataError as exc:
+            raise ConfigError(f"{self.path}: {key} = {spec!r}: {exc}") from None
+        attrs = dict(df.attrs)
+        if self.data_start:
+            df = df[df.index >= _utc(self.data_start)]
+        if self.data_end:
+            df = df[df.index < _utc(self.data_end) + pd.Timedelta("1D")]
+        df.attrs = attrs | {"calendar": self.calendar}
+        if len(df) < 2:
+            raise ConfigError(f"{self.path}: [data] start/end keep {len(df)} bars of {spec}")
+        if self.start and _utc(self.start) > df.index[-1]:
+            raise ConfigError(f"{self.path}: [backtest] start {self.start} is after the last bar {df.index[-1]}")
+        return df
+
+
+#: flat config field -> (TOML table, key), for overrides
+FLAT_KEYS = {
+    "data_file": ("data", "file"), "dataset": ("data", "dataset"), "data_start": ("data", "start"),
+    "data_end": ("data", "end"), "calendar": ("data", "calendar"), "start": ("backtest", "start"),
+    "cash": ("backtest", "cash"), "commission": ("backtest", "commission"), "slippage": ("backtest", "slippage"),
+    "borrow_rate": ("backtest", "borrow_rate"), "allow_rejected_orders": ("backtest", "allow_rejected_orders"),
+    "allow_in_sample": ("strategy", "allow_in_sample"), "baselines": ("report", "baselines"),
+    "tearsheet": ("report", "tearsheet"),
+}
+
+
+def _utc(text: str) -> pd.Timestamp:
+    ts = pd.Timestamp(text)
+    return ts.tz_localize("UTC") if ts.tz is None else ts.tz_convert("UTC")
+
+
+def read_toml(path: str | Path, what: str = "config") -> dict:
+    """Parse a TOML file; a missing or malformed file is a :class:`ConfigError` naming it."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: {what} file not found" + (" (it is a folder)" if path.is_dir() else ""))
+    try:
+        return tomllib.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: invalid TOML ({exc})") from None
+
+
+def _table_of(loc: tuple) -> str:
+    if not loc:
+        return "top level"
+    head = [str(p) for p in loc]
+    return f"[{head[0]}]" if len(head) > 1 else "top level"
+
+
+def _known_keys(model: type[BaseModel], loc: tuple) -> list[str]:
+    for part in loc[:-1]:
+        field = model.model_fields.get(str(part))
+        ann = getattr(field, "annotation", None) if field else None
+        if not (isinstance(ann, type) and issubclass(ann, BaseModel)):
+            return []
+        model = ann
+    return sorted(model.model_fields)
+
+
+def _explain(exc: ValidationError, path: str) -> ConfigError:
+    lines = []
+    for err in exc.errors():
+        loc = err["loc"]
+        key = ".".join(str(p) for p in loc) or "(config)"
+        if err["type"] == "extra_forbidden":
+            known = _known_keys(ConfigFile, loc)
+            close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            lines.append(f"{key}: unknown key{hint} ({_table_of(loc)} takes: {', '.join(known)})")
+        elif err["type"] == "missing":
+            lines.append(f"{key}: required key is missing")
+        else:
+            msg = err["msg"].removeprefix("Value error, ")
+            lines.append(f"{key} = {err.get('input')!r}: {msg}")
+    return ConfigError(f"{path}: " + "; ".join(lines))
+
+
+def validate_config(raw: dict, path: str = "<dict>") -> BacktestConfig:
+    """The one validation path: schema, strategy and its parameters, forecaster and its parameters."""
+    from lstm_strategies.strategies import strategy_class
+
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: a config is a TOML table, got {type(raw).__name__}")
+    if "grid" in raw or "base" in raw:
+        raise ConfigError(f"{path}: this is a sweep config (it has 'base'/'grid'); run it with "
+                          f"`lstm-strategies sweep --config {path}`")
+    try:
+        cfg = ConfigFile.model_validate(raw)
+    except ValidationError as exc:
+        raise _explain(exc, path) from None
+    s = cfg.strategy
+    try:
+        cls = strategy_class(s.name)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: strategy.name = {s.name!r}: {exc}") from None
+    params = check_strategy_params(cls, s.params, path)
+    check_forecaster(s.forecaster, s.forecaster_params, cfg.data.calendar, path)
+    return BacktestConfig(
+        name=cfg.name or Path(path).stem, strategy=s.name, forecaster=s.forecaster, strategy_params=params,
+        forecaster_params=dict(s.forecaster_params), data_file=cfg.data.file, dataset=cfg.data.dataset,
+        data_start=cfg.data.start, data_end=cfg.data.end, start=cfg.backtest.start, cash=cfg.backtest.cash,
+        commission=cfg.backtest.commission, slippage=cfg.backtest.slippage, borrow_rate=cfg.backtest.borrow_rate,
+        allow_rejected_orders=cfg.backtest.allow_rejected_orders, calendar=cfg.data.calendar,
+        allow_in_sample=s.allow_in_sample, baselines=cfg.report.baselines, tearsheet=cfg.report.tearsheet,
+        path=str(path))
+
+
+def check_strategy_params(cls, params: dict, path: str) -> dict:
+    """Names, types and ranges of ``[strategy] params`` against the strategy's declaration."""
+    from lstm_strategies.strategies import strategy_params
+
+    name = next((k for k, v in _registry().items() if v is cls), cls.__name__)
+    allowed = strategy_params(name)
+    out = {}
+    for key, value in params.items():
+        if key not in allowed:
+            close = difflib.get_close_matches(key, list(allowed), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(f"{path}: strategy.params.{key}: not a parameter of {name}{hint} "
+                              f"(it takes: {', '.join(sorted(allowed))})")
+        default = allowed[key]
+        if isinstance(default, bool):
+            if not isinstance(value, bool):
+                raise ConfigError(f"{path}: strategy.params.{key} = {value!r}: must be true or false")
+        elif isinstance(default, (int, float)) and not isinstance(default, bool):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ConfigError(f"{path}: strategy.params.{key} = {value!r}: must be a number")
+        elif isinstance(default, str) and not isinstance(value, str):
+            raise ConfigError(f"{path}: strategy.params.{key} = {value!r}: must be a string")
+        rule = getattr(cls, "param_rules", {}).get(key) or BASE_RULES.get(key)
+        if rule is not None:
+            problem = rule(value)
+            if problem:
+                raise ConfigError(f"{path}: strategy.params.{key} = {value!r}: {problem}")
+        out[key] = value
+    return out
+
+
+def check_forecaster(name: str, params: dict, calendar: str, path: str) -> None:
+    """Build the forecaster once (its constructor validates its arguments); errors name the key."""
+    from lstm_strategies.forecasters import make_forecaster
+
+    try:
+        make_forecaster(name, calendar, **dict(params))
+    except LSTMStrategiesError as exc:
+        raise ConfigError(f"{path}: strategy.forecaster = {name!r}, forecaster_params = {params}: {exc}") from None
+
+
+def _registry() -> dict:
+    from lstm_strategies.strategies import STRATEGIES
+
+    return STRATEGIES
+
+
+#: ranges of the base strategy's parameters; strategies add theirs in ``param_rules``
+BASE_RULES = {"band": non_negative, "adjust": fraction, "cash_buffer": lambda v: None if 0 <= v < 0.5 else
+              "must be in [0, 0.5)", "rebalance": one_of("bar", "daily", "weekly")}

@@ -1,0 +1,137 @@
+"""The output-fault battery: unusable destinations, full disks and kills never leave half a result."""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from lstm_strategies.atomic import atomic_write_text, check_destination, output_folder
+from lstm_strategies.errors import OutputError
+
+
+def fill(folder: Path, tag: str) -> None:
+    for name in ("returns.csv", "metrics.json", "tearsheet.html"):
+        (folder / name).write_text(f"{tag} {name}")
+
+
+def test_a_finished_folder_replaces_the_old_one_whole(tmp_path):
+    out = tmp_path / "run"
+    with output_folder(out) as tmp:
+        fill(tmp, "old")
+    with output_folder(out) as tmp:
+        fill(tmp, "new")
+    assert {p.read_text().split()[0] for p in out.iterdir()} == {"new"}
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]  # no temporary sibling left
+
+
+def test_an_error_mid_run_keeps_the_previous_outputs(tmp_path):
+    out = tmp_path / "run"
+    with output_folder(out) as tmp:
+        fill(tmp, "old")
+    with pytest.raises(RuntimeError), output_folder(out) as tmp:
+        (tmp / "returns.csv").write_text("new returns.csv")
+        raise RuntimeError("killed half-way")
+    assert {p.read_text().split()[0] for p in out.iterdir()} == {"old"}
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]
+
+
+def test_a_path_under_a_file_is_refused_before_any_work(tmp_path):
+    (tmp_path / "file.txt").write_text("x")
+    with pytest.raises(OutputError, match="file.txt is a file, not a folder"):
+        check_destination(tmp_path / "file.txt" / "out")
+
+
+def test_a_read_only_destination_is_refused_before_any_work(tmp_path, monkeypatch):
+    import tempfile
+
+    def denied(*args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "mkdtemp", denied)  # root ignores chmod, so the OS answer is simulated
+    with pytest.raises(OutputError, match="permission denied"):
+        check_destination(tmp_path / "ro" / "out")
+
+
+def test_a_full_disk_is_one_clear_error_and_leaves_nothing(tmp_path, monkeypatch):
+    out = tmp_path / "run"
+    with output_folder(out) as tmp:
+        fill(tmp, "old")
+
+    def full(self, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_text", full)
+    with pytest.raises(OutputError, match="the disk is full"), output_folder(out) as tmp:
+        atomic_write_text(tmp / "metrics.json", "{}")
+    monkeypatch.undo()
+    assert {p.read_text().split()[0] for p in out.iterdir()} == {"old"}
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]
+
+
+def test_a_killed_writer_leaves_the_old_folder_and_its_leftovers_are_cleaned(tmp_path):
+    out = tmp_path / "run"
+    with output_folder(out) as tmp:
+        fill(tmp, "old")
+    script = textwrap.dedent(f"""
+        import time
+        from lstm_strategies.atomic import output_folder
+        with output_folder({str(out)!r}) as tmp:
+            (tmp / "returns.csv").write_text("new returns.csv")
+            print("written", flush=True)
+            time.sleep(60)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "written"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert {p.read_text().split()[0] for p in out.iterdir()} == {"old"}  # never a new file beside old ones
+    assert len(list(tmp_path.iterdir())) == 2  # the killed writer's temporary folder
+    with output_folder(out) as tmp:
+        fill(tmp, "next")
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]  # the next writer removed the leftover
+
+
+def test_a_killed_sweep_leaves_no_workers(tmp_path):
+    script = textwrap.dedent("""
+        import time
+        from _workers import sleep_and_report_pid
+        from lstm_strategies.executors import run_tasks
+        for _ in run_tasks(sleep_and_report_pid, [{"seconds": 60}] * 2, "local", 2):
+            pass
+    """)
+    pids_file = Path(os.environ.get("TMPDIR", "/tmp")) / f"sweep_pids_{os.getpid()}"
+    env = {**os.environ, "LSTM_STRATEGIES_PID_FILE": str(pids_file),
+           "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")])}
+    pids_file.unlink(missing_ok=True)
+    proc = subprocess.Popen([sys.executable, "-c", script], env=env)
+    deadline = time.time() + 60
+    while time.time() < deadline and (not pids_file.exists() or len(pids_file.read_text().split()) < 2):
+        time.sleep(0.2)
+    workers = [int(p) for p in pids_file.read_text().split()]
+    assert len(workers) == 2
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    deadline = time.time() + 20
+    alive = workers
+    while time.time() < deadline and alive:
+        alive = [pid for pid in workers if _alive(pid)]
+        time.sleep(0.2)
+    pids_file.unlink(missing_ok=True)
+    assert not alive, f"workers still running after the sweep was killed: {alive}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as fh:  # a zombie has exited
+        return fh.read().split()[2] != "Z"

@@ -1,0 +1,139 @@
+"""The bad-config battery: every bad value is one ConfigError naming the file and the key."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from lstm_strategies.config import BacktestConfig, validate_config
+from lstm_strategies.errors import ConfigError
+
+
+def base() -> dict:
+    return {"name": "ok", "data": {"dataset": "btc_usdt_1h", "start": "2021-01-01", "end": "2022-06-30"},
+            "backtest": {"start": "2022-01-01", "cash": 100_000, "commission": 0.001, "slippage": 0.0005},
+            "strategy": {"name": "vol_target", "forecaster": "ewma",
+                         "params": {"target_vol": 0.4, "max_leverage": 1.0, "band": 0.1}, "forecaster_params": {}},
+            "report": {"baselines": True}}
+
+
+def edit(path: str, value, delete: bool = False):
+    def apply(raw: dict) -> dict:
+        node = raw
+        *parents, last = path.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        if delete:
+            node.pop(last, None)
+        else:
+            node[last] = value
+        return raw
+    return apply
+
+
+BATTERY = [
+    (edit("backtest.comission", 0.5), "backtest.comission: unknown key; did you mean 'commission'?"),
+    (edit("strategy.forcaster", "ewma"), "strategy.forcaster: unknown key; did you mean 'forecaster'?"),
+    (edit("strategy.params.target_vol", -0.4), "strategy.params.target_vol = -0.4: must be > 0"),
+    (edit("strategy.params.max_leverage", -1), "strategy.params.max_leverage = -1: must be > 0"),
+    (edit("strategy.allow_in_sample", "no"), "strategy.allow_in_sample = 'no'"),
+    (edit("backtest.start", 20220101), "backtest.start = 20220101: 20220101 is not a date"),
+    (edit("backtest.cash", "100000"), "backtest.cash = '100000'"),
+    (edit("data.calendar", "lunar"), "data.calendar = 'lunar'"),
+    (edit("strategy.forecaster_params.lam", 5), "lam=5 is out of range"),
+    (edit("backtest.cash", 0), "backtest.cash = 0"),
+    (edit("strategy.params.band", -0.1), "strategy.params.band = -0.1: must be >= 0"),
+    (edit("strategy.params.adjust", 0), "strategy.params.adjust = 0: must be in (0, 1]"),
+    (edit("strategy.params.adjust", 1.5), "strategy.params.adjust = 1.5: must be in (0, 1]"),
+    (edit("strategy.params.rebalance", "hourly"), "strategy.params.rebalance = 'hourly': choose one of"),
+    (edit("backtest.commission", -0.001), "backtest.commission = -0.001"),
+    (edit("backtest.slippage", 0.5), "backtest.slippage = 0.5"),
+    (edit("data.start", "2023-01-01"), "start 2023-01-01 is not before end 2022-06-30"),
+    (edit("data.file", "x.csv"), "give exactly one of dataset"),
+    (edit("data.dataset", None, delete=True), "give exactly one of dataset"),
+    (edit("extra", 1), "extra: unknown key"),
+    (edit("data.datset", "btc_usdt_1h"), "data.datset: unknown key; did you mean 'dataset'?"),
+    (edit("report.tearshet", True), "report.tearshet: unknown key; did you mean 'tearsheet'?"),
+    (lambda raw: {k: v for k, v in raw.items() if k != "strategy"}, "strategy: required key is missing"),
+    (edit("strategy.name", None, delete=True), "strategy.name: required key is missing"),
+    (edit("strategy.name", "vol_tgt"), "strategy.name = 'vol_tgt'"),
+    (edit("strategy.forecaster", "arima"), "forecaster 'arima' is unknown"),
+    (edit("strategy.forecaster_params.lambda_", 0.9), "does not take ['lambda_']"),
+    (edit("strategy.forecaster_params.lam", "high"), "lam='high' must be a number"),
+    (edit("strategy.params.target", 0.3), "strategy.params.target: not a parameter of vol_target"),
+    (edit("strategy.params.target_vol", "0.4"), "strategy.params.target_vol = '0.4': must be a number"),
+    (edit("strategy.params.max_leverage", True), "strategy.params.max_leverage = True: must be a number"),
+    (edit("strategy.params.horizon", 0), "strategy.params.horizon = 0: must be a whole number > 0"),
+    (edit("strategy.params.horizon", 2.5), "strategy.params.horizon = 2.5: must be a whole number > 0"),
+    (lambda raw: edit("strategy.params", {"maturity_days": 0})(edit("strategy.name", "synthetic_put")(raw)),
+     "strategy.params.maturity_days = 0: must be > 0"),
+    (lambda raw: edit("strategy.params", {"moneyness": -0.9})(edit("strategy.name", "synthetic_put")(raw)),
+     "strategy.params.moneyness = -0.9: must be > 0"),
+    (lambda raw: edit("strategy.params", {"hedge_when": "sometimes"})(edit("strategy.name", "put_overlay")(raw)),
+     "strategy.params.hedge_when = 'sometimes': choose one of"),
+    (lambda raw: edit("strategy.params", {"pricing": "model"})(edit("strategy.name", "put_overlay")(raw)),
+     "strategy.params.pricing = 'model': choose one of"),
+    (edit("report.baselines", "yes"), "report.baselines = 'yes'"),
+    (edit("data.end", "2026-13-40"), "data.end = '2026-13-40'"),
+    (lambda raw: edit("strategy.forecaster_params", {"model": "doge-1h"})(edit("strategy.forecaster", "lstm")(raw)),
+     "unknown pretrained model 'doge-1h'"),
+    (lambda raw: edit("data.calendar", "equity")(edit("strategy.forecaster", "lstm")(raw)),
+     "works on the crypto calendar, but the data is on the equity calendar"),
+    (edit("strategy.forecaster_params.horizons", [30, 7]), "distinct and increasing"),
+    (lambda raw: {"base": "x.toml", "grid": {}}, "this is a sweep config"),
+    (edit("name", 5), "name = 5"),
+    (edit("backtest.borrow_rate", -0.01), "backtest.borrow_rate = -0.01"),
+    (edit("backtest.allow_rejected_orders", 1), "backtest.allow_rejected_orders = 1"),
+    (edit("strategy.params", 3), "strategy.params = 3"),
+    (edit("strategy.forecaster_params.head", "thawed"),
+     "forecaster 'ewma' does not take ['head']"),
+]
+
+
+@pytest.mark.parametrize("mutate, expected", BATTERY, ids=[e for _, e in BATTERY])
+def test_every_bad_config_is_one_clear_error(mutate, expected):
+    raw = mutate(copy.deepcopy(base()))
+    with pytest.raises(ConfigError) as info:
+        validate_config(raw, "bad.toml")
+    message = str(info.value)
+    assert message.startswith("bad.toml: "), message
+    assert expected in message, message
+
+
+def test_the_battery_is_complete():
+    """Every case above is refused with a ConfigError: none accepted silently, none a traceback."""
+    refused = 0
+    for mutate, _ in BATTERY:
+        try:
+            validate_config(mutate(copy.deepcopy(base())), "bad.toml")
+        except ConfigError:
+            refused += 1
+    assert refused == len(BATTERY) >= 44
+
+
+def test_the_base_config_is_valid_and_round_trips():
+    cfg = validate_config(base(), "ok.toml")
+    assert cfg.strategy_params == {"target_vol": 0.4, "max_leverage": 1.0, "band": 0.1}
+    assert validate_config(cfg.to_dict(), "ok.toml") == cfg
+
+
+def test_overrides_go_through_the_same_validation():
+    cfg = validate_config(base(), "ok.toml")
+    assert cfg.with_overrides(**{"params.target_vol": 0.3}).strategy_params["target_vol"] == 0.3
+    with pytest.raises(ConfigError, match="target_vol = -1: must be > 0"):
+        cfg.with_overrides(**{"params.target_vol": -1})
+    with pytest.raises(ConfigError, match="backtest.commission"):
+        cfg.with_overrides(commission=-1)
+    switched = cfg.with_overrides(forecaster="log_har", **{"forecaster_params.min_train_days": 60})
+    assert switched.forecaster_params == {"min_train_days": 60}
+    with pytest.raises(ConfigError, match="override 'comission' is not a config key"):
+        cfg.with_overrides(comission=0.1)
+
+
+def test_toml_dates_are_accepted(tmp_path):
+    text = ('name = "d"\n[data]\ndataset = "btc_usdt_1h"\nstart = 2021-01-01\n[backtest]\nstart = 2022-01-01\n'
+            '[strategy]\nname = "vol_target"\nforecaster = "ewma"\n')
+    (tmp_path / "d.toml").write_text(text)
+    cfg = BacktestConfig.from_toml(tmp_path / "d.toml")
+    assert cfg.start == "2022-01-01" and cfg.data_start == "2021-01-01"

@@ -1,0 +1,124 @@
+"""The unvalidated-bars battery: bars that skipped the loader are checked like the loader's."""
+
+from __future__ import annotations
+
+import backtrader as bt
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import window
+
+from lstm_strategies.errors import DataError
+from lstm_strategies.forecasters import make_forecaster
+from lstm_strategies.indicators import EWMAVolatility, LSTMVolatility
+from lstm_strategies.validation import BarChecker, as_bar, check_frame
+
+
+@pytest.fixture(scope="module")
+def clean(btc_hourly):
+    return window(btc_hourly, "2022-01-01", "2022-02-15")
+
+
+def corrupt(df: pd.DataFrame, kind: str) -> pd.DataFrame:
+    bad = df.copy()
+    i = 900
+    if kind == "duplicate":
+        bad = pd.concat([bad.iloc[:i], bad.iloc[i - 1:i], bad.iloc[i:]])
+    elif kind == "unsorted":
+        order = list(range(len(bad)))
+        order[i], order[i + 1] = order[i + 1], order[i]
+        bad = bad.iloc[order]
+    elif kind == "zero_close":
+        bad.iloc[i, bad.columns.get_loc("close")] = 0.0
+    elif kind == "nan_close":
+        bad.iloc[i, bad.columns.get_loc("close")] = np.nan
+    elif kind == "negative_close":
+        bad.iloc[i, bad.columns.get_loc("close")] = -5.0
+    elif kind == "high_below_low":
+        lo, hi = bad.iloc[i]["low"], bad.iloc[i]["high"]
+        bad.iloc[i, bad.columns.get_loc("high")] = lo
+        bad.iloc[i, bad.columns.get_loc("low")] = hi
+    bad.attrs = dict(df.attrs)
+    return bad
+
+
+KINDS = ["duplicate", "unsorted", "zero_close", "nan_close", "negative_close", "high_below_low"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("name", ["ewma", "lstm"])
+def test_batched_forecasts_refuse_bad_bars(clean, kind, name):
+    f = make_forecaster(name, **({"head": "frozen"} if name == "lstm" else {}))
+    if not f.is_fitted:
+        f.fit(clean)
+    with pytest.raises(DataError):
+        f.predict_batch(corrupt(clean, kind))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_forecast_series_refuses_bad_bars(clean, kind):
+    with pytest.raises(DataError):
+        make_forecaster("ewma").forecast_series(corrupt(clean, kind))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_streaming_refuses_bad_bars(clean, kind):
+    f = make_forecaster("lstm", head="frozen")
+    with pytest.raises(DataError):
+        for _, row in corrupt(clean, kind).iterrows():
+            f.update(row)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("runonce", [True, False])
+def test_a_stock_pandasdata_feed_is_checked_by_the_indicator(clean, kind, runonce):
+    bad = corrupt(clean, kind)
+    naive = bad.copy()
+    naive.index = naive.index.tz_localize(None)
+
+    class Probe(bt.Strategy):
+        def __init__(self):
+            EWMAVolatility(self.data)
+
+    cerebro = bt.Cerebro(stdstats=False, runonce=runonce)
+    cerebro.adddata(bt.feeds.PandasData(dataname=naive, openinterest=None, timeframe=bt.TimeFrame.Minutes,
+                                        compression=60))
+    cerebro.addstrategy(Probe)
+    with pytest.raises(DataError):
+        cerebro.run()
+
+
+def test_one_bad_close_no_longer_blanks_hundreds_of_forecasts(clean):
+    """Before, a NaN close silently turned the next ~800 LSTM forecasts into NaN; now it is refused."""
+    bad = corrupt(clean, "nan_close")
+    with pytest.raises(DataError, match="'close'.*NaN"):
+        make_forecaster("lstm", head="frozen").predict_batch(bad)
+
+
+def test_the_checks_are_the_loaders(clean):
+    assert check_frame(clean) is clean
+    with pytest.raises(DataError, match="DatetimeIndex"):
+        check_frame(clean.reset_index(drop=True))
+    with pytest.raises(DataError, match="no time zone"):
+        check_frame(clean.tz_localize(None))
+    checker = BarChecker("feed")
+    bar = as_bar(clean.iloc[0])
+    checker.check(bar.timestamp.value, bar.open, bar.high, bar.low, bar.close, bar.volume)
+    with pytest.raises(DataError, match="not after the previous bar"):
+        checker.check(bar.timestamp.value, bar.open, bar.high, bar.low, bar.close, bar.volume)
+
+
+def test_lstm_indicator_refuses_a_bad_stock_feed_in_next_mode(clean):
+    naive = corrupt(clean, "negative_close")
+    naive.index = naive.index.tz_localize(None)
+
+    class Probe(bt.Strategy):
+        def __init__(self):
+            LSTMVolatility(self.data, head="frozen")
+
+    cerebro = bt.Cerebro(stdstats=False, runonce=False)
+    cerebro.adddata(bt.feeds.PandasData(dataname=naive, openinterest=None, timeframe=bt.TimeFrame.Minutes,
+                                        compression=60))
+    cerebro.addstrategy(Probe)
+    with pytest.raises(DataError, match="invalid"):
+        cerebro.run()
