@@ -252,6 +252,95 @@ def evaluate_forecasters(df: pd.DataFrame, model: str = "btc-1h", start: str = "
                       stress_table(rv1, fc1, horizon=horizons[0]), per_horizon, notes)
 
 
+@dataclass
+class ImpliedComparison:
+    """30-day realized variance against the market's implied variance and the model forecasts."""
+
+    table: pd.DataFrame            # QLIKE, MZ and DM vs implied per forecast
+    encompassing: pd.DataFrame     # coefficients, HAC standard errors, p-values
+    series: pd.DataFrame           # per origin: realized, implied, lstm, log_har (variances over 30 days)
+    source: str
+
+
+def compare_with_implied(df: pd.DataFrame, implied: pd.Series, model: str = "btc-1h", start: str | None = None,
+                         end: str | None = None, days: int = 30) -> ImpliedComparison:
+    """Score an implied-volatility index (e.g. DVOL) as a forecast of ``days``-day realized variance.
+
+    At each day's last bar, the implied value known at that bar's close (``implied`` from
+    :func:`~lstm_strategies.implied.load_implied_vol`, stamped with the time it becomes known) gives
+    the variance ``IV^2 * days / 365``; the LSTM's and log-HAR's ``days``-day forecasts are made at
+    the same bar. Reports QLIKE, Mincer-Zarnowitz and Diebold-Mariano (HLN, ``days - 1`` lags or
+    more) against implied, and the **encompassing regression** ``log RV = a + b_iv log IV_var +
+    b_lstm log LSTM_var``, with Newey-West standard errors over the overlapping windows: a
+    significant ``b_lstm`` says the LSTM adds information beyond the market's price.
+    """
+    import statsmodels.api as sm
+
+    from lstm_strategies.forecasters import make_forecaster
+    from lstm_strategies.implied import ImpliedVolLookup
+
+    lstm = make_forecaster("lstm", model=model)
+    if days not in lstm.horizons:
+        raise ValueError(f"the model forecasts {list(lstm.horizons)} days, not {days}")
+    lookup = ImpliedVolLookup(implied)
+    first_known = implied.index[0]
+    start = start or str((first_known - pd.Timedelta("1D")).date())
+    end = end or implied.attrs.get("last_period")
+    lstm.check_out_of_sample(pd.Timestamp(start, tz="UTC"))
+    rv, pos = daily_targets(df, start, end, days, lstm.calendar)
+    step = pd.Timedelta(df.attrs.get("timeframe") or (df.index[1] - df.index[0]))
+    iv = np.array([lookup.at(t.value + step.value) for t in df.index[pos]])
+    j = lstm.horizons.index(days)
+    fc = {"implied": iv ** 2 * days / 365.0,
+          "lstm": lstm.fit(df).predict_batch(df)[pos, j],
+          "log_har": make_forecaster("log_har", lstm.calendar, horizons=list(lstm.horizons)).fit(df)
+          .predict_batch(df)[pos, j]}
+    series = pd.DataFrame({"realized": rv.to_numpy(), **fc}, index=rv.index).dropna()
+    y = series["realized"]
+    rows = {}
+    for name in ("implied", "lstm", "log_har"):
+        f = series[name]
+        row = {"qlike": float(qlike(y, f).mean()), "mz_r2": mincer_zarnowitz(y, f)["r2"],
+               "mz_beta": mincer_zarnowitz(y, f)["beta"]}
+        if name != "implied":
+            dm = diebold_mariano(y, f, series["implied"], horizon=days)
+            row.update(ratio_vs_implied=row["qlike"] / float(qlike(y, series["implied"]).mean()),
+                       dm_pvalue_vs_implied=dm["pvalue"])
+        rows[name] = row
+    X = sm.add_constant(np.log(series[["implied", "lstm"]]))
+    fit = sm.OLS(np.log(y), X).fit(cov_type="HAC", cov_kwds={"maxlags": days})
+    enc = pd.DataFrame({"coef": fit.params, "hac_se": fit.bse, "pvalue": fit.pvalues})
+    enc.attrs["r2"] = float(fit.rsquared)
+    enc.attrs["nobs"] = int(fit.nobs)
+    return ImpliedComparison(pd.DataFrame(rows).T, enc, series, implied.attrs.get("source", "implied"))
+
+
+def plot_implied(cmp: ImpliedComparison, path: Path, days: int = 30) -> None:
+    """Implied, forecast and realized volatility over the next ``days``, and the variance risk premium."""
+    import matplotlib.pyplot as plt
+
+    from lstm_strategies.plotting import configure_matplotlib, percent_axis, save_figure
+
+    configure_matplotlib()
+    vol = np.sqrt(cmp.series * 365.0 / days)
+    fig, (ax, ax2) = plt.subplots(2, 1, figsize=(11, 7), sharex=True, gridspec_kw={"height_ratios": [3, 2]})
+    ax.plot(vol.index, vol["realized"], color="0.55", lw=0.8, label=f"realized over the next {days} days")
+    ax.plot(vol.index, vol["implied"], color="tab:green", lw=1.3, label=f"implied ({cmp.source})")
+    ax.plot(vol.index, vol["lstm"], color="darkred", lw=1.1, ls="--", label=f"LSTM {days}-day forecast")
+    ax.plot(vol.index, vol["log_har"], color="tab:blue", lw=0.9, ls=":", label=f"log-HAR {days}-day forecast")
+    percent_axis(ax)
+    vrp = vol["implied"] - vol["realized"]
+    ax2.fill_between(vrp.index, 0, vrp, where=vrp >= 0, color="tab:green", alpha=0.4, label="implied above realized")
+    ax2.fill_between(vrp.index, 0, vrp, where=vrp < 0, color="tab:red", alpha=0.4, label="implied below realized")
+    ax2.axhline(0, color="black", lw=0.6)
+    ax2.set_ylabel("volatility risk premium")
+    ax2.legend(loc="best", fontsize=9)
+    ax2.grid(alpha=0.3)
+    percent_axis(ax2)
+    save_figure(fig, path, f"The market's {days}-day implied volatility against the forecasts and what was realized",
+                "annualised volatility")
+
+
 def plot_forecasts(forecasts: pd.DataFrame, path: Path, days_per_year: float = 365.0, days: int = 1) -> None:
     """Forecast vs realized annualised volatility: the realized line, log-HAR and the LSTM, each visible."""
     from lstm_strategies.plotting import new_figure, percent_axis, save_figure
@@ -302,5 +391,20 @@ def evaluate_cli(args) -> None:
     _print("1-day QLIKE by regime (terciles of the trailing 30-day variance known at the forecast)", ev.by_regime)
     _print("1-day QLIKE in named stress windows", ev.stress)
     print(f"\nGARCH fits that arch flagged as not converged: {ev.notes['garch_convergence_warnings']}")
+    if args.implied:
+        from lstm_strategies.implied import load_implied_vol
+
+        cmp = compare_with_implied(df, load_implied_vol(args.implied), args.model)
+        atomic_write(out / "implied_vs_forecasts.csv", lambda tmp: cmp.table.to_csv(tmp))
+        atomic_write(out / "implied_encompassing.csv", lambda tmp: cmp.encompassing.to_csv(tmp))
+        atomic_write(out / "implied_series.csv", lambda tmp: cmp.series.to_csv(tmp))
+        plot_implied(cmp, out / "implied_vs_forecast.png")
+        first, last = cmp.series.index[0].date(), cmp.series.index[-1].date()
+        _print(f"30-day realized variance against {cmp.source} (implied^2) and the forecasts, {first} .. {last}, "
+               f"{len(cmp.series)} days", cmp.table)
+        _print(f"encompassing regression log RV = a + b log IV + c log LSTM (Newey-West, 30 lags; R^2 "
+               f"{cmp.encompassing.attrs['r2']:.3f})", cmp.encompassing)
+        print(f"wrote {out}/implied_vs_forecasts.csv, implied_encompassing.csv, implied_series.csv, "
+              "implied_vs_forecast.png")
     print(f"wrote {out}/evaluation.md, evaluation_*.csv, forecasts_*.csv and forecast_vs_realized_*.png")
 

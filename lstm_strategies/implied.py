@@ -66,6 +66,7 @@ def load_implied_vol(source: str | Path | pd.Series, unit: str | None = None,
         values = pd.to_numeric(raw.iloc[:, 1].str.strip(), errors="coerce")
         texts = list(raw.iloc[:, 1])
     index = pd.DatetimeIndex(pd.to_datetime(pd.Series(raw_index), utc=True, errors="coerce", format="mixed"))
+    index = index.as_unit("ns")  # asi8 below must be nanoseconds, whatever unit pandas parsed into
     col = "value" if isinstance(source, pd.Series) else "column 2"
 
     def where(i: int) -> str:

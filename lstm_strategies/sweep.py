@@ -145,14 +145,19 @@ def _data(spec: str | None, base_json: str):
     return BacktestConfig(**json.loads(base_json)).load_data(spec)
 
 
-def run_sweep_task(base: dict, overrides: dict, data: str | None = None, task: str = "") -> dict:
-    """One backtest of a sweep: returns its parameters and metrics (a flat dict)."""
+def run_sweep_task(base: dict, overrides: dict, data: str | None = None, task: str = "",
+                   keep_returns: bool = False, with_baseline: bool = False) -> dict:
+    """One backtest of a sweep: returns its parameters and metrics (a flat dict).
+
+    ``keep_returns`` adds the daily returns (``returns``: a Series) for tests across runs;
+    ``with_baseline`` also runs the strategy's baseline (``baseline_returns``, ``baseline_label``).
+    """
     from lstm_strategies.reports import build_metrics
 
     base_cfg = BacktestConfig(**base)
     cfg = base_cfg.with_overrides(**overrides, baselines=False, tearsheet=False)
     frame = _data(data, json.dumps(base, default=str))
-    result = run_backtest(cfg, frame, with_baseline=False)
+    result = run_backtest(cfg, frame, with_baseline=with_baseline)
     r = result.returns
     metrics = build_metrics(result)
     row = {"task_id": task or task_id(overrides), **dict(overrides.items())}
@@ -160,7 +165,8 @@ def run_sweep_task(base: dict, overrides: dict, data: str | None = None, task: s
                 "turnover_per_year"):
         row[key] = metrics.get(key)
     decision = metrics.get("decision", {})
-    for key in ("te30", "realized_vol", "hedge_error_std", "hedge_error_worst", "share_rolls_2pts_below_floor"):
+    for key in ("te30", "realized_vol", "hedge_error_mean", "hedge_error_std", "hedge_error_worst",
+                "share_rolls_2pts_below_floor", "option_cost_per_roll_mean"):
         if key in decision:
             row[key] = decision[key]
     row.update(sr_per_period=float(r.mean() / r.std(ddof=1)) if r.std() > 0 else 0.0,
@@ -168,6 +174,10 @@ def run_sweep_task(base: dict, overrides: dict, data: str | None = None, task: s
                kurtosis=float(stats.kurtosis(r, fisher=False)) if r.std() > 0 else 3.0, days=len(r),
                in_sample=result.provenance["in_sample"], orders=result.extras["orders"],
                costs_per_year=metrics["costs"]["total_over_cash_per_year"])
+    if keep_returns:
+        row["returns"] = r
+    if with_baseline and result.baseline is not None:
+        row["baseline_label"], row["baseline_returns"] = result.baseline
     return row
 
 

@@ -81,7 +81,8 @@ class _ReplicatedOptionStrategy(_OptionStrategy):
     at the roll.
     """
 
-    params = (("band", 0.05), ("max_weight", 1.0))
+    # band 0.2: the lowest mean RMS hedging error on 2021 (benchmarks/choose_decision_defaults.py)
+    params = (("band", 0.2), ("max_weight", 1.0))
 
     def __init__(self):
         super().__init__()

@@ -82,7 +82,7 @@ def test_rejected_orders_fail_the_run_unless_allowed(early_2022):
 
 
 def test_relative_band_and_partial_adjustment(early_2022):
-    base = {"band": 0.0, "rebalance": "daily", "horizon": 1}
+    base = {"band": 0.0, "rebalance": "daily", "horizon": 1, "adjust": 1.0}
     every = run_backtest(config(params=base), early_2022)
     banded = run_backtest(config(params={**base, "band": 0.25}), early_2022)
     half = run_backtest(config(params={**base, "adjust": 0.5}), early_2022)

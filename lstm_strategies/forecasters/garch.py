@@ -115,13 +115,14 @@ class GARCHForecaster(ExpandingRefitForecaster):
         return out
 
     def _observe_bar(self) -> None:
-        ts, close = self._rows[-1][0], self._rows[-1][4]
+        rows = self._rows
+        ts, close = int(rows.ts[rows.n - 1]), float(rows.values[rows.n - 1, 3])
         closes_at = pd.Timestamp(ts, tz="UTC") + min(self._step, pd.Timedelta("1D"))
         self._daily_close[(closes_at - pd.Timedelta(1, "ns")).floor("1D").value] = close
 
     def _predict_last(self, params) -> np.ndarray:
         """Recompute only when a UTC day completes; between, the last day's forecast holds."""
-        closes_at = pd.Timestamp(self._rows[-1][0], tz="UTC") + min(self._step, pd.Timedelta("1D"))
+        closes_at = pd.Timestamp(int(self._rows.ts[self._rows.n - 1]), tz="UTC") + min(self._step, pd.Timedelta("1D"))
         complete = (closes_at.floor("1D") - pd.Timedelta("1D")).value
         if complete == self._complete_day and params is self._cached_params:
             return self._cached

@@ -51,10 +51,48 @@ class HARForecaster(ExpandingRefitForecaster):
         seen = df.iloc[: k + 1]
         X = self._regressors(seen)
         Y = forward_variance_matrix(seen, self.horizons, self.calendar)  # NaN unless observed by bar k
+        return self._ols(X, Y, np.isfinite(Y), np.isfinite(X).all(axis=1))
+
+    def _predict_batch(self, df: pd.DataFrame) -> np.ndarray:
+        """All refits from one feature matrix and one target matrix (no per-refit recomputation).
+
+        A target is usable at refit bar ``k`` once its window has ended by bar ``k``: exactly the
+        rows :meth:`_fit_at` finds by computing the targets on ``df.iloc[:k + 1]``.
+        """
+        from lstm_strategies.forecasters.refit import refit_points
+
+        X = self._regressors(df)
+        Y = forward_variance_matrix(df, self.horizons, self.calendar)
+        ends = self._target_ends(df)                       # (n, H) bar index where each target is known
+        out = np.full((len(df), len(self.horizons)), np.nan)
+        finite_x = np.isfinite(X).all(axis=1)
+        points = refit_points(df.index.asi8, self._min_train, self._every)
+        for j, k in enumerate(points):
+            stop = points[j + 1] if j + 1 < len(points) else len(df)
+            params = self._ols(X[: k + 1], Y[: k + 1], ends[: k + 1] <= k, finite_x[: k + 1])
+            if params is not None:
+                out[k:stop] = self._from_regressors(params, X[k:stop])
+        return out
+
+    def _target_ends(self, df: pd.DataFrame) -> np.ndarray:
+        """For each bar and horizon, the first bar at whose close its target is known.
+
+        Time-based: the first bar stamped at or after ``t + h days`` (as :func:`forward_realized_variance`
+        on a history ending there would no longer give NaN); ``len(df)`` when the data ends before.
+        """
+        n = len(df)
+        if self.cal.time_based:
+            ts = df.index.asi8
+            spans = np.array([pd.Timedelta(days=h).value for h in self.horizons])
+            return np.searchsorted(ts, ts[:, None] + spans[None, :], side="left")
+        bars = np.array([int(round(h * self.bars_in_day)) for h in self.horizons])
+        return np.arange(n)[:, None] + bars[None, :]
+
+    def _ols(self, X: np.ndarray, Y: np.ndarray, known: np.ndarray, finite_x: np.ndarray):
         params = []
-        for j in range(len(self.horizons)):
+        for j in range(Y.shape[1]):
             y = Y[:, j]
-            ok = np.isfinite(X).all(axis=1) & np.isfinite(y) & (y > 0)
+            ok = finite_x & known[:, j] & np.isfinite(y) & (y > 0)
             if ok.sum() < 30:
                 return None
             if self.log:
@@ -82,8 +120,7 @@ class HARForecaster(ExpandingRefitForecaster):
 
     def _predict_last(self, params) -> np.ndarray:
         """Streaming: the three trailing RV means straight from the last closes (no DataFrame)."""
-        closes = np.fromiter((row[4] for row in self._rows[-self.lookback:]), dtype="float64")
-        r2 = np.diff(np.log(closes)) ** 2
+        r2 = np.diff(np.log(self._rows.column("close", self.lookback))) ** 2
         b = self.bars_in_day
         x = [r2[-d * b:].sum() / d for d in self.cal.har_days]
         logs = np.array([[math.log(max(v, TINY_VARIANCE)) for v in x]])

@@ -23,7 +23,7 @@ import pandas as pd
 
 from lstm_strategies._version import __version__
 from lstm_strategies.errors import ConfigError
-from lstm_strategies.forecasters.base import Forecaster, check_number, rows_to_frame
+from lstm_strategies.forecasters.base import BarHistory, Forecaster, check_number
 
 CACHE_ENV = "LSTM_STRATEGIES_CACHE"
 
@@ -226,7 +226,7 @@ class RefittingLSTMForecaster(Forecaster):
     # -- streaming -----------------------------------------------------------------------------
     def reset(self) -> None:
         super().reset()
-        self._rows: list[tuple] = []
+        self._rows = BarHistory()
         self._model = None
         self._next_end: pd.Timestamp | None = None
         self._nan = np.full(len(self.horizons), np.nan)
@@ -235,15 +235,14 @@ class RefittingLSTMForecaster(Forecaster):
         rows = self._rows
         if self._next_end is None:
             self._next_end = self._first_end(pd.Timestamp(ts_ns, tz="UTC"))
-        if ts_ns > self._next_end.value and rows:
-            history = rows_to_frame(rows, self.timeframe)
-            self._model = self._fold_model(history, self._next_end)
+        if ts_ns > self._next_end.value and len(rows):
+            self._model = self._fold_model(rows.frame(self.timeframe), self._next_end)
             self._model.reset()
-            replay = rows[-self._model.lookback:] if self.head == "frozen" else rows
+            replay = rows.rows(self._model.lookback if self.head == "frozen" else None)
             for row in replay:                                 # warm the new model up on the bars seen
                 self._model._update(*row)
             self._next_end = next_fold_end(self._next_end, self._months)
-        rows.append((ts_ns, open_, high, low, close, volume))
+        rows.append(ts_ns, open_, high, low, close, volume)
         if self._model is None:
             return self._nan
         self.initialized = True

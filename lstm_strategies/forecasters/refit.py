@@ -12,7 +12,7 @@ from abc import abstractmethod
 import numpy as np
 import pandas as pd
 
-from lstm_strategies.forecasters.base import Forecaster, check_number, rows_to_frame
+from lstm_strategies.forecasters.base import BarHistory, Forecaster, check_number
 
 
 def refit_points(timestamps: np.ndarray, min_train: pd.Timedelta, every: pd.Timedelta) -> list[int]:
@@ -82,15 +82,15 @@ class ExpandingRefitForecaster(Forecaster):
     # streaming: the history grows; refit when the schedule says so
     def reset(self) -> None:
         super().reset()
-        self._rows: list[tuple] = []
+        self._rows = BarHistory()
         self._params = None
         self._next_due: int | None = None
 
     def _history(self) -> pd.DataFrame:
-        return rows_to_frame(self._rows, self.timeframe)
+        return self._rows.frame(self.timeframe)
 
     def _update(self, ts_ns, open_, high, low, close, volume) -> np.ndarray:
-        self._rows.append((ts_ns, open_, high, low, close, volume))
+        self._rows.append(ts_ns, open_, high, low, close, volume)
         if self._next_due is None:
             self._next_due = ts_ns + self._min_train.value
         if ts_ns >= self._next_due:

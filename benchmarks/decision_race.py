@@ -1,0 +1,273 @@
+"""The decision race: does a better forecast make better decisions?
+
+Every forecaster — EWMA, GARCH(1,1)-t, HAR, log-HAR, the frozen LSTM (bundled, trained to
+2021-12-31) and the self-refitting LSTM (retrained every 6 months on the bars it has seen) — drives
+vol targeting at 40% and a synthetic 90% put rolled every 30 days, on BTC, ETH and SOL hourly,
+2022-01-01 .. 2026-06-30, 0.1% commission and 0.05% slippage. The configurations are the
+defaults chosen on 2021 (benchmarks/choose_decision_defaults.py); nothing here is chosen on 2022+.
+
+* One table per strategy: TE30, realized volatility, turnover, costs, net Sharpe with stationary-
+  bootstrap tests of the difference against EWMA and against a constant exposure at the run's own
+  mean weight, MaxDD, hedging error.
+* The TE30-turnover frontier: vol targeting over one fixed grid of relative bands and partial
+  adjustments, the same for every forecaster; a table and a plot per asset.
+* QLIKE per horizon against log-HAR (the evaluation protocol of `lstm-strategies evaluate`).
+* One line per goal: ``goal <name>: met`` or ``goal <name>: not met (<figures>)``.
+
+SOL has no bundled model: its frozen LSTM is btc-1h (the scale-free inputs and the refit head
+carry across assets), its self-refitting LSTM trains on SOL. SOL's data is read from
+$LSTM_STRATEGIES_DATA (default ../shared/data); BTC and ETH ship with the package.
+
+    python benchmarks/decision_race.py [--assets btc eth sol] [--workers 2] [--executor local|ray]
+
+Runs go through the sweep executors (both cores, or a Ray cluster with --executor ray --address).
+Self-refitting folds are trained first (about 9 folds x 3 assets; cached afterwards in
+$LSTM_STRATEGIES_CACHE). Outputs: benchmarks/output/decision_race/ (CSV tables, frontier PNGs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from lstm_strategies.config import validate_config
+from lstm_strategies.executors import run_tasks
+from lstm_strategies.reports import sharpe_difference
+from lstm_strategies.sweep import run_sweep_task
+
+START, END, DATA_START = "2022-01-01", "2026-06-30", "2019-01-01"
+REFIT = {"refit_every": "6M", "first_train_end": "2021-12-31"}
+BANDS, ADJUSTS = [0.0, 0.05, 0.1, 0.2, 0.35, 0.5], [1.0, 0.5]
+
+
+def forecasters(asset: str) -> dict[str, dict]:
+    return {"ewma": {}, "garch": {}, "har": {}, "log_har": {},
+            "lstm": {"model": "eth-1h" if asset == "eth" else "btc-1h"}, "lstm_refit": dict(REFIT)}
+
+
+def dataset(asset: str) -> str:
+    return f"{asset}_usdt_1h"
+
+
+def base(asset: str, strategy: str) -> dict:
+    raw = {"name": f"{asset}_{strategy}", "data": {"dataset": dataset(asset), "start": DATA_START, "end": END},
+           "backtest": {"start": START, "cash": 100_000, "commission": 0.001, "slippage": 0.0005},
+           "strategy": {"name": strategy, "forecaster": "ewma",
+                        "params": {"target_vol": 0.4} if strategy == "vol_target" else
+                        {"moneyness": 0.9, "maturity_days": 30}},
+           "report": {"baselines": False, "tearsheet": False}}
+    return validate_config(raw, "decision_race").model_dump()
+
+
+def train_folds(assets: list[str]) -> None:
+    """Train (or find cached) every self-refitting fold here, before the runs read them."""
+    from lstm_strategies.datasets import load_dataset
+    from lstm_strategies.forecasters import make_forecaster
+
+    for asset in assets:
+        df = load_dataset(dataset(asset))
+        df = df[(df.index >= pd.Timestamp(DATA_START, tz="UTC")) & (df.index < pd.Timestamp("2026-07-01", tz="UTC"))]
+        f = make_forecaster("lstm_refit", "crypto", **REFIT).fit(df)
+        f.predict_batch(df)
+        print(f"{asset}: {len(f.fold_log)} folds, {sum(not e['cached'] for e in f.fold_log)} trained now")
+
+
+def tasks(assets: list[str]) -> list[dict]:
+    out = []
+    for asset in assets:
+        vt, put = base(asset, "vol_target"), base(asset, "synthetic_put")
+        for name, fparams in forecasters(asset).items():
+            common = {"forecaster": name, "forecaster_params": fparams}
+            out.append({"base": vt, "overrides": common, "keep_returns": True, "with_baseline": True,
+                        "task": f"{asset}|{name}|vol_target|default"})
+            out.append({"base": put, "overrides": common, "keep_returns": True,
+                        "task": f"{asset}|{name}|synthetic_put|default"})
+            for band, adjust in itertools.product(BANDS, ADJUSTS):
+                out.append({"base": vt, "overrides": {**common, "params.band": band, "params.adjust": adjust},
+                            "task": f"{asset}|{name}|frontier|{band}|{adjust}"})
+    return out
+
+
+def frontier(points: pd.DataFrame) -> pd.DataFrame:
+    """The lower envelope: at each turnover level, the best TE30 reachable with at most that turnover."""
+    pts = points.sort_values("turnover_per_year")
+    env = pts.assign(te30=pts["te30"].cummin())
+    return env[["turnover_per_year", "te30"]].reset_index(drop=True)
+
+
+def envelope_at(env: pd.DataFrame, turnover: float) -> float:
+    ok = env[env["turnover_per_year"] <= turnover + 1e-9]
+    return float(ok["te30"].min()) if len(ok) else math.inf
+
+
+def frontier_dominates(lstm: pd.DataFrame, other: pd.DataFrame) -> tuple[bool, float]:
+    """True when the LSTM's envelope is at or below the other's at every turnover level where the other
+    is defined (its breakpoints and the LSTM's); also the worst gap in TE30 points (positive = worse)."""
+    levels = sorted(set(lstm["turnover_per_year"]) | set(other["turnover_per_year"]))
+    levels = [t for t in levels if t >= other["turnover_per_year"].min() - 1e-9]
+    gaps = [envelope_at(lstm, t) - envelope_at(other, t) for t in levels]
+    worst = max(gaps) if gaps else math.inf
+    return worst <= 1e-12, worst
+
+
+def plot_frontiers(frame: pd.DataFrame, asset: str, path: Path) -> None:
+    from lstm_strategies.plotting import new_figure, percent_axis, save_figure
+
+    fig, ax = new_figure(8, 5)
+    styles = {"lstm": ("darkred", "-", "o"), "lstm_refit": ("tab:red", "--", "s"), "log_har": ("tab:blue", "-", "^"),
+              "har": ("tab:cyan", ":", "v"), "ewma": ("tab:green", "-", "D"), "garch": ("tab:purple", ":", "x")}
+    for name, group in frame[frame["asset"] == asset].groupby("forecaster"):
+        color, ls, marker = styles.get(name, ("black", "-", "."))
+        ax.scatter(group["turnover_per_year"], group["te30"], color=color, marker=marker, s=16, alpha=0.5)
+        env = frontier(group)
+        ax.step(env["turnover_per_year"], env["te30"], where="post", color=color, ls=ls, label=name)
+    ax.set_xscale("log")
+    percent_axis(ax)
+    save_figure(fig, path, f"{asset.upper()} vol targeting at 40%, 2022-2026: tracking error against turnover",
+                "TE30 (RMS of 30-day realized vol minus target)", "turnover (books traded per year, log scale)")
+
+
+def qlike_table(assets: list[str]) -> pd.DataFrame:
+    from lstm_strategies.datasets import load_dataset
+    from lstm_strategies.evaluation import MCSSettings, evaluate_forecasters
+
+    rows = []
+    for asset in assets:
+        df = load_dataset(dataset(asset))
+        df = df[df.index >= pd.Timestamp(DATA_START, tz="UTC")]
+        model = "eth-1h" if asset == "eth" else "btc-1h"
+        ev = evaluate_forecasters(df, model, START, END, refit_every=REFIT["refit_every"],
+                                  first_train_end=REFIT["first_train_end"], mcs=MCSSettings(reps=200))
+        for h, table in ev.overall.items():
+            for name in table.index:
+                rows.append({"asset": asset, "horizon": h, "forecaster": name, "qlike": table.loc[name, "qlike"],
+                             "vs_log_har": table.loc[name].get("ratio_vs_log_har", 1.0),
+                             "dm_p_vs_log_har": table.loc[name].get("dm_pvalue_vs_log_har", np.nan)})
+        ev.by_regime.assign(asset=asset).to_csv(OUT / f"regimes_{asset}.csv")
+    return pd.DataFrame(rows)
+
+
+OUT = Path("benchmarks/output/decision_race")
+
+
+def main() -> None:
+    global OUT
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--assets", nargs="+", default=["btc", "eth", "sol"])
+    parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--executor", default="local", choices=["local", "ray"])
+    parser.add_argument("--address", default=None)
+    parser.add_argument("--out", default=str(OUT))
+    args = parser.parse_args()
+    OUT = Path(args.out)
+    OUT.mkdir(parents=True, exist_ok=True)
+    train_folds(args.assets)
+    rows = []
+    for task, row in run_tasks(run_sweep_task, tasks(args.assets), args.executor, args.workers, args.address):
+        asset, name, kind, *grid = task["task"].split("|")
+        rows.append({"asset": asset, "forecaster": name, "kind": kind, **row})
+        print(f"done {task['task']}", flush=True)
+    runs = pd.DataFrame(rows)
+    report(runs, args.assets)
+
+
+def report(runs: pd.DataFrame, assets: list[str]) -> None:
+    fmt = {"display.width": 220, "display.max_columns": 30, "display.max_rows": 200,
+           "display.float_format": "{:.3f}".format}
+    goals = {}
+    with pd.option_context(*itertools.chain.from_iterable(fmt.items())):
+        # -- vol targeting at the defaults ----------------------------------------------------------
+        vt = runs[runs["kind"] == "vol_target"].set_index(["asset", "forecaster"])
+        table = []
+        for (asset, name), row in vt.iterrows():
+            ewma = vt.loc[(asset, "ewma"), "returns"]
+            vs_ewma = sharpe_difference(row["returns"], ewma, 365) if name != "ewma" else {"diff": 0.0, "pvalue": None}
+            vs_const = sharpe_difference(row["returns"], row["baseline_returns"], 365)
+            table.append({"asset": asset, "forecaster": name, "te30": row["te30"], "realized_vol": row["realized_vol"],
+                          "turnover": row["turnover_per_year"], "costs/yr": row["costs_per_year"],
+                          "sharpe": row["sharpe"], "vs_ewma": vs_ewma["diff"], "p_vs_ewma": vs_ewma["pvalue"],
+                          "vs_constant": vs_const["diff"], "p_vs_constant": vs_const["pvalue"],
+                          "max_dd": row["max_drawdown"]})
+        vt_table = pd.DataFrame(table)
+        vt_table.to_csv(OUT / "vol_target.csv", index=False)
+        print("\nvol targeting at 40%, defaults chosen on 2021, 2022-01-01 .. 2026-06-30")
+        print(vt_table.to_string(index=False))
+        # -- synthetic put --------------------------------------------------------------------------
+        put = runs[runs["kind"] == "synthetic_put"].set_index(["asset", "forecaster"])
+        ptable = []
+        for (asset, name), row in put.iterrows():
+            vs_ewma = (sharpe_difference(row["returns"], put.loc[(asset, "ewma"), "returns"], 365)
+                       if name != "ewma" else {"diff": 0.0, "pvalue": None})
+            ptable.append({"asset": asset, "forecaster": name, "hedge_err_mean": row["hedge_error_mean"],
+                           "hedge_err_sd": row["hedge_error_std"], "hedge_err_worst": row["hedge_error_worst"],
+                           "rolls_2pts_below_floor": row["share_rolls_2pts_below_floor"],
+                           "option_cost": row["option_cost_per_roll_mean"], "turnover": row["turnover_per_year"],
+                           "sharpe": row["sharpe"], "vs_ewma": vs_ewma["diff"], "p_vs_ewma": vs_ewma["pvalue"],
+                           "max_dd": row["max_drawdown"]})
+        put_table = pd.DataFrame(ptable)
+        put_table.to_csv(OUT / "synthetic_put.csv", index=False)
+        print("\nsynthetic 90% put rolled every 30 days")
+        print(put_table.to_string(index=False))
+        # -- frontier -------------------------------------------------------------------------------
+        grid = runs[runs["kind"] == "frontier"]
+        grid[["asset", "forecaster", "params.band", "params.adjust", "te30", "turnover_per_year",
+              "sharpe"]].to_csv(OUT / "frontier.csv", index=False)
+        for asset in assets:
+            plot_frontiers(grid, asset, OUT / f"frontier_{asset}.png")
+            env = {name: frontier(g) for name, g in grid[grid["asset"] == asset].groupby("forecaster")}
+            levels = [1, 2, 5, 10, 20, 40]
+            print(f"\n{asset.upper()} frontier: best TE30 reachable with at most N books a year")
+            print(pd.DataFrame({name: [envelope_at(e, t) for t in levels] for name, e in env.items()},
+                               index=[f"<= {t}/yr" for t in levels]).replace(math.inf, np.nan).to_string())
+        # -- goals ----------------------------------------------------------------------------------
+        main_assets = [a for a in ("btc", "eth") if a in assets]
+        for variant in ("lstm", "lstm_refit"):
+            details, ok = [], True
+            for asset in main_assets:
+                env = {name: frontier(g) for name, g in grid[grid["asset"] == asset].groupby("forecaster")}
+                best = {name: e["te30"].min() for name, e in env.items()}
+                lowest = min(best, key=best.get)
+                for other in ("ewma", "garch", "har", "log_har"):
+                    dominated, gap = frontier_dominates(env[variant], env[other])
+                    if not dominated:
+                        ok = False
+                        details.append(f"{asset} vs {other}: up to {100 * gap:.1f} points above")
+                if lowest != variant:
+                    ok = False
+                    details.append(f"{asset} best TE30 {100 * best[variant]:.1f} vs {lowest} {100 * best[lowest]:.1f}")
+            goals[f"vol-target frontier ({variant})"] = (ok, "; ".join(details))
+        details, ok = [], True
+        for asset in main_assets:
+            sub = put_table[put_table["asset"] == asset].set_index("forecaster")["hedge_err_sd"]
+            best = sub.idxmin()
+            if best not in ("lstm", "lstm_refit"):
+                ok = False
+                details.append(f"{asset}: lowest sd {best} {100 * sub[best]:.2f}% vs lstm {100 * sub['lstm']:.2f}%, "
+                               f"lstm_refit {100 * sub['lstm_refit']:.2f}%")
+        goals["put hedging error"] = (ok, "; ".join(details))
+        q = qlike_table(assets)
+        q.to_csv(OUT / "qlike.csv", index=False)
+        print("\nQLIKE per horizon, ratio to log-HAR (DM p)")
+        print(q.pivot_table(index=["asset", "horizon"], columns="forecaster", values="vs_log_har").to_string())
+        for variant in ("lstm", "lstm_refit"):
+            details, ok = [], True
+            for asset in main_assets:
+                for h in (7, 30):
+                    r = q[(q["asset"] == asset) & (q["horizon"] == h) & (q["forecaster"] == variant)]["vs_log_har"]
+                    ratio = float(r.iloc[0])
+                    if ratio > 0.95:
+                        ok = False
+                        details.append(f"{asset} {h}d {ratio:.3f}x")
+            goals[f"horizons ({variant})"] = (ok, "; ".join(details))
+    print()
+    for name, (ok, details) in goals.items():
+        print(f"goal {name}: met" if ok else f"goal {name}: not met ({details})")
+
+
+if __name__ == "__main__":
+    main()
