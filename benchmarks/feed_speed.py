@@ -11,8 +11,7 @@ import time
 import backtrader as bt
 
 from lstm_strategies.btfeed import to_bt_feed
-from lstm_strategies.data import load_ohlcv
-from lstm_strategies.datasets import data_dir
+from lstm_strategies.datasets import load_dataset
 
 
 class Sma(bt.Strategy):
@@ -36,7 +35,7 @@ def run(feed) -> float:
 
 
 def main() -> None:
-    df = load_ohlcv(data_dir() / "btc_usdt_1h.csv.gz")
+    df = load_dataset("btc_usdt_1h")
     naive = df.copy()
     naive.index = naive.index.tz_localize(None)
     stock, fast = [], []

@@ -19,8 +19,7 @@ import backtrader as bt
 import torch
 
 from lstm_strategies.btfeed import to_bt_feed
-from lstm_strategies.data import load_ohlcv
-from lstm_strategies.datasets import data_dir
+from lstm_strategies.datasets import load_dataset
 from lstm_strategies.indicators import LSTMVolatility
 
 
@@ -59,7 +58,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest bar by bar)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    df = load_ohlcv(data_dir() / "btc_usdt_1h.csv.gz")
+    df = load_dataset("btc_usdt_1h")
     df = df[df.index >= args.start]
     print(f"{len(df):,} hourly BTC/USDT bars from {df.index[0].date()}; LSTM forecasts published from "
           f"2022-01-01 (out of sample); median of {args.repeats} runs; torch threads {args.threads}")

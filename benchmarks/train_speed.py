@@ -13,8 +13,7 @@ import time
 
 import torch
 
-from lstm_strategies.data import load_ohlcv
-from lstm_strategies.datasets import data_dir
+from lstm_strategies.datasets import load_dataset
 from lstm_strategies.training import TrainConfig, train_ensemble
 
 
@@ -25,7 +24,7 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=3)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    df = load_ohlcv(data_dir() / "btc_usdt_1h.csv.gz")
+    df = load_dataset("btc_usdt_1h")
     cfg = TrainConfig(window=48, hidden_size=8, weight_decay=1e-3, device=args.device)
     began = time.perf_counter()
     result = train_ensemble(df, "2021-12-31", cfg, members=args.members, progress=False)

@@ -1,8 +1,8 @@
 """Score walk-forward LSTM forecasts against log-HAR, with the leak checks README reports.
 
-    lstm-strategies train --walk-forward --data ../shared/data/btc_usdt_1h.csv.gz \\
+    lstm-strategies train --walk-forward --data btc_usdt_1h \\
         --train-end 2021-12-31 --every-months 6 --out wf_btc
-    python benchmarks/walkforward_checks.py --forecasts wf_btc/forecasts.csv --data ../shared/data/btc_usdt_1h.csv.gz
+    python benchmarks/walkforward_checks.py --forecasts wf_btc/forecasts.csv --data btc_usdt_1h
 
 Prints QLIKE against log-HAR and GARCH, the Diebold-Mariano p-value, Mincer-Zarnowitz R², QLIKE
 per year, how closely the forecasts track the target day against the day before it (a look-ahead
@@ -17,10 +17,10 @@ import argparse
 import numpy as np
 import pandas as pd
 
-from lstm_strategies.data import load_ohlcv
+from lstm_strategies.datasets import load_dataset
 from lstm_strategies.evaluation import daily_targets, diebold_mariano, mincer_zarnowitz, qlike
 from lstm_strategies.forecasters.garch import GARCHForecaster
-from lstm_strategies.forecasters.har import HARForecaster
+from lstm_strategies.forecasters.har import LogHARForecaster
 
 
 def main() -> None:
@@ -29,20 +29,20 @@ def main() -> None:
     parser.add_argument("--data", required=True)
     parser.add_argument("--start", default="2022-01-01")
     args = parser.parse_args()
-    df = load_ohlcv(args.data)
+    df = load_dataset(args.data)
     wf = pd.read_csv(args.forecasts, index_col=0, parse_dates=True)
     rv, pos = daily_targets(df, args.start)
     when = df.index[pos]
-    lstm = wf["var"].reindex(when).to_numpy()
-    log_har = HARForecaster(log=True).fit(df).predict_batch(df)[pos]
-    garch = GARCHForecaster().fit(df).predict_batch(df)[pos]
+    lstm = wf["var_1d"].reindex(when).to_numpy()
+    log_har = LogHARForecaster().fit(df).predict_batch(df)[pos, 0]
+    garch = GARCHForecaster().fit(df).predict_batch(df)[pos, 0]
     ok = np.isfinite(lstm) & np.isfinite(log_har) & np.isfinite(garch)
     y, lstm, log_har, garch, when = rv.to_numpy()[ok], lstm[ok], log_har[ok], garch[ok], when[ok]
     loss_l, loss_h, loss_g = qlike(y, lstm), qlike(y, log_har), qlike(y, garch)
-    dm = diebold_mariano(loss_l, loss_h)
+    dm = diebold_mariano(y, lstm, log_har)
     print(f"{ok.sum()} days {when[0].date()} .. {when[-1].date()}")
     print(f"QLIKE walk-forward LSTM {loss_l.mean():.4f}, log-HAR {loss_h.mean():.4f} (ratio "
-          f"{loss_l.mean() / loss_h.mean():.3f}, DM p {dm['pvalue']:.4f}), GARCH {loss_g.mean():.4f} "
+          f"{loss_l.mean() / loss_h.mean():.3f}, DM (HLN) p {dm['pvalue']:.2g}), GARCH {loss_g.mean():.4f} "
           f"(ratio {loss_l.mean() / loss_g.mean():.3f}); MZ R² {mincer_zarnowitz(y, lstm)['r2']:.3f}")
     for year in sorted(set(when.year)):
         m = when.year == year

@@ -110,7 +110,14 @@ def run_backtest(config: BacktestConfig, data: pd.DataFrame | None = None, runon
         from lstm_strategies.strategies import ProgressAnalyzer
 
         cerebro.addanalyzer(ProgressAnalyzer, total=len(df), desc=config.name)
-    strategy = cerebro.run()[0]
+    try:
+        strategy = cerebro.run()[0]
+    finally:  # a failed run must not leave a dangling progress bar on the terminal
+        for strat in getattr(cerebro, "runstrats", None) or []:
+            for analyzer in getattr(strat[0] if isinstance(strat, list) else strat, "analyzers", []):
+                bar = getattr(analyzer, "bar", None)
+                if bar is not None:
+                    bar.close()
 
     rejected = pd.DataFrame(strategy.rejected)
     if len(rejected):

@@ -69,3 +69,63 @@ def test_compare_writes_table_and_index(tmp_path, capsys):
     index = (tmp_path / "cmp" / "index.html").read_text()
     assert 'href="spx_vol_target_demo/tearsheet.html"' in index and "spx_vol_target_ewma" in index
     assert "Sharpe" in (tmp_path / "cmp" / "comparison.md").read_text()
+
+
+def test_version_and_help_show_defaults(capsys):
+    from lstm_strategies import __version__
+
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0 and __version__ in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = capsys.readouterr().out
+    assert "(default: 48)" in text and "(default: 0.001)" in text
+
+
+def test_output_piped_into_head_ends_quietly(tmp_path):
+    import subprocess
+    import sys
+
+    proc = subprocess.run(f"{sys.executable} -m lstm_strategies.cli data inspect btc_usdt_1h | head -1",
+                          shell=True, capture_output=True, text=True, cwd=tmp_path)
+    assert proc.stdout.startswith("file")
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr
+
+
+def test_a_bad_override_of_the_data_is_said_in_cli_terms(tmp_path, capsys):
+    daily = tmp_path / "daily.csv"
+    from lstm_strategies.data import resample_ohlcv
+    from lstm_strategies.datasets import load_dataset
+
+    df = resample_ohlcv(load_dataset("btc_usdt_1h"), "1D")
+    out = df.copy()
+    out.index = out.index.strftime("%Y-%m-%d")
+    out.to_csv(daily, index_label="timestamp")
+    assert main(["backtest", "--config", "backtests/btc_vol_target_lstm.toml", "--data", str(daily),
+                 "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "bars are 1D apart" in err and "Traceback" not in err
+
+
+@pytest.mark.slow
+def test_readme_main_job_on_a_year_of_data(tmp_path, capsys):
+    """README's main command (the BTC mission), on a shortened copy of the shipped bars."""
+    import re
+    from pathlib import Path
+
+    from lstm_strategies.datasets import load_dataset
+
+    readme = Path("README.md").read_text()
+    command = re.search(r"lstm-strategies compare (\S+) (\S+) --out (\S+)", readme)
+    assert command, "README's main job is a compare of two configs"
+    df = load_dataset("btc_usdt_1h")
+    short = df[(df.index >= "2021-01-01") & (df.index < "2022-04-01")].copy()
+    short.index = short.index.strftime("%Y-%m-%dT%H:%M:%SZ")
+    short.to_csv(tmp_path / "btc.csv", index_label="timestamp")
+    assert main(["compare", command.group(1), command.group(2), "--data", str(tmp_path / "btc.csv"),
+                 "--out", str(tmp_path / "mission")]) == 0
+    for name in ("btc_vol_target_lstm", "btc_synthetic_put_lstm"):
+        assert (tmp_path / "mission" / name / "tearsheet.html").stat().st_size > 100_000
+    table = (tmp_path / "mission" / "comparison.md").read_text()
+    assert "buy and hold" in table and "nan" not in table.lower()

@@ -228,3 +228,22 @@ def test_a_run_without_trades_reports_zero_exposure(early_2022, tmp_path):
     metrics = write_report(res, tmp_path / "flat")
     assert metrics["exposure"] == 0.0 and metrics["sharpe"] is None and metrics["orders"] == 0
     assert "held no position" in (tmp_path / "flat" / "tearsheet.html").read_text()
+
+
+def test_the_dvol_priced_overlay_names_its_pricing_source(btc_hourly, tmp_path, no_network):
+    """backtests/btc_put_overlay_dvol.toml end to end, offline, on a shortened stretch of the DVOL period."""
+    import json
+
+    from lstm_strategies.backtest import BacktestConfig
+    from lstm_strategies.reports import write_report
+
+    cfg = BacktestConfig.from_toml("backtests/btc_put_overlay_dvol.toml")
+    df = window(btc_hourly, "2022-04-15", "2023-03-01")
+    metrics = write_report(run_backtest(cfg, df), tmp_path / "dvol")
+    decision = json.loads((tmp_path / "dvol" / "metrics.json").read_text())["decision"]
+    assert decision == metrics["decision"]
+    assert decision["pricing"] == "implied" and decision["implied_source"] == "btc_dvol_1d"
+    assert decision["decision_days_without_implied"] == 0 and decision["decisions"] > 20
+    hedges = pd.read_csv(tmp_path / "dvol" / "hedges.csv")
+    assert set(hedges["pricing"]) <= {"implied"}
+    assert "options priced at implied vol (btc_dvol_1d)" in (tmp_path / "dvol" / "tearsheet.html").read_text()
