@@ -214,8 +214,32 @@ class _Tail:
         return self.buf[max(self.end - n, 0): self.end]
 
 
+class RunningSum:
+    """Trailing sums of a streamed series in O(1), with the arithmetic of :func:`_rolling_sum`.
+
+    Keeps the running total and its last ``keep + 1`` values: the sum of the last ``n`` values is
+    ``total_t - total_{t-n}``, the same subtraction of the same sequential cumulative sums as the
+    batched path, so the two agree to the last bit.
+    """
+
+    __slots__ = ("tail", "total")
+
+    def __init__(self, keep: int):
+        self.tail = _Tail(keep + 1)
+        self.total = 0.0
+        self.tail.append(0.0)
+
+    def add(self, x: float) -> None:
+        self.total += x
+        self.tail.append(self.total)
+
+    def window(self, n: int) -> float:
+        """Sum of the last ``n`` values added."""
+        return self.total - self.tail.buf[self.tail.end - 1 - n]
+
+
 class StreamingFeatures:
-    """Bar-by-bar twin of :func:`compute_features`: the newest feature row in O(lookback) numpy.
+    """Bar-by-bar twin of :func:`compute_features`: the newest feature row in O(1).
 
     ``update`` returns the row for the bar just added (NaN until :func:`feature_lookback` bars
     have been seen). The tests check it against :func:`compute_features` on real data.
@@ -225,9 +249,9 @@ class StreamingFeatures:
         self.b = bars_in_day
         self.days = get_calendar(calendar).har_days
         self.lookback = feature_lookback(bars_in_day, calendar)
-        keep = max(self.days) * bars_in_day
         self._nv = max(bars_in_day, MIN_VOLUME_BARS)
-        self._r2, self._gk, self._logvol = _Tail(keep), _Tail(bars_in_day), _Tail(self._nv)
+        self._r2 = RunningSum(max(self.days) * bars_in_day)
+        self._gk, self._logvol = RunningSum(bars_in_day), RunningSum(self._nv)
         self._last_close: float | None = None
         self._count = 0
         self._gk_const = 2.0 * np.log(2.0) - 1.0
@@ -240,22 +264,22 @@ class StreamingFeatures:
         ret = math.log(close) - math.log(last) if last is not None else math.nan
         self._last_close = close
         self._count += 1
-        self._r2.append(0.0 if last is None else ret * ret)
+        self._r2.add(0.0 if last is None else ret * ret)
         hl, co = math.log(high / low), math.log(close / open_)
         gk = max(0.5 * hl * hl - self._gk_const * co * co, 0.0)
-        self._gk.append(gk)
+        self._gk.add(gk)
         log_vol = math.log1p(volume)
-        self._logvol.append(log_vol)
+        self._logvol.add(log_vol)
         if self._count < self.lookback:
             return self._empty
         d1, d2, d3 = self.days
-        r2 = self._r2.last(d3 * b)
+        r2 = self._r2
         angle = 2.0 * math.pi * hour / 24.0
         # same order and formulas as compute_features / FEATURE_NAMES
         return np.array([
-            _flog(r2[-d1 * b:].sum() / d1), _flog(r2[-d2 * b:].sum() / d2), _flog(r2.sum() / d3),
-            _flog(self._gk.last(b).sum()), ret, _flog(abs(ret)), _flog(gk),
-            log_vol - self._logvol.last(self._nv).sum() / self._nv, math.sin(angle), math.cos(angle),
+            _flog(r2.window(d1 * b) / d1), _flog(r2.window(d2 * b) / d2), _flog(r2.window(d3 * b) / d3),
+            _flog(self._gk.window(b)), ret, _flog(abs(ret)), _flog(gk),
+            log_vol - self._logvol.window(self._nv) / self._nv, math.sin(angle), math.cos(angle),
         ])
 
 

@@ -8,9 +8,10 @@ so one object can serve several runs)::
     VolatilityForecast(data, forecaster="ewma", forecaster_params={"lam": 0.97})
     LSTMVolatility(data, model="btc-1h", horizon=30)          # the alias, same thing for "lstm"
 
-Lines: ``vol_<h>`` / ``var_<h>`` for each horizon of the forecaster (``1d``, ``7d``, ``30d`` for
-crypto; ``1d``, ``5d``, ``21d`` trading days for equities) and ``vol`` / ``var`` for the one chosen
-by ``horizon``; ``var`` is the variance over the horizon, ``vol`` its annualised volatility.
+Lines: ``vol_1d``, ``vol_7d``, ``vol_30d`` and the matching ``var_*`` — a day, a week and a month
+of calendar time: for crypto the 1/7/30-day horizons, for equity models the 1/5/21-session ones —
+and ``vol`` / ``var`` for the horizon chosen by ``horizon``; ``var`` is the variance over the
+horizon, ``vol`` its annualised volatility.
 :meth:`VolatilityForecast.vol_at` answers the volatility over any remaining life.
 
 Both Backtrader modes give the same numbers: runonce computes every forecast in one batched pass
@@ -38,13 +39,21 @@ from lstm_strategies.btfeed import (
     feed_timeframe,
     timestamp_to_bt_num,
 )
-from lstm_strategies.calendar import CALENDARS, interpolate_variance_scalar
+from lstm_strategies.calendar import interpolate_variance_scalar
 from lstm_strategies.errors import ConfigError, DataError
 from lstm_strategies.forecasters import Forecaster, forecaster_params, make_forecaster
 
-#: every horizon label a bundled calendar uses; each has a vol_<h> and a var_<h> line
-HORIZON_LABELS = sorted({cal.horizon_label(h) for cal in CALENDARS.values() for h in cal.horizons},
-                        key=lambda label: int(label[:-1]))
+#: the term-structure lines, in calendar days: a day, a week and a month (a forecaster's horizon
+#: takes the line of the nearest span: 5 and 21 equity sessions are a week and a month)
+LINE_DAYS = (1, 7, 30)
+HORIZON_LABELS = [f"{d}d" for d in LINE_DAYS]
+
+
+def line_label(horizon: int, calendar) -> str | None:
+    """The line of a horizon (days of its calendar), or None when no span is within 15% of it."""
+    days = horizon * 365.0 / calendar.days_per_year
+    best = min(LINE_DAYS, key=lambda d: abs(d - days))
+    return f"{best}d" if abs(best - days) <= 0.15 * best + 1e-9 else None
 
 
 def _declared(name: str) -> tuple:
@@ -117,6 +126,8 @@ class VolatilityForecast(bt.Indicator):
                 f"feed with timeframe=bt.TimeFrame.{bt.TimeFrame.getname(tf, comp).rstrip('s').title()}s and "
                 f"compression={comp} (to_bt_feed does this from the data), or resample it")
         f.bind(feed_tf)  # also resets: every piece of streaming state is fresh
+        if self.p.start:
+            f.publish_from(pd.Timestamp(self.p.start, tz="UTC").value)
         if self.p.horizon is None:
             self._horizon = f.horizons[0]
         elif self.p.snap_horizon:
@@ -128,11 +139,9 @@ class VolatilityForecast(bt.Indicator):
             raise ConfigError(f"horizon={self.p.horizon!r}: {f.name} forecasts the horizons {list(f.horizons)} "
                               "(days); pick one of them, or use vol_at(tau) for any other")
         self._primary = f.horizons.index(self._horizon)
-        labels = f.horizon_labels
-        self._var_lines = [getattr(self.lines, f"var_{lab}") if f"var_{lab}" in self.lines.getlinealiases()
-                           else None for lab in labels]
-        self._vol_lines = [getattr(self.lines, f"vol_{lab}") if f"vol_{lab}" in self.lines.getlinealiases()
-                           else None for lab in labels]
+        labels = [line_label(h, f.cal) for h in f.horizons]
+        self._var_lines = [getattr(self.lines, f"var_{lab}") if lab else None for lab in labels]
+        self._vol_lines = [getattr(self.lines, f"vol_{lab}") if lab else None for lab in labels]
         self.in_sample = False
         self._publish_num = timestamp_to_bt_num(self.p.start)
         self._publish_from = pd.Timestamp(self.p.start, tz="UTC") if self.p.start else None
@@ -140,6 +149,7 @@ class VolatilityForecast(bt.Indicator):
         self._vol_factor = [f.cal.days_per_year / h for h in f.horizons]
         self._checked = False
         self._batched = None
+        self._streamed: list[np.ndarray] = []
         self._nan = np.full(len(f.horizons), np.nan)
         self.addminperiod(f.lookback)
 
@@ -147,10 +157,15 @@ class VolatilityForecast(bt.Indicator):
         return f"{type(self).__name__}({self.forecaster!r}, horizon={self._horizon})"
 
     # -- term structure at the current bar -------------------------------------------------------
+    def term_structure(self, ago: int = 0) -> np.ndarray:
+        """The variance over each of the forecaster's horizons at the current bar (or ``ago`` bars back)."""
+        i = len(self) - 1 - ago
+        rows = self._batched if self._batched is not None else self._streamed
+        return rows[i] if 0 <= i < len(rows) else self._nan
+
     def variance_at(self, tau_days: float, ago: int = 0) -> float:
         """Variance over the next ``tau_days`` days (of the calendar), interpolated in total variance."""
-        row = [line[-ago] if line is not None else math.nan for line in self._var_lines]
-        return interpolate_variance_scalar(row, self.forecaster.horizons, tau_days)
+        return interpolate_variance_scalar(self.term_structure(ago).tolist(), self.forecaster.horizons, tau_days)
 
     def vol_at(self, tau_days: float, ago: int = 0) -> float:
         """Annualised volatility over the next ``tau_days`` days (e.g. an option's remaining life)."""
@@ -181,7 +196,7 @@ class VolatilityForecast(bt.Indicator):
                              index=bt_dates_to_index(d.datetime.array[:n]))
         frame.attrs["timeframe"] = self.forecaster.timeframe
         frame.attrs["source"] = f"feed {d._name!r}"
-        var = self.forecaster.predict_batch(frame)
+        var = self.forecaster.predict_batch(frame, start=self._publish_from)
         if self._publish_from is not None:
             var[frame.index < self._publish_from] = np.nan
         valid = np.flatnonzero(np.isfinite(var[:, 0]))
@@ -220,6 +235,7 @@ class VolatilityForecast(bt.Indicator):
             var = self._nan
         elif not self._checked and not math.isnan(var[0]):
             self._guard(bt_num_to_timestamp(num))
+        self._streamed.append(var)
         factor = self._vol_factor
         for j, v in enumerate(var.tolist()):
             vol = math.sqrt(v * factor[j]) if v >= 0 else math.nan

@@ -190,6 +190,12 @@ def test_rolling_window_lstm_is_the_windowed_forward_pass(btc_hourly):
     got = one[lstm.window - 1:]
     ok = np.isfinite(got)
     np.testing.assert_allclose(got[ok], reference[ok], atol=2e-5)  # float32 vs float64 arithmetic
+    # the streaming step (numpy) gives the batched pass's (torch) numbers to float32 rounding
+    rolling.reset()
+    first = int(np.flatnonzero(np.isfinite(feats).all(axis=1))[0])
+    streamed = np.array([rolling.update(row) for row in feats[first: first + 800]])
+    w = lstm.window
+    np.testing.assert_allclose(streamed[w - 1:], one[first + w - 1: first + 800], rtol=0, atol=2e-6)
 
 
 def one_shape_ok(out: np.ndarray) -> bool:

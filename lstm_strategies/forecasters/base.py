@@ -146,7 +146,10 @@ class Forecaster(ABC):
     def bars_in_day(self) -> int:
         """Bars per day of the calendar at the forecaster's bar size."""
         self._require_fitted()
-        return self.cal.bars_per_day(self.timeframe)
+        cached = self.__dict__.get("_bars_in_day")
+        if cached is None or cached[0] != self.timeframe:  # computed once per bar size, not per bar
+            cached = self._bars_in_day = (self.timeframe, self.cal.bars_per_day(self.timeframe))
+        return cached[1]
 
     @property
     def horizon_labels(self) -> list[str]:
@@ -198,13 +201,21 @@ class Forecaster(ABC):
         """Forget every streamed bar (fitted parameters stay); builds all streaming state."""
         self._checker = BarChecker(type(self).__name__)
         self.initialized = False
+        self.quiet_until: int | None = None
+
+    def publish_from(self, ts_ns: int | None) -> None:
+        """Streamed forecasts before ``ts_ns`` will not be read: a forecaster may skip work that only
+        produces them (the LSTM skips its recurrent step until the window before ``ts_ns``), as long
+        as every later forecast is unchanged."""
+        self.quiet_until = ts_ns
 
     # -- batched -------------------------------------------------------------------------------
-    def predict_batch(self, df: pd.DataFrame) -> np.ndarray:
+    def predict_batch(self, df: pd.DataFrame, start=None) -> np.ndarray:
         """Variance over each horizon for every bar of ``df``: shape ``(len(df), len(horizons))``.
 
         The bars are validated like the loader's (duplicates, order, NaN, non-positive prices,
-        OHLC consistency); rows in warm-up are NaN.
+        OHLC consistency); rows in warm-up are NaN. With ``start`` (a time), forecasts before it
+        may be left NaN instead of computed (the bars before it still feed the later ones).
         """
         self._require_fitted()
         check_frame(df)
@@ -212,11 +223,16 @@ class Forecaster(ABC):
         if pd.Timedelta(step) != pd.Timedelta(self.timeframe):
             raise DataError(f"{df.attrs.get('source', 'data')}: bars are {step} apart but {self!r} was fitted on "
                             f"{self.timeframe} bars")
-        return self._predict_batch(df)
+        first = 0
+        if start is not None:
+            ts = pd.Timestamp(start)
+            ts = ts.tz_localize("UTC") if ts.tz is None else ts.tz_convert("UTC")
+            first = int(np.searchsorted(df.index.asi8, ts.as_unit("ns").value))
+        return self._predict_batch(df, first)
 
     @abstractmethod
-    def _predict_batch(self, df: pd.DataFrame) -> np.ndarray:
-        """Subclass: the ``(n, H)`` variance forecasts of a validated frame."""
+    def _predict_batch(self, df: pd.DataFrame, first: int = 0) -> np.ndarray:
+        """Subclass: the ``(n, H)`` variance forecasts of a validated frame (rows before ``first`` may be NaN)."""
 
     def forecast_series(self, df: pd.DataFrame) -> pd.DataFrame:
         """Forecasts as a frame: ``var_<h>`` (variance over the horizon) and ``vol_<h>`` (annualised).

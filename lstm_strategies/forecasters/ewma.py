@@ -49,7 +49,7 @@ class EWMAForecaster(Forecaster):
     def _horizon_bars(self) -> np.ndarray:
         return np.asarray(self.horizons, dtype="float64") * self.bars_in_day
 
-    def _predict_batch(self, df: pd.DataFrame) -> np.ndarray:
+    def _predict_batch(self, df: pd.DataFrame, first: int = 0) -> np.ndarray:
         r2 = (np.log(df["close"]).diff() ** 2).iloc[1:]
         var = np.full(len(df), np.nan)
         if len(r2):

@@ -11,6 +11,7 @@ from lstm_strategies.features import (
     FEATURE_NAMES,
     HAR_FEATURES,
     TINY_VARIANCE,
+    RunningSum,
     feature_lookback,
     feature_matrix,
     forward_variance_matrix,
@@ -53,7 +54,7 @@ class HARForecaster(ExpandingRefitForecaster):
         Y = forward_variance_matrix(seen, self.horizons, self.calendar)  # NaN unless observed by bar k
         return self._ols(X, Y, np.isfinite(Y), np.isfinite(X).all(axis=1))
 
-    def _predict_batch(self, df: pd.DataFrame) -> np.ndarray:
+    def _predict_batch(self, df: pd.DataFrame, first: int = 0) -> np.ndarray:
         """All refits from one feature matrix and one target matrix (no per-refit recomputation).
 
         A target is usable at refit bar ``k`` once its window has ended by bar ``k``: exactly the
@@ -69,6 +70,8 @@ class HARForecaster(ExpandingRefitForecaster):
         points = refit_points(df.index.asi8, self._min_train, self._every)
         for j, k in enumerate(points):
             stop = points[j + 1] if j + 1 < len(points) else len(df)
+            if stop <= first:
+                continue  # a segment entirely before `first`: not asked for
             params = self._ols(X[: k + 1], Y[: k + 1], ends[: k + 1] <= k, finite_x[: k + 1])
             if params is not None:
                 out[k:stop] = self._from_regressors(params, X[k:stop])
@@ -118,12 +121,27 @@ class HARForecaster(ExpandingRefitForecaster):
         X = self._regressors(df.iloc[start: rows.stop])[rows.start - start:]
         return self._from_regressors(params, X)
 
+    def reset(self) -> None:
+        super().reset()
+        if self.is_fitted:
+            self._r2 = RunningSum(max(self.cal.har_days) * self.bars_in_day)
+            self._windows = [(d * self.bars_in_day, d) for d in self.cal.har_days]
+        self._last_close: float | None = None
+
+    def _observe_bar(self) -> None:
+        rows = self._rows
+        close = float(rows.values[rows.n - 1, 3])
+        last = self._last_close
+        self._r2.add(0.0 if last is None else (math.log(close) - math.log(last)) ** 2)
+        self._last_close = close
+
     def _predict_last(self, params) -> np.ndarray:
-        """Streaming: the three trailing RV means straight from the last closes (no DataFrame)."""
-        r2 = np.diff(np.log(self._rows.column("close", self.lookback))) ** 2
-        b = self.bars_in_day
-        x = [r2[-d * b:].sum() / d for d in self.cal.har_days]
-        logs = np.array([[math.log(max(v, TINY_VARIANCE)) for v in x]])
+        """Streaming: the three trailing RV means from running sums (O(1), the batched arithmetic)."""
+        logs = np.array([[math.log(max(self._r2.window(n) / d, TINY_VARIANCE)) for n, d in self._windows]])
+        if self.log:  # the batched formula with the same float64 operations, without array overhead
+            x = logs[0]
+            return np.array([math.exp(float(beta[0] + x @ beta[1:] + 0.5 * resid_var))
+                             for beta, resid_var, _ in params])
         return self._from_regressors(params, logs)[0]
 
 

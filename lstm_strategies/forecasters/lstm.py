@@ -139,10 +139,13 @@ class LSTMForecaster(Forecaster):
         the frozen head, the multiplicative correction ``exp(LSTM)`` with the refit head."""
         return np.exp(self._rolling.run(features))
 
-    def _predict_batch(self, df: pd.DataFrame) -> np.ndarray:
-        out = self.predict_features(feature_matrix(df, self.calendar, self.timeframe))
+    def _predict_batch(self, df: pd.DataFrame, first: int = 0) -> np.ndarray:
+        features = feature_matrix(df, self.calendar, self.timeframe)
+        lead = max(first - self.window + 1, 0)      # the windows ending at `first` start here
+        out = np.full((len(df), len(self.horizons)), np.nan)
+        out[lead:] = self.predict_features(features[lead:])
         if self._har is not None:
-            out = out * self._har._predict_batch(df)
+            out = out * self._har._predict_batch(df, first)
         return out
 
     # -- streaming -----------------------------------------------------------------------------
@@ -156,13 +159,21 @@ class LSTMForecaster(Forecaster):
             self._har.reset()
         self._lookback = self.lookback
         self._count = 0
+        # a window spans `window` bars; two windows' worth of time covers gaps in the bars
+        self._quiet_margin = 2 * self.window * pd.Timedelta(self.timeframe).value
         self._nan = np.full(len(self.horizons), np.nan)
 
     def _update(self, ts_ns, open_, high, low, close, volume) -> np.ndarray:
         hour = (ts_ns // NS_PER_MINUTE) % 1440 / 60.0
         row = self._stream.update(open_, high, low, close, volume, hour)
-        log_var = self._rolling.update(row)
         har = self._har._update(ts_ns, open_, high, low, close, volume) if self._har is not None else 1.0
+        quiet = self.quiet_until
+        if quiet is not None and ts_ns < quiet - self._quiet_margin:
+            # no forecast before `quiet` is read, and every window that ends at or after it starts
+            # after this bar: the recurrent state this bar would feed is never used
+            self._count += 1
+            return self._nan
+        log_var = self._rolling.update(row)
         self._count += 1
         if self._count < self._lookback:
             return self._nan

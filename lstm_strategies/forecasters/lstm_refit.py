@@ -206,7 +206,7 @@ class RefittingLSTMForecaster(Forecaster):
         return LSTMForecaster.from_network(network, card, head=self.head).bind(self.timeframe)
 
     # -- batched -------------------------------------------------------------------------------
-    def _predict_batch(self, df: pd.DataFrame) -> np.ndarray:
+    def _predict_batch(self, df: pd.DataFrame, first: int = 0) -> np.ndarray:
         from tqdm.auto import tqdm
 
         out = np.full((len(df), len(self.horizons)), np.nan)
@@ -215,12 +215,12 @@ class RefittingLSTMForecaster(Forecaster):
         for k, end in enumerate(tqdm(ends, desc="LSTM refits", unit="fold", disable=len(ends) < 2)):
             lo = int(np.searchsorted(ts, end.value, side="right"))              # first bar after the fold end
             hi = int(np.searchsorted(ts, ends[k + 1].value, side="right")) if k + 1 < len(ends) else len(df)
-            if lo >= hi:
+            if lo >= hi or hi <= first:
                 continue
             model = self._fold_model(df, end)
             # the refit head re-estimates on every bar seen, so it reads the history from the start
-            first = max(0, lo - model.lookback) if self.head == "frozen" else 0
-            out[lo:hi] = model.predict_batch(df.iloc[first:hi])[lo - first:]
+            begin = max(0, lo - model.lookback) if self.head == "frozen" else 0
+            out[lo:hi] = model.predict_batch(df.iloc[begin:hi], start=df.index[max(lo, first)])[lo - begin:]
         return out
 
     # -- streaming -----------------------------------------------------------------------------

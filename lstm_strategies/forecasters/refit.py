@@ -68,12 +68,14 @@ class ExpandingRefitForecaster(Forecaster):
     def _predict_rows(self, df: pd.DataFrame, params, rows: slice) -> np.ndarray:
         """``(rows, H)`` forecasts for ``rows`` of ``df`` with fixed ``params``."""
 
-    def _predict_batch(self, df: pd.DataFrame) -> np.ndarray:
+    def _predict_batch(self, df: pd.DataFrame, first: int = 0) -> np.ndarray:
         ts = df.index.asi8
         out = np.full((len(df), len(self.horizons)), np.nan)
         points = refit_points(ts, self._min_train, self._every)
         for j, k in enumerate(points):
             end = points[j + 1] if j + 1 < len(points) else len(df)
+            if end <= first:
+                continue  # a segment entirely before `first`: not asked for
             params = self._fit_at(df.iloc[:end], k)
             if params is not None:
                 out[k:end] = self._predict_rows(df.iloc[:end], params, slice(k, end))
