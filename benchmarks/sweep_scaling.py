@@ -10,7 +10,6 @@ over a 6 x 4 grid of target volatility and rebalance band.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import itertools
 import time
 
@@ -29,7 +28,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-ray", action="store_true")
     args = parser.parse_args()
-    base = dataclasses.asdict(BacktestConfig.from_toml("backtests/spx_vol_target_demo.toml"))
+    base = BacktestConfig.from_toml("backtests/spx_vol_target_demo.toml").model_dump()
     grid = itertools.product([0.08, 0.10, 0.12, 0.14, 0.16, 0.18], [0.02, 0.05, 0.1, 0.2])
     overrides = [{"params.target_vol": t, "params.band": b} for t, b in grid]
     tasks = [{"base": base, "overrides": o, "task": task_id(o)} for o in overrides]

@@ -334,7 +334,9 @@ class PutOverlayStrategy(_OptionStrategy):
             if self.rebalance_due():
                 self.trade_to(self.target_weight)
             now = self.data.datetime[0]
-            decide = self._put is None and (self._next_decision is None or now >= self._next_decision - 1e-9)
+            # decide only once the asset is held (the first order fills a bar later): a put covers units held
+            decide = (self._put is None and self.position.size > 0
+                      and (self._next_decision is None or now >= self._next_decision - 1e-9))
             if decide:
                 self._next_decision = now + 1.0
                 if math.isnan(iv):

@@ -183,6 +183,8 @@ def test_put_overlay_uses_a_user_implied_vol_series(early_2022):
     decisions = res.extras["decisions"]
     assert {"forecast_vol", "implied_vol", "bought"} <= set(decisions.columns)
     assert (decisions["bought"] == (decisions["forecast_vol"] > decisions["implied_vol"])).all()
+    # every decision to buy bought a put (none is recorded before the asset is held)
+    assert list(decisions.loc[decisions["bought"], "datetime"]) == list(hedges["datetime"])
 
 
 def test_put_overlay_without_implied_vol_needs_the_proxy_asked_for(early_2022):
