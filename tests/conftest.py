@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 
 import pandas as pd
@@ -9,6 +10,18 @@ import pytest
 
 from lstm_strategies.data import resample_ohlcv
 from lstm_strategies.datasets import load_dataset
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_fold_cache(tmp_path_factory):
+    """No test reads or writes the user's fold cache (~/.cache/lstm-strategies): a fresh one per run."""
+    previous = os.environ.get("LSTM_STRATEGIES_CACHE")
+    os.environ["LSTM_STRATEGIES_CACHE"] = str(tmp_path_factory.mktemp("fold-cache"))
+    yield
+    if previous is None:
+        os.environ.pop("LSTM_STRATEGIES_CACHE", None)
+    else:
+        os.environ["LSTM_STRATEGIES_CACHE"] = previous
 
 
 @pytest.fixture(scope="session")
