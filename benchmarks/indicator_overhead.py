@@ -3,7 +3,7 @@
 The same simple strategy (weekly vol-targeting on the indicator's forecast) runs over the BTC/USDT
 hourly bars from --start, once on ``LSTMVolatility`` and once on ``StdDev`` of hourly returns
 (annualised), side by side in one process, in runonce mode and in next mode (runonce=False).
-Prints the wall-time ratios (goal: <= 1.3x in runonce, <= 2x in next mode).
+Prints the wall-time ratios (goal: <= 1.1x in runonce, <= 1.5x in next mode).
 
     python benchmarks/indicator_overhead.py [--start 2020-06-01] [--repeats 3]
 """

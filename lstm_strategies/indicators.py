@@ -151,6 +151,15 @@ class VolatilityForecast(bt.Indicator):
         self._batched = None
         self._streamed: list[np.ndarray] = []
         self._nan = np.full(len(f.horizons), np.nan)
+        # next mode's per-bar work, resolved once: the feed's fields and, per horizon, the lines it fills
+        d = self.data
+        self._fields = (d.datetime, d.open, d.high, d.low, d.close, d.volume)
+        self._writes = []
+        for j, factor in enumerate(self._vol_factor):
+            primary = j == self._primary
+            var_lines = [self.lines.var] * primary + [line for line in (self._var_lines[j],) if line is not None]
+            vol_lines = [self.lines.vol] * primary + [line for line in (self._vol_lines[j],) if line is not None]
+            self._writes.append((factor, tuple(var_lines), tuple(vol_lines)))
         self.addminperiod(f.lookback)
 
     def __repr__(self) -> str:
@@ -227,24 +236,20 @@ class VolatilityForecast(bt.Indicator):
         self.next()
 
     def next(self):
-        d = self.data
-        num = d.datetime[0]
-        var = self.forecaster.update_fields(bt_num_to_ns(num), d.open[0], d.high[0], d.low[0], d.close[0],
-                                            d.volume[0])
+        dt, open_, high, low, close, volume = self._fields
+        num = dt[0]
+        var = self.forecaster.update_fields(bt_num_to_ns(num), open_[0], high[0], low[0], close[0], volume[0])
         if num < self._publish_num:
             var = self._nan
         elif not self._checked and not math.isnan(var[0]):
             self._guard(bt_num_to_timestamp(num))
         self._streamed.append(var)
-        factor = self._vol_factor
-        for j, v in enumerate(var.tolist()):
-            vol = math.sqrt(v * factor[j]) if v >= 0 else math.nan
-            if j == self._primary:
-                self.lines.var[0] = v
-                self.lines.vol[0] = vol
-            if self._var_lines[j] is not None:
-                self._var_lines[j][0] = v
-                self._vol_lines[j][0] = vol
+        for (factor, var_lines, vol_lines), v in zip(self._writes, var.tolist(), strict=True):
+            vol = math.sqrt(v * factor) if v >= 0 else math.nan
+            for line in var_lines:
+                line[0] = v
+            for line in vol_lines:
+                line[0] = vol
 
 
 class LSTMVolatility(VolatilityForecast):

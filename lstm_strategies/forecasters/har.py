@@ -127,6 +127,7 @@ class HARForecaster(ExpandingRefitForecaster):
             self._r2 = RunningSum(max(self.cal.har_days) * self.bars_in_day)
             self._windows = [(d * self.bars_in_day, d) for d in self.cal.har_days]
         self._last_close: float | None = None
+        self._coefs_of, self._coefs = None, []
 
     def _observe_bar(self) -> None:
         rows = self._rows
@@ -137,12 +138,17 @@ class HARForecaster(ExpandingRefitForecaster):
 
     def _predict_last(self, params) -> np.ndarray:
         """Streaming: the three trailing RV means from running sums (O(1), the batched arithmetic)."""
-        logs = np.array([[math.log(max(self._r2.window(n) / d, TINY_VARIANCE)) for n, d in self._windows]])
-        if self.log:  # the batched formula with the same float64 operations, without array overhead
-            x = logs[0]
-            return np.array([math.exp(float(beta[0] + x @ beta[1:] + 0.5 * resid_var))
-                             for beta, resid_var, _ in params])
-        return self._from_regressors(params, logs)[0]
+        r2, (day, week, month) = self._r2, self._windows   # the calendar's three HAR windows
+        x1 = math.log(max(r2.window(day[0]) / day[1], TINY_VARIANCE))
+        x2 = math.log(max(r2.window(week[0]) / week[1], TINY_VARIANCE))
+        x3 = math.log(max(r2.window(month[0]) / month[1], TINY_VARIANCE))
+        if self.log:  # the batched formula in float64 scalars, without array overhead
+            if params is not self._coefs_of:
+                self._coefs_of = params
+                self._coefs = [(*beta.tolist(), 0.5 * resid_var) for beta, resid_var, _ in params]
+            return np.array([math.exp(b0 + (b1 * x1 + b2 * x2 + b3 * x3) + half_var)
+                             for b0, b1, b2, b3, half_var in self._coefs])
+        return self._from_regressors(params, np.array([[x1, x2, x3]]))[0]
 
 
 class LogHARForecaster(HARForecaster):

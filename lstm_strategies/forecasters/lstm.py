@@ -166,13 +166,16 @@ class LSTMForecaster(Forecaster):
     def _update(self, ts_ns, open_, high, low, close, volume) -> np.ndarray:
         hour = (ts_ns // NS_PER_MINUTE) % 1440 / 60.0
         row = self._stream.update(open_, high, low, close, volume, hour)
-        har = self._har._update(ts_ns, open_, high, low, close, volume) if self._har is not None else 1.0
-        quiet = self.quiet_until
-        if quiet is not None and ts_ns < quiet - self._quiet_margin:
-            # no forecast before `quiet` is read, and every window that ends at or after it starts
-            # after this bar: the recurrent state this bar would feed is never used
+        quiet = self.quiet_until is not None and ts_ns < self.quiet_until - self._quiet_margin
+        if quiet:
+            # no forecast before `quiet_until` is read, and every window that ends at or after it
+            # starts after this bar: the recurrent state this bar would feed is never used, and the
+            # head only takes the bar in (its refits wait until a forecast will be read)
+            if self._har is not None:
+                self._har._advance(ts_ns, open_, high, low, close, volume, defer_fit=True)
             self._count += 1
             return self._nan
+        har = self._har._update(ts_ns, open_, high, low, close, volume) if self._har is not None else 1.0
         log_var = self._rolling.update(row)
         self._count += 1
         if self._count < self._lookback:

@@ -238,6 +238,8 @@ class RefittingLSTMForecaster(Forecaster):
         if ts_ns > self._next_end.value and len(rows):
             self._model = self._fold_model(rows.frame(self.timeframe), self._next_end)
             self._model.reset()
+            # the replayed bars only warm the model up: none of their forecasts is read
+            self._model.publish_from(max(ts_ns, self.quiet_until or ts_ns))
             replay = rows.rows(self._model.lookback if self.head == "frozen" else None)
             for row in replay:                                 # warm the new model up on the bars seen
                 self._model._update(*row)

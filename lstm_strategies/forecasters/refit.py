@@ -87,23 +87,41 @@ class ExpandingRefitForecaster(Forecaster):
         self._rows = BarHistory()
         self._params = None
         self._next_due: int | None = None
+        self._deferred_fit: int | None = None
 
     def _history(self) -> pd.DataFrame:
         return self._rows.frame(self.timeframe)
 
     def _update(self, ts_ns, open_, high, low, close, volume) -> np.ndarray:
+        quiet = self.quiet_until is not None and ts_ns < self.quiet_until
+        self._advance(ts_ns, open_, high, low, close, volume, defer_fit=quiet)
+        if self._params is None or quiet:
+            return np.full(len(self.horizons), np.nan)
+        self.initialized = True
+        return self._predict_last(self._params)
+
+    def _advance(self, ts_ns, open_, high, low, close, volume, defer_fit: bool = False) -> None:
+        """Take in one bar and refit when the schedule says so, without forecasting.
+
+        With ``defer_fit`` (no forecast will be read yet) a due refit only records the bar it is due
+        at; the first bar taken without it fits there, on the rows known then, so every forecast read
+        is the one the schedule gives, while refits nobody reads are never computed.
+        """
         self._rows.append(ts_ns, open_, high, low, close, volume)
         if self._next_due is None:
             self._next_due = ts_ns + self._min_train.value
         if ts_ns >= self._next_due:
-            history = self._history()
-            self._params = self._fit_at(history, len(history) - 1)
             self._next_due = ts_ns + self._every.value
+            if defer_fit:
+                self._deferred_fit = self._rows.n - 1
+            else:
+                self._deferred_fit = None
+                history = self._history()
+                self._params = self._fit_at(history, len(history) - 1)
+        elif self._deferred_fit is not None and not defer_fit:
+            k, self._deferred_fit = self._deferred_fit, None
+            self._params = self._fit_at(self._history(), k)
         self._observe_bar()
-        if self._params is None:
-            return np.full(len(self.horizons), np.nan)
-        self.initialized = True
-        return self._predict_last(self._params)
 
     def _observe_bar(self) -> None:
         """Hook for streaming state that must see every bar, even before the first fit."""
