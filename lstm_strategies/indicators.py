@@ -43,17 +43,17 @@ from lstm_strategies.calendar import interpolate_variance_scalar
 from lstm_strategies.errors import ConfigError, DataError
 from lstm_strategies.forecasters import Forecaster, forecaster_params, make_forecaster
 
-#: the term-structure lines, in calendar days: a day, a week and a month (a forecaster's horizon
-#: takes the line of the nearest span: 5 and 21 equity sessions are a week and a month)
-LINE_DAYS = (1, 7, 30)
-HORIZON_LABELS = [f"{d}d" for d in LINE_DAYS]
+#: the term-structure lines: a day, a week and a month of the calendar (its default horizons:
+#: 1/7/30 days for crypto, 1/5/21 sessions for equities)
+HORIZON_LABELS = ["1d", "7d", "30d"]
 
 
-def line_label(horizon: int, calendar) -> str | None:
-    """The line of a horizon (days of its calendar), or None when no span is within 15% of it."""
-    days = horizon * 365.0 / calendar.days_per_year
-    best = min(LINE_DAYS, key=lambda d: abs(d - days))
-    return f"{best}d" if abs(best - days) <= 0.15 * best + 1e-9 else None
+def line_label(horizon: float, calendar) -> str | None:
+    """The line of a horizon (days of its calendar): the calendar's day, week or month span within
+    15% of it, else None (such a horizon is read with ``vol_at``)."""
+    spans = calendar.horizons
+    i = min(range(len(spans)), key=lambda k: abs(spans[k] - horizon))
+    return HORIZON_LABELS[i] if abs(spans[i] - horizon) <= 0.15 * spans[i] + 1e-9 else None
 
 
 def _declared(name: str) -> tuple:
@@ -218,10 +218,8 @@ class VolatilityForecast(bt.Indicator):
             self._batched = self._compute_batched()
         var = self._batched[start:end]
         vol = np.sqrt(var * np.asarray(self._vol_factor))
-        p = self._primary
-        targets = [(self.lines.var, var[:, p]), (self.lines.vol, vol[:, p])]
-        targets += [(line, var[:, j]) for j, line in enumerate(self._var_lines) if line is not None]
-        targets += [(line, vol[:, j]) for j, line in enumerate(self._vol_lines) if line is not None]
+        targets = [(line, var[:, j]) for j, (_, var_lines, _) in enumerate(self._writes) for line in var_lines]
+        targets += [(line, vol[:, j]) for j, (_, _, vol_lines) in enumerate(self._writes) for line in vol_lines]
         for line, values in targets:
             dst = line.array
             if isinstance(dst, array) and len(dst) >= end:

@@ -66,6 +66,22 @@ def test_streaming_after_publish_from_gives_the_batched_forecasts(name, quarter)
     np.testing.assert_allclose(online[read], batch[read], rtol=1e-6)
 
 
+def test_lstm_waiting_for_its_start_is_exact_across_a_gap_in_the_bars(btc_hourly):
+    """Five days missing just before the start (longer than any window): the recurrent state is
+    rebuilt from the bars, not from the clock, so the first forecasts read are the batched ones."""
+    df = window(btc_hourly, "2022-01-01", "2022-03-01")
+    df = df[(df.index < "2022-02-10") | (df.index >= "2022-02-15")]
+    start = pd.Timestamp("2022-02-15 06:00", tz="UTC")
+    lstm = LSTMForecaster("btc-1h", head="frozen").fit(df)
+    batch = lstm.predict_batch(df)
+    lstm.reset()
+    lstm.publish_from(start.value)
+    online = np.array([lstm.update(row) for _, row in df.iterrows()])
+    read = df.index >= start
+    assert np.isfinite(batch[read]).all()
+    np.testing.assert_allclose(online[read], batch[read], rtol=1e-6)
+
+
 @pytest.mark.parametrize("name", FACTORIES)
 def test_appending_future_bars_never_changes_past_forecasts(name, quarter):
     cut = pd.Timestamp("2022-06-10 17:00", tz="UTC")

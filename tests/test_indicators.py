@@ -197,3 +197,18 @@ def test_indicator_plots_as_its_own_subplot(feed_frame, tmp_path):
     fig.savefig(tmp_path / "plot.png")
     assert (tmp_path / "plot.png").stat().st_size > 10_000
     assert not math.isnan(0.0)
+
+
+def test_an_equity_model_fills_every_line_of_its_term_structure():
+    """spx-1d forecasts 1, 5 and 21 sessions: a day, a week and a month, on vol_1d, vol_7d and vol_30d."""
+    from lstm_strategies.datasets import load_dataset
+
+    df = load_dataset("arch:sp500")
+    df = df[(df.index >= "2011-01-01") & (df.index < "2012-01-01")]
+    df.attrs["timeframe"] = "1D"
+    for runonce in (True, False):
+        values, ind = run_indicator(df, LSTMVolatility, {"model": "spx-1d"}, runonce=runonce)
+        assert np.isfinite(values[-50:, 1:]).all(), f"runonce={runonce}: a line is empty"
+        vol = dict(zip(LINES, values[-1, 1:], strict=True))
+        assert vol["vol"] == vol["vol_1d"]  # the default horizon is the shortest
+        assert ind.vol_at(5) == pytest.approx(vol["vol_7d"]) and ind.vol_at(21) == pytest.approx(vol["vol_30d"])

@@ -68,6 +68,26 @@ def test_self_refitting_lstm_is_causal_cached_and_streams_the_same(refit_frame, 
     np.testing.assert_allclose(stream, batch, rtol=1e-6, equal_nan=True)
 
 
+def test_self_refitting_lstm_trains_no_fold_before_the_start(refit_frame, tmp_path):
+    """Streaming with a start: folds that end before it are never trained; the forecasts from it are
+    the batched ones (the first fold read is built at the start and warmed on every bar seen)."""
+    def make():
+        return RefittingLSTMForecaster(refit_every="1M", first_train_end="2020-03-31", train=TINY, members=1,
+                                       cache_dir=str(tmp_path), horizons=[1, 7], head="frozen").fit(refit_frame)
+
+    start = pd.Timestamp("2020-05-20", tz="UTC")
+    batched = make()
+    batch = batched.predict_batch(refit_frame, start=start)
+    f = make()
+    f.publish_from(start.value)
+    stream = np.array([f.update(row) for _, row in refit_frame.iterrows()])
+    read = refit_frame.index >= start
+    assert [e["train_end"][:10] for e in f.fold_log] == ["2020-04-30", "2020-05-31"]  # not 2020-03-31
+    assert [e["train_end"][:10] for e in batched.fold_log] == ["2020-04-30", "2020-05-31"]
+    assert np.isfinite(batch[read]).all()
+    np.testing.assert_allclose(stream[read], batch[read], rtol=1e-6)
+
+
 def test_self_refitting_lstm_validates_its_arguments():
     from lstm_strategies.errors import ConfigError
 

@@ -28,7 +28,7 @@ from lstm_strategies.calendar import get_calendar, interpolate_variance, validat
 from lstm_strategies.checks import check_number
 from lstm_strategies.data import OHLCV, infer_timeframe, timeframe_label
 from lstm_strategies.errors import ConfigError, DataError, NotFittedError
-from lstm_strategies.validation import Bar, BarChecker, as_bar, check_frame
+from lstm_strategies.validation import Bar, BarChecker, _timestamp, as_bar, check_frame
 
 __all__ = ["Bar", "BarHistory", "Forecaster", "check_number", "frame_timeframe", "rows_to_frame"]
 
@@ -203,11 +203,14 @@ class Forecaster(ABC):
         self.initialized = False
         self.quiet_until: int | None = None
 
-    def publish_from(self, ts_ns: int | None) -> None:
-        """Streamed forecasts before ``ts_ns`` will not be read: a forecaster may skip work that only
-        produces them (the LSTM skips its recurrent step until the window before ``ts_ns``), as long
-        as every later forecast is unchanged."""
-        self.quiet_until = ts_ns
+    def publish_from(self, when) -> None:
+        """Streamed forecasts before ``when`` (a time, or UTC epoch nanoseconds; None: every bar) will
+        not be read: a forecaster may skip work that only produces them (the LSTM's recurrent steps,
+        refits), as long as every later forecast is unchanged. :meth:`reset` clears it."""
+        if when is None or isinstance(when, (int, np.integer)):
+            self.quiet_until = None if when is None else int(when)
+        else:
+            self.quiet_until = _timestamp(when).as_unit("ns").value
 
     # -- batched -------------------------------------------------------------------------------
     def predict_batch(self, df: pd.DataFrame, start=None) -> np.ndarray:
@@ -225,9 +228,7 @@ class Forecaster(ABC):
                             f"{self.timeframe} bars")
         first = 0
         if start is not None:
-            ts = pd.Timestamp(start)
-            ts = ts.tz_localize("UTC") if ts.tz is None else ts.tz_convert("UTC")
-            first = int(np.searchsorted(df.index.asi8, ts.as_unit("ns").value))
+            first = int(np.searchsorted(df.index.asi8, _timestamp(start).as_unit("ns").value))
         return self._predict_batch(df, first)
 
     @abstractmethod

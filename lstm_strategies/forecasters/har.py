@@ -12,6 +12,7 @@ from lstm_strategies.features import (
     HAR_FEATURES,
     TINY_VARIANCE,
     RunningSum,
+    _flog,
     feature_lookback,
     feature_matrix,
     forward_variance_matrix,
@@ -139,9 +140,8 @@ class HARForecaster(ExpandingRefitForecaster):
     def _predict_last(self, params) -> np.ndarray:
         """Streaming: the three trailing RV means from running sums (O(1), the batched arithmetic)."""
         r2, (day, week, month) = self._r2, self._windows   # the calendar's three HAR windows
-        x1 = math.log(max(r2.window(day[0]) / day[1], TINY_VARIANCE))
-        x2 = math.log(max(r2.window(week[0]) / week[1], TINY_VARIANCE))
-        x3 = math.log(max(r2.window(month[0]) / month[1], TINY_VARIANCE))
+        x1, x2, x3 = (_flog(r2.window(day[0]) / day[1]), _flog(r2.window(week[0]) / week[1]),
+                      _flog(r2.window(month[0]) / month[1]))
         if self.log:  # the batched formula in float64 scalars, without array overhead
             if params is not self._coefs_of:
                 self._coefs_of = params

@@ -229,6 +229,7 @@ class RefittingLSTMForecaster(Forecaster):
         self._rows = BarHistory()
         self._model = None
         self._next_end: pd.Timestamp | None = None
+        self._due_end: pd.Timestamp | None = None   # a fold passed while no forecast was read
         self._nan = np.full(len(self.horizons), np.nan)
 
     def _update(self, ts_ns, open_, high, low, close, volume) -> np.ndarray:
@@ -236,14 +237,20 @@ class RefittingLSTMForecaster(Forecaster):
         if self._next_end is None:
             self._next_end = self._first_end(pd.Timestamp(ts_ns, tz="UTC"))
         if ts_ns > self._next_end.value and len(rows):
-            self._model = self._fold_model(rows.frame(self.timeframe), self._next_end)
+            self._due_end = self._next_end
+            self._next_end = next_fold_end(self._next_end, self._months)
+        quiet = self.quiet_until is not None and ts_ns < self.quiet_until
+        if self._due_end is not None and not quiet:
+            # the fold of the last end passed; folds that ended while no forecast was read are never
+            # trained (the batched path skips them too)
+            self._model = self._fold_model(rows.frame(self.timeframe), self._due_end)
+            self._due_end = None
             self._model.reset()
             # the replayed bars only warm the model up: none of their forecasts is read
-            self._model.publish_from(max(ts_ns, self.quiet_until or ts_ns))
+            self._model.publish_from(ts_ns)
             replay = rows.rows(self._model.lookback if self.head == "frozen" else None)
             for row in replay:                                 # warm the new model up on the bars seen
                 self._model._update(*row)
-            self._next_end = next_fold_end(self._next_end, self._months)
         rows.append(ts_ns, open_, high, low, close, volume)
         if self._model is None:
             return self._nan

@@ -56,7 +56,6 @@ class RollingWindowLSTM:
         self._expanded: dict[int, tuple] = {}
         self.window = window
         self.hidden = model.lstm.hidden_size
-        # numpy copies for the streaming step
         # numpy copies for the streaming step, transposed (units x sequences, each gate a contiguous
         # block of rows) and reordered to (input, forget, output, cell): one sigmoid covers the three
         # sigmoid gates and one tanh the cell gate
@@ -86,7 +85,7 @@ class RollingWindowLSTM:
         hid = self.hidden
         w_ih, w_hh, w_out, _ = self._weights(h.shape[0])
         # per-sequence bmm, never one matmul over all chunks: the rounding of a row must not
-        # depend on how many chunks run beside it (streaming runs one)
+        # depend on how many chunks run beside it
         proj = torch.bmm(x.unsqueeze(1), w_ih).add_(self.bias)
         gates = torch.bmm(h, w_hh).add_(proj)
         sig = torch.sigmoid(gates)                       # input, forget, (cell), output gates
@@ -107,6 +106,7 @@ class RollingWindowLSTM:
         gates += (self._w_ih @ xt + self._b)[:, None]
         sig = gates[: 3 * hid]                           # input, forget, output gates: sigmoid in place
         np.negative(sig, out=sig)
+        np.minimum(sig, 80.0, out=sig)                   # no float32 overflow in exp: sigmoid(-80) ~ 2e-35
         np.exp(sig, out=sig)
         sig += 1.0
         np.reciprocal(sig, out=sig)
