@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 
+import backtrader as bt
 import pandas as pd
 import pytest
 
@@ -58,3 +59,22 @@ def no_network(monkeypatch):
     monkeypatch.setattr(socket.socket, "connect_ex", guard)
     monkeypatch.setattr(socket, "create_connection", guard)
     monkeypatch.setattr(socket, "getaddrinfo", guard)
+
+
+def run_ewma_on_a_stock_feed(frame: pd.DataFrame, runonce: bool) -> None:
+    """Run ``EWMAVolatility`` over ``frame`` (hourly, UTC) through Backtrader's own ``PandasData``,
+    bypassing the package's loader and feed."""
+    from lstm_strategies.indicators import EWMAVolatility
+
+    naive = frame.copy()
+    naive.index = naive.index.tz_localize(None)
+
+    class Probe(bt.Strategy):
+        def __init__(self):
+            EWMAVolatility(self.data)
+
+    cerebro = bt.Cerebro(stdstats=False, runonce=runonce)
+    cerebro.adddata(bt.feeds.PandasData(dataname=naive, openinterest=None, timeframe=bt.TimeFrame.Minutes,
+                                        compression=60))
+    cerebro.addstrategy(Probe)
+    cerebro.run()

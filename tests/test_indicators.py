@@ -8,7 +8,7 @@ import backtrader as bt
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import window
+from conftest import run_ewma_on_a_stock_feed, window
 
 from lstm_strategies.btfeed import to_bt_feed
 from lstm_strategies.data import resample_ohlcv
@@ -147,20 +147,9 @@ def test_bad_bars_in_a_stock_feed_are_refused(feed_frame):
     """A bar that skipped the loader is checked: the same DataError in both Backtrader modes."""
     bad = feed_frame.iloc[:800].copy()
     bad.iloc[500, bad.columns.get_loc("close")] = -1.0
-    naive = bad.copy()
-    naive.index = naive.index.tz_localize(None)
-
     for runonce in (True, False):
-        class Probe(bt.Strategy):
-            def __init__(self):
-                EWMAVolatility(self.data)
-
-        cerebro = bt.Cerebro(stdstats=False, runonce=runonce)
-        cerebro.adddata(bt.feeds.PandasData(dataname=naive, openinterest=None, timeframe=bt.TimeFrame.Minutes,
-                                            compression=60))
-        cerebro.addstrategy(Probe)
         with pytest.raises(DataError, match="not positive|invalid"):
-            cerebro.run()
+            run_ewma_on_a_stock_feed(bad, runonce)
 
 
 def test_baselines_adapt_to_the_feed_timeframe(btc_hourly):

@@ -6,11 +6,11 @@ import backtrader as bt
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import window
+from conftest import run_ewma_on_a_stock_feed, window
 
 from lstm_strategies.errors import DataError
 from lstm_strategies.forecasters import make_forecaster
-from lstm_strategies.indicators import EWMAVolatility, LSTMVolatility
+from lstm_strategies.indicators import LSTMVolatility
 from lstm_strategies.validation import BarChecker, as_bar, check_frame
 
 
@@ -72,20 +72,8 @@ def test_streaming_refuses_bad_bars(clean, kind):
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("runonce", [True, False])
 def test_a_stock_pandasdata_feed_is_checked_by_the_indicator(clean, kind, runonce):
-    bad = corrupt(clean, kind)
-    naive = bad.copy()
-    naive.index = naive.index.tz_localize(None)
-
-    class Probe(bt.Strategy):
-        def __init__(self):
-            EWMAVolatility(self.data)
-
-    cerebro = bt.Cerebro(stdstats=False, runonce=runonce)
-    cerebro.adddata(bt.feeds.PandasData(dataname=naive, openinterest=None, timeframe=bt.TimeFrame.Minutes,
-                                        compression=60))
-    cerebro.addstrategy(Probe)
     with pytest.raises(DataError):
-        cerebro.run()
+        run_ewma_on_a_stock_feed(corrupt(clean, kind), runonce)
 
 
 def test_one_bad_close_no_longer_blanks_hundreds_of_forecasts(clean):
