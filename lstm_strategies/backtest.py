@@ -146,6 +146,7 @@ def run_backtest(config: BacktestConfig, data: pd.DataFrame | None = None, runon
         "data_first_bar": str(df.index[0]), "data_last_bar": str(df.index[-1]), "trading_start": str(start),
         "bars": len(df), "timeframe": df.attrs.get("timeframe"), "calendar": cal.name,
         "model": getattr(fc, "path", None) or config.forecaster,
+        "model_weights_sha256": card.weights_sha256 if card else None,
         "model_train_window": [card.train_start, card.train_end] if card else None,
         "in_sample": bool(strategy.forecast.in_sample), "horizon_days": strategy.forecast._horizon,
         "lstm_strategies": __version__,

@@ -80,8 +80,13 @@ def get_calendar(calendar: str | Calendar) -> Calendar:
         raise ConfigError(f"calendar {calendar!r} is unknown; choose one of {sorted(CALENDARS)}") from None
 
 
+#: the longest forecast horizon (days) a model or forecaster may declare: a year (longer horizons are
+#: extrapolations no model here is trained or checked for)
+MAX_HORIZON_DAYS = 365
+
+
 def validate_horizons(horizons, calendar: Calendar) -> tuple[int, ...]:
-    """Horizons in days: positive integers in increasing order (default: the calendar's)."""
+    """Horizons in days: whole numbers in [1, :data:`MAX_HORIZON_DAYS`], increasing (default: the calendar's)."""
     if horizons is None:
         return calendar.horizons
     if isinstance(horizons, (int, float, str)):
@@ -93,8 +98,8 @@ def validate_horizons(horizons, calendar: Calendar) -> tuple[int, ...]:
             if not text.isdigit():
                 raise ConfigError(f"horizon {h!r} is not a number of days (e.g. 1, 7, 30 or '7d')")
             h = int(text)
-        if isinstance(h, bool) or not isinstance(h, (int, float)) or h <= 0 or h != int(h):
-            raise ConfigError(f"horizon {h!r} must be a positive whole number of days")
+        if isinstance(h, bool) or not isinstance(h, (int, float)) or not 0 < h <= MAX_HORIZON_DAYS or h != int(h):
+            raise ConfigError(f"horizon {h!r} must be a whole number of days in [1, {MAX_HORIZON_DAYS}]")
         out.append(int(h))
     if out != sorted(set(out)):
         raise ConfigError(f"horizons {out} must be distinct and increasing")

@@ -37,8 +37,10 @@ from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 
 from lstm_strategies.atomic import atomic_write
+from lstm_strategies.calendar import CALENDARS, MAX_HORIZON_DAYS
 from lstm_strategies.errors import CheckpointError
 from lstm_strategies.model import VolatilityLSTM
+from lstm_strategies.readers import read_bytes
 
 FORMAT_VERSION = 3
 UNSEALED_FORMAT_VERSION = 2  # weights hash in the card, no seal of the card: upgrade with reseal()
@@ -46,7 +48,9 @@ WEIGHTS = "model.safetensors"
 METADATA = "model.json"
 PRETRAINED_DIR = Path(__file__).parent / "pretrained"
 SEAL_KEY = "card_sha256"
-CALENDAR_NAMES = ("crypto", "equity")  # lstm_strategies.calendar.CALENDARS
+CALENDAR_NAMES = tuple(CALENDARS)
+#: no trained weight or scaler value comes near this; a tampered file (weights x 1e30) is refused at load
+MAX_ABS_WEIGHT = 1e4
 
 _RETRAIN = "retrain the model or restore the checkpoint folder from its source"
 
@@ -102,7 +106,7 @@ class _Card(_Strict):
     architecture: _Architecture
     feature_names: Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)]
     timeframe: str
-    horizons: Annotated[list[PosInt], Field(min_length=1)]
+    horizons: Annotated[list[Annotated[int, Field(ge=1, le=MAX_HORIZON_DAYS)]], Field(min_length=1)]
     window: Annotated[int, Field(ge=1, le=10_000_000)]
     calendar: str
     train_start: str
@@ -260,12 +264,15 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict:
 
 
 def _read_json(path: Path) -> Any:
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         raise CheckpointError(f"{path}: no model.json; a checkpoint folder holds model.json and "
                               "model.safetensors (write one with `lstm-strategies train`)")
+    data = read_bytes(path, "model card", CheckpointError, _RETRAIN)
     try:
-        return json.loads(path.read_bytes().decode("utf-8"), object_pairs_hook=_no_duplicates)
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        return json.loads(data.decode("utf-8"), object_pairs_hook=_no_duplicates)
+    except RecursionError:
+        raise CheckpointError(f"{path}: not a model card: its JSON is nested too deeply; {_RETRAIN}") from None
+    except (UnicodeDecodeError, ValueError) as exc:
         raise CheckpointError(f"{path}: not valid JSON ({exc}); the file is truncated or edited: {_RETRAIN}") from None
 
 
@@ -286,12 +293,9 @@ def _header(weights: Path, data: bytes) -> dict[str, str]:
 
 def _read_weights(weights: Path, expected: str, card_path: Path) -> bytes:
     """The weights file's bytes, once they match the card's ``weights_sha256``."""
-    if not weights.exists():
+    if not weights.exists() and not weights.is_symlink():
         raise CheckpointError(f"{weights}: weights file missing; {_RETRAIN}")
-    try:
-        data = weights.read_bytes()
-    except OSError as exc:
-        raise CheckpointError(f"{weights}: cannot read the weights file ({exc})") from None
+    data = read_bytes(weights, "model weights", CheckpointError, _RETRAIN)
     digest = hashlib.sha256(data).hexdigest()
     if digest != expected:
         raise CheckpointError(f"{weights}: SHA-256 {digest[:12]}... does not match field 'weights_sha256' of "
@@ -355,6 +359,13 @@ def _check_tensors(weights: Path, state: dict[str, torch.Tensor], model: Volatil
             bad = int((~torch.isfinite(got)).sum())
             raise CheckpointError(f"{weights}: tensor '{name}' holds {bad} non-finite value(s) (NaN/inf); "
                                   f"{_RETRAIN}")
+        if got.is_floating_point() and got.numel() and float(got.abs().max()) > MAX_ABS_WEIGHT:
+            raise CheckpointError(f"{weights}: tensor '{name}' holds values up to {float(got.abs().max()):.3g}, "
+                                  f"beyond anything training produces (|w| <= {MAX_ABS_WEIGHT:g}); the weights "
+                                  f"were tampered with or corrupted: {_RETRAIN}")
+    if not bool((state["feature_std"] > 0).all()):
+        raise CheckpointError(f"{weights}: tensor 'feature_std' holds values <= 0 (a scale must be positive); "
+                              f"{_RETRAIN}")
     if not torch.equal(state["har_idx"], expected["har_idx"]):
         raise CheckpointError(f"{weights}: tensor 'har_idx' = {state['har_idx'].tolist()} differs from field "
                               f"'architecture.har_index' {expected['har_idx'].tolist()}; {_RETRAIN}")
@@ -429,6 +440,9 @@ def _write(model: VolatilityLSTM, card: ModelCard, directory: Path) -> Path:
         if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
             raise CheckpointError(f"{directory}: tensor '{name}' holds NaN/inf values; not saving a model that "
                                   "could not be loaded")
+        if tensor.is_floating_point() and tensor.numel() and float(tensor.abs().max()) > MAX_ABS_WEIGHT:
+            raise CheckpointError(f"{directory}: tensor '{name}' holds values up to {float(tensor.abs().max()):.3g} "
+                                  f"(> {MAX_ABS_WEIGHT:g}); not saving a model that could not be loaded")
     card.architecture = dict(model.config)
     card.format_version = FORMAT_VERSION
     card.weights_sha256 = "0" * 64  # placeholder: validated as a hash, excluded from the seal

@@ -5,6 +5,7 @@ Each returns a clear message (or raises :class:`ConfigError`) naming the argumen
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 from lstm_strategies.errors import ConfigError
@@ -16,10 +17,14 @@ def check_number(owner: str, name: str, value, low=None, high=None, integer: boo
                  low_open: bool = False, high_open: bool = False):
     """Validate one constructor argument; raise :class:`ConfigError` naming it and the allowed range."""
     kind = "a whole number" if integer else "a number"
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or (integer and value != int(value)):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ConfigError(f"{owner}: {name}={value!r} must be {kind}")
     if value != value:
         raise ConfigError(f"{owner}: {name} is NaN")
+    if not math.isfinite(value):
+        raise ConfigError(f"{owner}: {name}={value!r} must be a finite number")
+    if integer and value != int(value):
+        raise ConfigError(f"{owner}: {name}={value!r} must be {kind}")
     lo_ok = low is None or (value > low if low_open else value >= low)
     hi_ok = high is None or (value < high if high_open else value <= high)
     if not (lo_ok and hi_ok):

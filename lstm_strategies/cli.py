@@ -58,10 +58,10 @@ def _train_config(args):
 
 
 def _cmd_train(args) -> None:
-    from lstm_strategies.atomic import check_destination
+    from lstm_strategies.atomic import claim_folder
 
     cfg = _train_config(args)
-    check_destination(args.out)
+    claim_folder(args.out, "walk-forward forecasts" if args.walk_forward else "checkpoint")
     if args.walk_forward:
         from lstm_strategies.walkforward import walk_forward
 
@@ -94,12 +94,12 @@ def _cmd_models(args) -> None:
 
 
 def _cmd_backtest(args) -> None:
-    from lstm_strategies.atomic import check_destination
+    from lstm_strategies.atomic import check_destination, child
     from lstm_strategies.backtest import BacktestConfig, run_backtest
     from lstm_strategies.reports import print_summary, write_report
 
     config = BacktestConfig.from_toml(args.config)
-    out = check_destination(args.out or Path("backtests") / "output" / config.name)
+    out = check_destination(args.out or child(Path("backtests") / "output", config.name, "config name"))
     data = config.load_data(args.data)
     result = run_backtest(config, data, runonce=not args.next_mode, progress=True)
     metrics = write_report(result, out)

@@ -32,13 +32,15 @@ from __future__ import annotations
 
 import datetime as _dt
 import difflib
+import math
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import pandas as pd
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from lstm_strategies.atomic import name_problem
 from lstm_strategies.checks import fraction, non_negative, one_of
 from lstm_strategies.errors import ConfigError, LSTMStrategiesError
 
@@ -59,7 +61,9 @@ def _date_text(value: Any) -> str:
 
 
 DateText = Annotated[str, BeforeValidator(_date_text)]
-STRICT = ConfigDict(extra="forbid", strict=True)
+STRICT = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+#: the most cash a run may start with: far above any account, far below where float sums lose units
+MAX_CASH = 1e12
 
 
 class DataSection(BaseModel):
@@ -87,7 +91,7 @@ class BacktestSection(BaseModel):
 
     model_config = STRICT
     start: DateText | None = None
-    cash: float = Field(100_000.0, gt=0)
+    cash: float = Field(100_000.0, gt=0, le=MAX_CASH)
     commission: float = Field(0.001, ge=0, lt=0.1)
     slippage: float = Field(0.0005, ge=0, lt=0.1)
     borrow_rate: float = Field(0.0, ge=0, lt=1.0)
@@ -123,6 +127,14 @@ class ConfigFile(BaseModel):
     backtest: BacktestSection = Field(default_factory=BacktestSection)
     strategy: StrategySection
     report: ReportSection = Field(default_factory=ReportSection)
+
+    @field_validator("name")
+    @classmethod
+    def _folder_name(cls, name: str | None) -> str | None:
+        problem = None if name is None else name_problem(name)
+        if problem:
+            raise ValueError(f"the name {problem}")
+        return name
 
 
 class BacktestConfig(BaseModel):
@@ -250,12 +262,17 @@ def _utc(text: str) -> pd.Timestamp:
 
 def read_toml(path: str | Path, what: str = "config") -> dict:
     """Parse a TOML file; a missing or malformed file is a :class:`ConfigError` naming it."""
+    from lstm_strategies.readers import read_text
+
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"{path}: {what} file not found" + (" (it is a folder)" if path.is_dir() else ""))
+    if not path.exists() and not path.is_symlink():
+        raise ConfigError(f"{path}: {what} file not found")
+    text = read_text(path, "config", ConfigError)
     try:
-        return tomllib.loads(path.read_text())
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        return tomllib.loads(text)
+    except RecursionError:
+        raise ConfigError(f"{path}: invalid TOML (nested too deeply)") from None
+    except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML ({exc})") from None
 
 
@@ -313,9 +330,14 @@ def validate_config(raw: dict, path: str = "<dict>") -> BacktestConfig:
     except ConfigError as exc:
         raise ConfigError(f"{path}: strategy.name = {s.name!r}: {exc}") from None
     params = check_strategy_params(cls, s.params, path)
-    check_forecaster(s.forecaster, s.forecaster_params, cfg.data.calendar, path)
+    forecaster = check_forecaster(s.forecaster, s.forecaster_params, cfg.data.calendar, path)
+    check_decision_horizon(cls, params, forecaster, path)
+    name = cfg.name or Path(path).stem
+    if name_problem(name):
+        raise ConfigError(f"{path}: the file name {Path(path).name!r} cannot name the run ({name_problem(name)}); "
+                          "set name = \"...\" in the config")
     return BacktestConfig(
-        name=cfg.name or Path(path).stem, strategy=s.name, forecaster=s.forecaster, strategy_params=params,
+        name=name, strategy=s.name, forecaster=s.forecaster, strategy_params=params,
         forecaster_params=dict(s.forecaster_params), data_file=cfg.data.file, dataset=cfg.data.dataset,
         data_start=cfg.data.start, data_end=cfg.data.end, start=cfg.backtest.start, cash=cfg.backtest.cash,
         commission=cfg.backtest.commission, slippage=cfg.backtest.slippage, borrow_rate=cfg.backtest.borrow_rate,
@@ -344,6 +366,8 @@ def check_strategy_params(cls, params: dict, path: str) -> dict:
         elif isinstance(default, (int, float)) and not isinstance(default, bool):
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ConfigError(f"{path}: strategy.params.{key} = {value!r}: must be a number")
+            if not math.isfinite(value):
+                raise ConfigError(f"{path}: strategy.params.{key} = {value!r}: must be a finite number")
         elif isinstance(default, str) and not isinstance(value, str):
             raise ConfigError(f"{path}: strategy.params.{key} = {value!r}: must be a string")
         rule = getattr(cls, "param_rules", {}).get(key) or BASE_RULES.get(key)
@@ -355,14 +379,40 @@ def check_strategy_params(cls, params: dict, path: str) -> dict:
     return out
 
 
-def check_forecaster(name: str, params: dict, calendar: str, path: str) -> None:
+def check_forecaster(name: str, params: dict, calendar: str, path: str):
     """Build the forecaster once (its constructor validates its arguments); errors name the key."""
     from lstm_strategies.forecasters import make_forecaster
 
     try:
-        make_forecaster(name, calendar, **dict(params))
+        return make_forecaster(name, calendar, **dict(params))
     except LSTMStrategiesError as exc:
         raise ConfigError(f"{path}: strategy.forecaster = {name!r}, forecaster_params = {params}: {exc}") from None
+
+
+#: a decision horizon within this share beyond the forecaster's longest horizon reads that horizon
+HORIZON_SLACK = 0.15
+
+
+def check_decision_horizon(cls, params: dict, forecaster, path: str) -> None:
+    """The strategy's decision horizon (``horizon``, ``maturity_days``) must lie within what the
+    forecaster forecasts; an option strategy may go beyond it only with ``extrapolate = true``."""
+    from lstm_strategies.strategies import strategy_params
+
+    key = cls.horizon_param
+    if key is None:
+        return
+    defaults = strategy_params(next(k for k, v in _registry().items() if v is cls))
+    days = float(params.get(key, defaults.get(key)))
+    longest = max(forecaster.horizons)
+    if forecaster.cal.trading_days(days) <= longest * (1 + HORIZON_SLACK):
+        return
+    if cls.can_extrapolate and params.get("extrapolate", False):
+        return
+    hint = ("; set extrapolate = true to read it from the term structure's last forward rate" if
+            cls.can_extrapolate else f"; use a horizon up to {longest} days")
+    raise ConfigError(f"{path}: strategy.params.{key} = {params.get(key, days)!r}: the {forecaster.name} forecaster "
+                      f"forecasts up to {longest} days ({list(forecaster.horizons)}), so {days:g} days would be an "
+                      f"extrapolation{hint}")
 
 
 def _registry() -> dict:

@@ -184,11 +184,14 @@ def _frame_table(frame: pd.DataFrame) -> _Table:
 
 
 def _read_path(path: Path, name: str) -> _Table:
+    from lstm_strategies.readers import check_regular_file
+
     if path.is_dir():
         raise DataError(f"{name}: is a directory; pass an OHLCV file (CSV, CSV.gz, parquet or JSON)")
     if not path.exists():
         raise DataError(f"{name}: file not found; pass an existing OHLCV file "
                         "(CSV, CSV.gz, parquet, or CCXT JSON)")
+    check_regular_file(path, "OHLCV file", DataError, "pass an OHLCV file (CSV, CSV.gz, parquet or JSON)")
     if path.stat().st_size == 0:
         raise DataError(f"{name}: the file is empty (0 bytes); re-download or re-export it")
     suffixes = "".join(path.suffixes).lower()
@@ -206,6 +209,9 @@ def _read_path(path: Path, name: str) -> _Table:
         raise
     except pd.errors.EmptyDataError:
         raise DataError(f"{name}: no rows (the file holds only blank lines); re-download or re-export it") from None
+    except RecursionError:
+        raise DataError(f"{name}: the JSON is nested too deeply to be rows of bars; pass a list of "
+                        "[ms, open, high, low, close, volume] rows") from None
     except (*_READ_ERRORS, TypeError, NotImplementedError, ImportError) as exc:
         what = "parquet" if suffixes.endswith(".parquet") else "JSON" if ".json" in suffixes else "CSV"
         hint = " (the gzip stream is truncated or corrupt)" if isinstance(exc, (EOFError, zlib.error,

@@ -31,6 +31,10 @@ class NotFittedError(LSTMStrategiesError, RuntimeError):
     """A forecaster was asked to forecast before :meth:`fit` (or :meth:`bind`) told it the bar size."""
 
 
+class ForecastError(LSTMStrategiesError, ValueError):
+    """A forecaster produced forecasts that cannot be scored or used (infinite, non-positive, none at all)."""
+
+
 class BacktestError(LSTMStrategiesError, RuntimeError):
     """A run did not do what its config asked (e.g. the broker rejected orders)."""
 

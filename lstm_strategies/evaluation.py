@@ -77,13 +77,38 @@ class MCSSettings:
 
 
 def model_confidence_set(losses: pd.DataFrame, settings: MCSSettings = MCSSettings()) -> pd.Series:
-    """MCS p-values per model; a model with p-value >= ``settings.size`` is in the set."""
+    """MCS p-values per model; a model with p-value >= ``settings.size`` is in the set.
+
+    Models whose losses are identical (e.g. a self-refitting LSTM whose correction is gated off
+    equals log-HAR) are one model to the MCS: it runs on the distinct ones and each copy gets its
+    twin's p-value (``attrs["note"]`` says which). When the MCS cannot be computed the p-values are
+    NaN and the note says why, instead of an exception after minutes of forecasting.
+    """
     from arch.bootstrap import MCS
 
-    mcs = MCS(losses, size=settings.size, reps=settings.reps, block_size=settings.block_size,
-              method=settings.method, seed=settings.seed)
-    mcs.compute()
-    return mcs.pvalues["Pvalue"].reindex(losses.columns)
+    firsts: dict[str, str] = {}
+    for name in losses:
+        twin = next((kept for kept in dict.fromkeys(firsts.values())
+                     if np.array_equal(losses[name].to_numpy(), losses[kept].to_numpy())), None)
+        firsts[name] = twin or name
+    distinct = list(dict.fromkeys(firsts.values()))
+    notes = [f"{name} has the same losses as {twin}: one model in the MCS" for name, twin in firsts.items()
+             if twin != name]
+    pvalues = pd.Series(np.nan, index=losses.columns, name="Pvalue")
+    if len(distinct) > 1:
+        try:
+            mcs = MCS(losses[distinct], size=settings.size, reps=settings.reps, block_size=settings.block_size,
+                      method=settings.method, seed=settings.seed)
+            mcs.compute()
+            found = mcs.pvalues["Pvalue"]
+            pvalues = pd.Series([found.get(firsts[name], np.nan) for name in losses], index=losses.columns,
+                                name="Pvalue")
+        except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
+            notes.append(f"the MCS could not be computed ({type(exc).__name__}: {exc}); its p-values are empty")
+    else:
+        pvalues[:] = 1.0
+    pvalues.attrs["note"] = "; ".join(notes)
+    return pvalues
 
 
 def score_table(rv: pd.Series, forecasts: pd.DataFrame, reference: str = "lstm", horizon: int = 1,
@@ -111,7 +136,9 @@ def score_table(rv: pd.Series, forecasts: pd.DataFrame, reference: str = "lstm",
         rows[name] = row
     table = pd.DataFrame(rows).T
     if mcs is not None and len(forecasts.columns) > 1:
-        table["mcs_pvalue"] = model_confidence_set(losses, mcs)
+        pvalues = model_confidence_set(losses, mcs)
+        table["mcs_pvalue"] = pvalues
+        table.attrs["mcs_note"] = pvalues.attrs.get("note", "")
     return table
 
 
@@ -198,6 +225,77 @@ class Evaluation:
     notes: dict = field(default_factory=dict)  # e.g. GARCH convergence warnings
 
 
+def collect_forecasts(df: pd.DataFrame, model: str = "btc-1h", start: str = "2022-01-01", end: str | None = None,
+                      refit_every: str | None = None, first_train_end: str | None = None,
+                      refit_kwargs: dict | None = None) -> tuple[list[int], str, dict[int, pd.DataFrame], dict]:
+    """The forecasts :func:`evaluate_forecasters` scores: per horizon, one column per forecaster and
+    ``realized``, on the days every forecaster has a forecast.
+
+    A forecaster that gives an infinite or non-positive variance on a scored day (a corrupted model)
+    is a :class:`~lstm_strategies.errors.ForecastError` naming it, not a failure deep in the scoring.
+    """
+    from lstm_strategies.errors import ForecastError
+    from lstm_strategies.forecasters import make_forecaster
+
+    lstm = make_forecaster("lstm", model=model)
+    lstm.check_out_of_sample(pd.Timestamp(start, tz="UTC"))
+    cal, horizons = lstm.calendar, list(lstm.horizons)
+    models = {"lstm": lstm}
+    if refit_every:
+        first = first_train_end or str((pd.Timestamp(start) - pd.Timedelta("1D")).date())
+        models["lstm_refit"] = make_forecaster("lstm_refit", cal, refit_every=refit_every, first_train_end=first,
+                                               horizons=horizons, **(refit_kwargs or {}))
+    for name in ("log_har", "har", "ewma", "garch"):
+        models[name] = make_forecaster(name, cal, horizons=horizons)
+    predictions = {}
+    for name, m in models.items():
+        with np.errstate(over="ignore", invalid="ignore"):
+            predictions[name] = m.fit(df).predict_batch(df)
+    notes = {"garch_convergence_warnings": models["garch"].convergence_warnings}
+    frames = {}
+    for j, h in enumerate(horizons):
+        rv, pos = daily_targets(df, start, end, h, cal)
+        fc = pd.DataFrame({name: p[pos, j] for name, p in predictions.items()}, index=rv.index)
+        broken = fc.columns[((np.isinf(fc) | (fc <= 0)) & fc.notna()).any()]
+        if len(broken):
+            name = broken[0]
+            bad = fc.index[(np.isinf(fc[name]) | (fc[name] <= 0)).to_numpy()]
+            raise ForecastError(f"forecaster {name} ({models[name]!r}) gave {len(bad)} infinite or non-positive "
+                                f"{h}-day variance forecast(s) on scored days (first {bad[0].date()}): its model "
+                                "is unusable (a checkpoint with corrupted weights?); retrain or restore it")
+        ok = fc.notna().all(axis=1).to_numpy()
+        if not ok.any():
+            raise ForecastError(f"no scored day between {start} and {end or 'the last bar'} has a {h}-day forecast "
+                                f"from every forecaster ({', '.join(fc.columns[fc.isna().all()])} never forecast); "
+                                "pass a longer history before the start")
+        frames[h] = fc[ok].assign(realized=rv[ok])
+    return horizons, cal, frames, notes
+
+
+def score_forecasts(df: pd.DataFrame, horizons: list[int], cal: str, frames: dict[int, pd.DataFrame],
+                    notes: dict | None = None, mcs: MCSSettings = MCSSettings()) -> Evaluation:
+    """Score the forecasts of :func:`collect_forecasts`: per horizon, per year, by regime, in stress windows."""
+    overall = {}
+    notes = dict(notes or {})
+    for h in horizons:
+        fc = frames[h].drop(columns="realized")
+        overall[h] = score_table(frames[h]["realized"], fc, horizon=h, against="log_har", mcs=mcs)
+        note = overall[h].attrs.get("mcs_note")
+        if note:
+            notes[f"mcs_{h}d"] = note
+    rv1 = frames[horizons[0]]["realized"]
+    fc1 = frames[horizons[0]].drop(columns="realized")
+    years = {}
+    for year, idx in rv1.groupby(rv1.index.year).groups.items():
+        if len(idx) >= 30:
+            years[year] = {name: float(qlike(rv1.loc[idx], fc1.loc[idx, name]).mean()) for name in fc1}
+    by_year = pd.DataFrame(years).T
+    by_year.index.name = "year"
+    trailing = pd.Series(trailing_variance(df, 30, cal), index=df.index).reindex(rv1.index).to_numpy()
+    return Evaluation(horizons, cal, overall, by_year, regime_table(rv1, fc1, trailing, horizons[0]),
+                      stress_table(rv1, fc1, horizon=horizons[0]), frames, notes)
+
+
 def evaluate_forecasters(df: pd.DataFrame, model: str = "btc-1h", start: str = "2022-01-01",
                          end: str | None = None, refit_every: str | None = None,
                          first_train_end: str | None = None, mcs: MCSSettings = MCSSettings(),
@@ -217,39 +315,9 @@ def evaluate_forecasters(df: pd.DataFrame, model: str = "btc-1h", start: str = "
         Also score the self-refitting LSTM (e.g. ``"6M"``), first trained to ``first_train_end``
         (default: the day before ``start``).
     """
-    from lstm_strategies.forecasters import make_forecaster
-
-    lstm = make_forecaster("lstm", model=model)
-    lstm.check_out_of_sample(pd.Timestamp(start, tz="UTC"))
-    cal, horizons = lstm.calendar, list(lstm.horizons)
-    models = {"lstm": lstm}
-    if refit_every:
-        first = first_train_end or str((pd.Timestamp(start) - pd.Timedelta("1D")).date())
-        models["lstm_refit"] = make_forecaster("lstm_refit", cal, refit_every=refit_every, first_train_end=first,
-                                               horizons=horizons, **(refit_kwargs or {}))
-    for name in ("log_har", "har", "ewma", "garch"):
-        models[name] = make_forecaster(name, cal, horizons=horizons)
-    predictions = {name: m.fit(df).predict_batch(df) for name, m in models.items()}
-    notes = {"garch_convergence_warnings": models["garch"].convergence_warnings}
-    overall, per_horizon = {}, {}
-    for j, h in enumerate(horizons):
-        rv, pos = daily_targets(df, start, end, h, cal)
-        fc = pd.DataFrame({name: p[pos, j] for name, p in predictions.items()}, index=rv.index)
-        ok = fc.notna().all(axis=1).to_numpy()
-        rv, fc = rv[ok], fc[ok]
-        overall[h] = score_table(rv, fc, horizon=h, against="log_har", mcs=mcs)
-        per_horizon[h] = fc.assign(realized=rv)
-    rv1 = per_horizon[horizons[0]]["realized"]
-    fc1 = per_horizon[horizons[0]].drop(columns="realized")
-    years = {}
-    for year, idx in rv1.groupby(rv1.index.year).groups.items():
-        if len(idx) >= 30:
-            years[year] = {name: float(qlike(rv1.loc[idx], fc1.loc[idx, name]).mean()) for name in fc1}
-    by_year = pd.DataFrame(years).T
-    by_year.index.name = "year"
-    trailing = pd.Series(trailing_variance(df, 30, cal), index=df.index).reindex(rv1.index).to_numpy()
-    return Evaluation(horizons, cal, overall, by_year, regime_table(rv1, fc1, trailing, horizons[0]),
-                      stress_table(rv1, fc1, horizon=horizons[0]), per_horizon, notes)
+    horizons, cal, frames, notes = collect_forecasts(df, model, start, end, refit_every, first_train_end,
+                                                     refit_kwargs)
+    return score_forecasts(df, horizons, cal, frames, notes, mcs)
 
 
 @dataclass
@@ -362,22 +430,27 @@ def _print(title: str, table: pd.DataFrame) -> None:
 
 
 def evaluate_cli(args) -> None:
+    """``lstm-strategies evaluate``: each table is written as soon as it is computed, so a late failure
+    (or an interrupt) keeps what was done."""
+    from lstm_strategies.atomic import claim_folder
     from lstm_strategies.datasets import load_dataset
 
+    out = claim_folder(args.out, "evaluation")
     df = load_dataset(args.data)
-    ev = evaluate_forecasters(df, args.model, args.start, args.end, refit_every=args.refit_every,
-                              mcs=MCSSettings(size=args.mcs_size, reps=args.mcs_reps,
-                                              block_size=args.mcs_block, seed=args.seed))
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    horizons, cal, frames, notes = collect_forecasts(df, args.model, args.start, args.end,
+                                                     refit_every=args.refit_every)
+    for h, frame in frames.items():
+        atomic_write(out / f"forecasts_{h}d.csv", lambda tmp, f=frame: f.to_csv(tmp))
+    ev = score_forecasts(df, horizons, cal, frames, notes, MCSSettings(size=args.mcs_size, reps=args.mcs_reps,
+                                                                       block_size=args.mcs_block, seed=args.seed))
     md = []
     for h, table in ev.overall.items():
         atomic_write(out / f"evaluation_{h}d.csv", lambda tmp, t=table: t.to_csv(tmp))
-        atomic_write(out / f"forecasts_{h}d.csv", lambda tmp, h=h: ev.forecasts[h].to_csv(tmp))
         md.append(f"## Horizon {h} day(s)\n\n{table.to_markdown(floatfmt='.4g')}\n")
     for name, table in (("by_year", ev.by_year), ("by_regime", ev.by_regime), ("stress", ev.stress)):
         atomic_write(out / f"evaluation_{name}.csv", lambda tmp, t=table: t.to_csv(tmp))
         md.append(f"## 1-day QLIKE {name.replace('_', ' ')}\n\n{table.to_markdown(floatfmt='.4g')}\n")
+    md += [f"note: {key}: {text}\n" for key, text in ev.notes.items() if key.startswith("mcs_")]
     atomic_write_text(out / "evaluation.md", "\n".join(md))
     h0 = ev.horizons[0]
     days_per_year = get_calendar(ev.calendar).days_per_year
@@ -391,6 +464,9 @@ def evaluate_cli(args) -> None:
     _print("1-day QLIKE by regime (terciles of the trailing 30-day variance known at the forecast)", ev.by_regime)
     _print("1-day QLIKE in named stress windows", ev.stress)
     print(f"\nGARCH fits that arch flagged as not converged: {ev.notes['garch_convergence_warnings']}")
+    for key, text in ev.notes.items():
+        if key.startswith("mcs_"):
+            print(f"note ({key}): {text}")
     if args.implied:
         from lstm_strategies.implied import load_implied_vol
 
@@ -407,4 +483,3 @@ def evaluate_cli(args) -> None:
         print(f"wrote {out}/implied_vs_forecasts.csv, implied_encompassing.csv, implied_series.csv, "
               "implied_vs_forecast.png")
     print(f"wrote {out}/evaluation.md, evaluation_*.csv, forecasts_*.csv and forecast_vs_realized_*.png")
-

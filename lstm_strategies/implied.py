@@ -123,12 +123,13 @@ def _resolve(source) -> Path:
     text = str(source)
     if text in SHIPPED:
         return dataset_path(text)
+    from lstm_strategies.readers import check_regular_file
+
     path = Path(text)
     if not path.exists():
-        raise DataError(f"{text}: implied-vol file not found (give a CSV path or a shipped name: btc_dvol_1d)")
-    if path.is_dir():
-        raise DataError(f"{text}: is a folder, not an implied-vol CSV")
-    return path
+        raise DataError(f"{text}: implied-vol file not found (give a CSV path or a shipped name: "
+                        f"{', '.join(n for n, d in SHIPPED.items() if d.kind == 'implied_vol')})")
+    return check_regular_file(path, "implied-vol CSV", DataError)
 
 
 class ImpliedVolLookup:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import html as html_lib
 import json
 import math
+import re
 import warnings
 from pathlib import Path
 
@@ -21,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from lstm_strategies._version import __version__
-from lstm_strategies.atomic import atomic_write, atomic_write_text, check_destination, output_folder
+from lstm_strategies.atomic import atomic_write, atomic_write_text, check_destination, child, output_folder
 from lstm_strategies.plotting import configure_matplotlib, growth_axis, new_figure, percent_axis, save_figure
 
 __all__ = ["compare", "compute_metrics", "configure_matplotlib", "print_summary", "sharpe_difference",
@@ -116,11 +117,18 @@ def sharpe_difference(a: pd.Series, b: pd.Series, periods: int = 365, reps: int 
 
     estimate = diff(pair)
     bs = StationaryBootstrap(block, pair, seed=seed)
-    draws = np.array([diff(data[0][0]) for data in bs.bootstrap(reps)])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        draws = np.array([diff(data[0][0]) for data in bs.bootstrap(reps)])
+    # a resample of a series that is mostly flat (a rule that rarely trades) can have zero variance:
+    # its Sharpe ratio is undefined, so the draw is dropped rather than poisoning the mean with NaN
+    draws = draws[np.isfinite(draws)]
+    if len(draws) < reps // 2:
+        return {"diff": estimate, "pvalue": None, "days": int(len(pair)), "reps": reps, "block": block,
+                "note": f"only {len(draws)} of {reps} resamples had a defined Sharpe ratio"}
     centred = draws - draws.mean()
     pvalue = float(np.mean(np.abs(centred) >= abs(estimate)))
-    return {"diff": estimate, "pvalue": max(pvalue, 1.0 / reps), "days": int(len(pair)), "reps": reps,
-            "block": block}
+    return {"diff": estimate, "pvalue": max(pvalue, 1.0 / len(draws)), "days": int(len(pair)),
+            "reps": int(len(draws)), "block": block}
 
 
 def _plot_equity(path: Path, name: str, returns: pd.Series, benchmark: pd.Series,
@@ -217,11 +225,42 @@ def build_metrics(result) -> dict:
             metrics["baseline"]["te30"] = rolling_tracking_error(series, float(cfg.strategy_params["target_vol"]),
                                                                  30, cal.days_per_year)["te30"]
     metrics["sharpe_vs_buy_and_hold"] = sharpe_difference(result.returns, result.benchmark, periods)
+    metrics["warnings"] = data_warnings(result)
     metrics["provenance"] = {**result.provenance, "quantstats": _qs().__version__, "periods_per_year": periods,
                              "config_name": cfg.name, "strategy_params": cfg.strategy_params,
                              "forecaster_params": {k: str(v) for k, v in cfg.forecaster_params.items()},
                              "library": __version__}
     return _clean(metrics)
+
+
+def data_warnings(result) -> list[str]:
+    """One line per degenerate input or outcome: constant prices, zero volume, no trades."""
+    out = []
+    df, start = result.data, pd.Timestamp(result.provenance.get("trading_start") or result.data.index[0])
+    traded = df[df.index >= start]
+    if len(traded) > 1 and float(traded["close"].max()) == float(traded["close"].min()):
+        out.append(f"the close price is constant ({float(traded['close'].iloc[0]):g}) over the traded period: "
+                   "returns are all zero, so Sharpe ratios and volatility forecasts mean nothing")
+    if len(df) and not bool((df["volume"] > 0).any()):
+        out.append("the volume column is zero on every bar: volume features carry no information (the LSTM's "
+                   "volume input is constant); check the data source")
+    if result.extras.get("orders", 0) == 0:
+        out.append("the strategy placed no orders over the traded period (zero exposure): check the forecaster's "
+                   "warm-up, [backtest] start and the strategy's parameters")
+    return out
+
+
+#: what QuantStats' page template adds that a shared, offline report must not have: an icon fetched
+#: from the network and a handler calling a function the page does not define
+_QS_ONLINE = (re.compile(r'<link rel="shortcut icon" href="https?://[^"]*"[^>]*>'), re.compile(r' onload="save\(\)"'))
+
+
+def _offline(_, path: str) -> None:
+    """Strip :data:`_QS_ONLINE` from a QuantStats page in place: opening it makes no request, runs no script."""
+    page = Path(path).read_text()
+    for pattern in _QS_ONLINE:
+        page = pattern.sub("", page)
+    Path(path).write_text(page)
 
 
 def _flat_page(title: str, metrics: dict) -> str:
@@ -253,7 +292,7 @@ def write_report(result, out: str | Path, tearsheet: bool | None = None) -> dict
     periods = int(result.calendar.days_per_year)
     returns, benchmark = result.returns, result.benchmark
     metrics = build_metrics(result)
-    with output_folder(out) as tmp:
+    with output_folder(out, "backtest report") as tmp:
         frame = pd.DataFrame({"strategy": returns, "benchmark": benchmark})
         if result.baseline is not None:
             frame["baseline"] = result.baseline[1].reindex(frame.index)
@@ -273,9 +312,10 @@ def write_report(result, out: str | Path, tearsheet: bool | None = None) -> dict
                     # QuantStats' seaborn plots use APIs matplotlib has deprecated: third-party noise
                     warnings.filterwarnings("ignore", category=DeprecationWarning, module="seaborn")
                     warnings.filterwarnings("ignore", category=PendingDeprecationWarning, module="seaborn")
-                    atomic_write(tmp / "tearsheet.html", lambda p: qs.reports.html(
+                    # QuantStats puts the title into its page as it is: escape it (names are user input)
+                    atomic_write(tmp / "tearsheet.html", lambda p: _offline(qs.reports.html(
                         _naive(returns.rename(cfg.name)), benchmark=bench, output=p, periods_per_year=periods,
-                        title=title, download_filename="tearsheet.html"))
+                        title=html_lib.escape(title), download_filename="tearsheet.html"), p))
         traded = result.records
         _plot_equity(tmp / "equity.png", cfg.name, returns, benchmark, result.baseline)
         if len(traded) and traded["forecast_vol"].notna().any():
@@ -303,22 +343,31 @@ def _get(m: dict, key: str):
     return m
 
 
+#: decision columns, shown only when some run has them (the headline columns always show)
+OPTIONAL_COLUMNS = ("TE30", "Hedge err sd")
+
+
 def summary_table(all_metrics: dict[str, dict]) -> pd.DataFrame:
-    """One row per run with the headline numbers, and one buy-and-hold row per asset."""
+    """One row per run with the headline numbers, and one buy-and-hold row per asset.
+
+    The headline columns stay even when a run cannot define them (a run that never trades has no
+    Sharpe ratio: its cell is empty); decision columns appear when a run has them.
+    """
     rows, assets = {}, {}
     for name, m in all_metrics.items():
         rows[name] = {label: _get(m, key) for key, label, _ in SUMMARY_KEYS}
         rows[name]["in-sample"] = m.get("provenance", {}).get("in_sample")
         source = m.get("provenance", {}).get("data_source") or "asset"
         period = (m.get("first_day"), m.get("last_day"))
-        if m.get("benchmark_sharpe") is not None:
+        if "benchmark_sharpe" in m:
             assets.setdefault((source, period), m)
     for (source, period), m in assets.items():
         label = f"buy and hold {source}" + (f" {period[0]}..{period[1]}" if len({p for _, p in assets}) > 1 else "")
-        rows[label] = {"Sharpe": m["benchmark_sharpe"], "CAGR": m["benchmark_cagr"],
-                       "Vol": m["benchmark_volatility"], "MaxDD": m["benchmark_max_drawdown"]}
+        rows[label] = {"Sharpe": m["benchmark_sharpe"], "CAGR": m.get("benchmark_cagr"),
+                       "Vol": m.get("benchmark_volatility"), "MaxDD": m.get("benchmark_max_drawdown")}
     table = pd.DataFrame(rows).T
-    return table.dropna(axis=1, how="all")
+    empty = [c for c in OPTIONAL_COLUMNS if c in table and table[c].isna().all()]
+    return table.drop(columns=empty)
 
 
 def format_table(table: pd.DataFrame) -> pd.DataFrame:
@@ -334,7 +383,30 @@ def format_table(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def print_summary(all_metrics: dict[str, dict]) -> None:
+    """The summary table on stdout, then each run's warnings (one line each) on stderr."""
+    import sys
+
     print(format_table(summary_table(all_metrics)).to_string())
+    sys.stdout.flush()
+    for name, m in all_metrics.items():
+        for line in m.get("warnings") or []:
+            print(f"warning: {name}: {line}", file=sys.stderr)
+
+
+def _link(href: str, text: str) -> str:
+    """An ``<a>`` element: the path percent-encoded and both parts HTML-escaped (names are user input)."""
+    from urllib.parse import quote
+
+    return f'<a href="{html_lib.escape(quote(href), quote=True)}">{html_lib.escape(text)}</a>'
+
+
+def _index_page(shown: pd.DataFrame, names: list[str]) -> str:
+    """The comparison's index.html: the table (pandas escapes its cells) and a link per run."""
+    items = "\n".join(f"<li>{_link(name + '/tearsheet.html', name)} ({_link(name + '/metrics.json', 'metrics')})"
+                      "</li>" for name in names)
+    return ("<!doctype html><html><head><meta charset='utf-8'><title>lstm-strategies comparison</title>"
+            f"</head><body><h1>Backtest comparison</h1>{shown.to_html(na_rep='', escape=True)}"
+            f"<h2>Tearsheets</h2><ul>{items}</ul></body></html>")
 
 
 def compare(config_paths: list[str], out: str | Path, data: str | None = None) -> pd.DataFrame:
@@ -355,20 +427,15 @@ def compare(config_paths: list[str], out: str | Path, data: str | None = None) -
         raise ConfigError(f"two configs share the name(s) {raise_dup}; each run needs its own folder")
     out = check_destination(out)
     all_metrics = {}
-    with output_folder(out) as tmp:
+    with output_folder(out, "comparison") as tmp:
         for cfg in tqdm(configs, desc="backtests", unit="run", leave=False):
             result = run_backtest(cfg, cfg.load_data(data), progress=True)
-            all_metrics[cfg.name] = write_report(result, tmp / cfg.name)
+            all_metrics[cfg.name] = write_report(result, child(tmp, cfg.name, "config name"))
         table = summary_table(all_metrics)
         shown = format_table(table)
         atomic_write(tmp / "comparison.csv", lambda p: table.to_csv(p))
         atomic_write_text(tmp / "comparison.md", shown.to_markdown() + "\n")
-        links = "\n".join(f'<li><a href="{name}/tearsheet.html">{html_lib.escape(name)}</a> '
-                          f'(<a href="{name}/metrics.json">metrics</a>)</li>' for name in all_metrics)
-        page = (f"<!doctype html><html><head><meta charset='utf-8'><title>lstm-strategies comparison</title>"
-                f"</head><body><h1>Backtest comparison</h1>{shown.to_html(na_rep='')}"
-                f"<h2>Tearsheets</h2><ul>{links}</ul></body></html>")
-        atomic_write_text(tmp / "index.html", page)
+        atomic_write_text(tmp / "index.html", _index_page(shown, list(all_metrics)))
     print_summary(all_metrics)
     print(f"\nwrote {out}/comparison.csv, comparison.md and index.html, and a folder per run")
     return table

@@ -33,7 +33,14 @@ import pandas as pd
 from scipy import stats
 
 from lstm_strategies._version import __version__
-from lstm_strategies.atomic import atomic_write, atomic_write_text, check_destination, remove_stale_temporaries
+from lstm_strategies.atomic import (
+    atomic_write,
+    atomic_write_text,
+    child,
+    claim_folder,
+    name_problem,
+    remove_stale_temporaries,
+)
 from lstm_strategies.backtest import BacktestConfig, read_toml, run_backtest
 from lstm_strategies.calendar import get_calendar
 from lstm_strategies.data import fingerprint
@@ -116,7 +123,10 @@ class SweepConfig:
         metric = report.get("metric", "sharpe")
         if metric not in RANKABLE:
             raise ConfigError(f"{path}: report.metric = {metric!r}; choose one of {sorted(RANKABLE)}")
-        return cls(raw.get("name", path.stem), base, tasks, metric, heatmap, int(report.get("top", 3)), str(path))
+        name = raw.get("name", path.stem)
+        if name_problem(name):
+            raise ConfigError(f"{path}: name = {name!r}: the name {name_problem(name)}")
+        return cls(name, base, tasks, metric, heatmap, int(report.get("top", 3)), str(path))
 
 
 #: metric -> True when higher is better
@@ -181,6 +191,25 @@ def run_sweep_task(base: dict, overrides: dict, data: str | None = None, task: s
     return row
 
 
+def _read_results(path: Path) -> pd.DataFrame:
+    """The rows of an earlier run of this sweep; a truncated or foreign file is one clear error."""
+    import io
+
+    from lstm_strategies.readers import read_text
+
+    advice = "move the file away (or pass another --out) to start the sweep afresh"
+    try:
+        frame = pd.read_csv(io.StringIO(read_text(path, "sweep results", ConfigError, advice)))
+    except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise ConfigError(f"{path}: not readable as a sweep's results ({type(exc).__name__}: {exc}); "
+                          f"{advice}") from None
+    missing = [c for c in ("task_id", "sweep_key") if c not in frame]
+    if missing or frame[["task_id", "sweep_key"]].isna().any().any():
+        what = f"has no column(s) {missing}" if missing else "has rows without a task_id or sweep_key"
+        raise ConfigError(f"{path}: {what}: it is truncated or not written by a sweep; {advice}")
+    return frame
+
+
 def _write_results(out: Path, rows: list[dict]) -> pd.DataFrame:
     """``results.csv`` always; ``results.parquet`` too when pyarrow is installed (the [parquet] extra)."""
     import importlib.util
@@ -205,14 +234,13 @@ def run_sweep(config: SweepConfig, out: Path, executor: str = "local", workers: 
 
     from lstm_strategies.executors import run_tasks
 
-    out = check_destination(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = claim_folder(out, "sweep")
     remove_stale_temporaries(out, "results.csv")
     remove_stale_temporaries(out, "results.parquet")
     key = sweep_key(config.base, fingerprint(config.base.load_data(data)))
     done_rows: list[dict] = []
     if (out / "results.csv").exists():
-        previous = pd.read_csv(out / "results.csv")
+        previous = _read_results(out / "results.csv")
         keys = set(previous["sweep_key"].astype(str)) if "sweep_key" in previous else {"(none)"}
         if keys != {key}:
             raise ConfigError(f"{out} holds results of another sweep context (sweep key {sorted(keys)}, this run "
@@ -295,5 +323,5 @@ def _heatmap(results: pd.DataFrame, keys: list[str], metric: str, path: Path, ne
 
 def run_sweep_cli(args) -> None:
     config = SweepConfig.from_toml(args.config)
-    out = Path(args.out or Path("backtests") / "output" / "sweeps" / config.name)
+    out = Path(args.out) if args.out else child(Path("backtests") / "output" / "sweeps", config.name, "sweep name")
     run_sweep(config, out, args.executor, args.workers, args.address)

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lstm_strategies.atomic import atomic_write
+from lstm_strategies.atomic import atomic_write, claim_folder
 from lstm_strategies.forecasters.lstm_refit import default_cache_dir, fold_ends, train_fold
 from lstm_strategies.training import TrainConfig
 
@@ -49,6 +49,7 @@ def walk_forward(df_or_path, first_train_end: str, every_months: int = 6, config
     from lstm_strategies.executors import run_tasks
     from lstm_strategies.forecasters import make_forecaster
 
+    out = claim_folder(out, "walk-forward forecasts")  # refused before any fold trains
     path = str(df_or_path)
     df = load_dataset(path)
     ends = fold_ends(df.index, first_train_end, every_months)
@@ -64,8 +65,6 @@ def walk_forward(df_or_path, first_train_end: str, every_months: int = 6, config
                                    index=pd.DatetimeIndex(res["index"], tz="UTC")))
         print(f"fold trained to {task['train_end'][:10]}: validation QLIKE {res['val_qlike']:.4f}")
     forecasts = pd.concat(frames).sort_index()
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     atomic_write(out / "forecasts.csv", lambda tmp: forecasts.to_csv(tmp, index_label="timestamp"))
     horizons = [int(c[4:-1]) for c in forecasts.columns if c.startswith("var_")]
     har = make_forecaster("log_har", cfg["calendar"], horizons=horizons).fit(df).predict_batch(df)

@@ -65,6 +65,11 @@ class ForecastStrategy(bt.Strategy):
     )
     #: forecast horizon (days) on the indicator's ``vol`` line; strategies override
     default_horizon: int | None = None
+    #: the parameter holding the decision's horizon in calendar days (checked against the forecaster's
+    #: horizons by the config schema); None when the strategy has none
+    horizon_param: str | None = None
+    #: whether a decision horizon beyond the forecaster's longest may be read by extrapolating the term
+    #: structure (only with ``extrapolate = true``); otherwise such a horizon is refused
     #: take the forecaster's horizon nearest to :meth:`horizon_days` instead of requiring it
     snap_horizon = False
 
@@ -87,6 +92,8 @@ class ForecastStrategy(bt.Strategy):
         self.rejected: list[dict] = []
         self.target_weight = math.nan
         self.hedge_ratio = math.nan
+
+    can_extrapolate = False
 
     def horizon_days(self) -> int | None:
         """The horizon (days) this strategy's decision uses on the ``vol`` line."""

@@ -35,8 +35,11 @@ def implied_lookup(spec) -> ImpliedVolLookup | None:
 class _OptionStrategy(ForecastStrategy):
     """What the option strategies share: the option's life in days and the implied-vol series."""
 
-    params = (("maturity_days", 30), ("rate", 0.0), ("implied_vol", None), ("implied_max_age", "3D"))
-    param_rules = {"maturity_days": positive, "moneyness": positive, "put_moneyness": positive,
+    params = (("maturity_days", 30), ("rate", 0.0), ("implied_vol", None), ("implied_max_age", "3D"),
+              ("extrapolate", False))
+    param_rules = {"maturity_days": lambda v: None if 0 < v <= 3650 else "must be in (0, 3650] days",
+                   "rate": lambda v: None if -0.5 < v < 1 else "must be in (-0.5, 1) (a year, continuous)",
+                   "moneyness": positive, "put_moneyness": positive,
                    "call_moneyness": positive, "max_weight": positive, "asset_weight": non_negative,
                    "vrp": positive, "spread": non_negative, "rv_days": positive, "hedge_fraction": unit_interval,
                    "hedge_when": one_of("forecast_above_implied", "always"), "pricing": one_of("implied", "proxy"),
@@ -53,6 +56,8 @@ class _OptionStrategy(ForecastStrategy):
 
     #: the ``vol`` line (records, plots) shows the forecast horizon nearest the option's life
     snap_horizon = True
+    horizon_param = "maturity_days"
+    can_extrapolate = True
 
     def horizon_days(self) -> float:
         return float(self.p.maturity_days)

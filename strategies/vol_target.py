@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from lstm_strategies.checks import positive, whole_positive
+from lstm_strategies.checks import whole_positive
 
 from .base import ForecastStrategy, rolling_tracking_error
 
@@ -36,9 +36,12 @@ class VolTargetStrategy(ForecastStrategy):
     # horizon, band and adjust: chosen on 2021 only (benchmarks/choose_decision_defaults.py: the lowest
     # mean TE30 over EWMA, GARCH, log-HAR and an LSTM trained to 2020, at <= 12 books a year)
     params = (("target_vol", 0.4), ("max_leverage", 1.0), ("horizon", 1), ("band", 0.0), ("adjust", 0.5))
-    param_rules = {"target_vol": positive, "max_leverage": positive, "horizon": whole_positive}
+    param_rules = {"target_vol": lambda v: None if 0 < v <= 5 else "must be in (0, 5] (annualised, 5 = 500%)",
+                   "max_leverage": lambda v: None if 0 < v <= 100 else "must be in (0, 100]",
+                   "horizon": whole_positive}
 
     snap_horizon = True
+    horizon_param = "horizon"
 
     def horizon_days(self) -> int:
         return int(self.p.horizon)

@@ -13,7 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from lstm_strategies.atomic import atomic_write_text, check_destination, output_folder
+from lstm_strategies.atomic import (
+    MARKER,
+    atomic_write_text,
+    check_destination,
+    child,
+    claim_folder,
+    output_folder,
+    safe_name,
+)
 from lstm_strategies.errors import OutputError
 
 
@@ -22,13 +30,19 @@ def fill(folder: Path, tag: str) -> None:
         (folder / name).write_text(f"{tag} {name}")
 
 
+def contents(folder: Path) -> set[str]:
+    """The tags of the run files in an output folder (the tool's marker aside)."""
+    assert (folder / MARKER).is_file()
+    return {p.read_text().split()[0] for p in folder.iterdir() if p.name != MARKER}
+
+
 def test_a_finished_folder_replaces_the_old_one_whole(tmp_path):
     out = tmp_path / "run"
     with output_folder(out) as tmp:
         fill(tmp, "old")
     with output_folder(out) as tmp:
         fill(tmp, "new")
-    assert {p.read_text().split()[0] for p in out.iterdir()} == {"new"}
+    assert contents(out) == {"new"}
     assert [p.name for p in tmp_path.iterdir()] == ["run"]  # no temporary sibling left
 
 
@@ -39,7 +53,7 @@ def test_an_error_mid_run_keeps_the_previous_outputs(tmp_path):
     with pytest.raises(RuntimeError), output_folder(out) as tmp:
         (tmp / "returns.csv").write_text("new returns.csv")
         raise RuntimeError("killed half-way")
-    assert {p.read_text().split()[0] for p in out.iterdir()} == {"old"}
+    assert contents(out) == {"old"}
     assert [p.name for p in tmp_path.iterdir()] == ["run"]
 
 
@@ -72,7 +86,7 @@ def test_a_full_disk_is_one_clear_error_and_leaves_nothing(tmp_path, monkeypatch
     with pytest.raises(OutputError, match="the disk is full"), output_folder(out) as tmp:
         atomic_write_text(tmp / "metrics.json", "{}")
     monkeypatch.undo()
-    assert {p.read_text().split()[0] for p in out.iterdir()} == {"old"}
+    assert contents(out) == {"old"}
     assert [p.name for p in tmp_path.iterdir()] == ["run"]
 
 
@@ -92,7 +106,7 @@ def test_a_killed_writer_leaves_the_old_folder_and_its_leftovers_are_cleaned(tmp
     assert proc.stdout.readline().strip() == "written"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    assert {p.read_text().split()[0] for p in out.iterdir()} == {"old"}  # never a new file beside old ones
+    assert contents(out) == {"old"}  # never a new file beside old ones
     assert len(list(tmp_path.iterdir())) == 2  # the killed writer's temporary folder
     with output_folder(out) as tmp:
         fill(tmp, "next")
@@ -135,3 +149,76 @@ def _alive(pid: int) -> bool:
         return False
     with open(f"/proc/{pid}/stat") as fh:  # a zombie has exited
         return fh.read().split()[2] != "Z"
+
+
+# -- nothing the tool did not write is deleted ---------------------------------------------------
+
+def user_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "mine"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "keep.txt").write_text("keep")
+    (folder / "sub" / "y.txt").write_text("y")
+    return folder
+
+
+def test_a_folder_of_user_files_is_refused_and_left_whole(tmp_path):
+    folder = user_folder(tmp_path)
+    with pytest.raises(OutputError, match="did not write .*keep.txt"), output_folder(folder) as tmp:
+        fill(tmp, "new")
+    assert (folder / "keep.txt").read_text() == "keep" and (folder / "sub" / "y.txt").read_text() == "y"
+    with pytest.raises(OutputError, match="did not write"):
+        claim_folder(folder, "sweep")
+    assert sorted(p.name for p in folder.iterdir()) == ["keep.txt", "sub"]
+
+
+def test_a_user_file_appearing_during_the_run_stops_the_swap(tmp_path):
+    out = tmp_path / "run"
+    with pytest.raises(OutputError, match="did not write"), output_folder(out) as tmp:
+        fill(tmp, "new")
+        out.mkdir()
+        (out / "notes.txt").write_text("mine")
+    assert (out / "notes.txt").read_text() == "mine"
+
+
+@pytest.mark.parametrize("where", ["cwd", "parent_of_cwd", "home", "root"])
+def test_the_working_folder_home_and_root_are_refused(tmp_path, monkeypatch, where):
+    work = tmp_path / "work" / "project"
+    work.mkdir(parents=True)
+    monkeypatch.chdir(work)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    (tmp_path / "home").mkdir()
+    out = {"cwd": Path("."), "parent_of_cwd": Path(".."), "home": Path("~"), "root": Path("/")}[where]
+    with pytest.raises(OutputError, match="refusing"):
+        check_destination(out)
+    assert work.is_dir()
+
+
+def test_an_empty_folder_and_an_earlier_output_are_replaced(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with output_folder(empty) as tmp:
+        fill(tmp, "new")
+    assert contents(empty) == {"new"}
+    with output_folder(empty) as tmp:
+        fill(tmp, "again")
+    assert contents(empty) == {"again"}
+
+
+@pytest.mark.parametrize("name", ["../../../x", "a/b", "..", ".hidden", "tab\tname", "x" * 101, "", " padded",
+                                  "back\\slash"])
+def test_unsafe_names_never_become_paths(tmp_path, name):
+    with pytest.raises(OutputError):
+        safe_name(name)
+    with pytest.raises(OutputError):
+        child(tmp_path, name)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_markup_is_a_legal_name_but_stays_under_the_root(tmp_path):
+    name = 'q" onmouseover="alert(9)'
+    assert child(tmp_path, name) == tmp_path / name
+
+
+def test_an_over_long_path_component_is_one_clear_error(tmp_path):
+    with pytest.raises(OutputError, match="too long"):
+        check_destination(tmp_path / ("x" * 300) / "out")

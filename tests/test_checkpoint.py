@@ -604,3 +604,92 @@ def test_reseal_command_line(tmp_path, capsys):
     out = capsys.readouterr()
     assert f"{good}: sealed (format {FORMAT_VERSION}" in out.out and "weights_sha256" in out.err
     load_checkpoint(good)
+
+
+# --------------------------------------------------------------------------------------------
+# Bounded loading: special files and huge files are refused at once (pytest-timeout catches a hang)
+# --------------------------------------------------------------------------------------------
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize("target, name, message", [
+    ("/dev/zero", CARD, "is a device, not a regular file"),
+    ("/dev/urandom", WEIGHTS, "is a device, not a regular file"),
+    ("fifo", CARD, "is a named pipe, not a regular file"),
+    ("dir", CARD, "is a folder, not a model card"),
+    ("dir", WEIGHTS, "is a folder, not a model weights"),
+])
+def test_special_files_in_a_model_folder_are_refused_at_once(ckpt, target, name, message):
+    import os
+
+    path = ckpt / name
+    path.unlink()
+    if target == "fifo":
+        os.mkfifo(path)
+    elif target == "dir":
+        path.mkdir()
+    else:
+        path.symlink_to(target)
+    with pytest.raises(CheckpointError, match=message):
+        load_checkpoint(ckpt)
+
+
+def test_an_oversized_card_is_refused_before_it_is_read(ckpt):
+    with open(ckpt / CARD, "r+b") as fh:
+        fh.truncate(2 * 1024 * 1024)  # sparse: 2 MiB on paper, nothing on disk
+    with pytest.raises(CheckpointError, match="more than a model card can be"):
+        load_checkpoint(ckpt)
+
+
+def test_a_deeply_nested_card_is_one_clear_error(ckpt):
+    (ckpt / CARD).write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(CheckpointError, match="nested too deeply"):
+        load_checkpoint(ckpt)
+
+
+def test_weights_scaled_beyond_training_are_refused_at_load(sealed, tmp_path):
+    """A sealed folder whose weights were multiplied by 1e30 (finite in float32) never forecasts."""
+    from lstm_strategies import checkpoint
+
+    net, card = load_checkpoint(sealed["eth"])
+    with torch.no_grad():
+        net.correction.weight.mul_(1e30)
+    with pytest.raises(CheckpointError, match="not saving a model that could not be loaded"):
+        save_checkpoint(net, card, tmp_path / "refused")
+    limit = checkpoint.MAX_ABS_WEIGHT
+    try:  # write it anyway, as a tampering tool would, then load it
+        checkpoint.MAX_ABS_WEIGHT = float("inf")
+        save_checkpoint(net, card, tmp_path / "tampered")
+    finally:
+        checkpoint.MAX_ABS_WEIGHT = limit
+    with pytest.raises(CheckpointError, match="beyond anything training produces"):
+        load_checkpoint(tmp_path / "tampered")
+
+
+def test_a_card_horizon_beyond_a_year_is_refused(ckpt):
+    edit(ckpt, lambda c: c.update(horizons=[1, 7, 3000]))
+    with pytest.raises(CheckpointError, match="horizons"):
+        load_checkpoint(ckpt)
+
+
+# --------------------------------------------------------------------------------------------
+# Names resolve one way: a bare name is the bundled model, a path is a folder
+# --------------------------------------------------------------------------------------------
+
+def test_a_local_folder_never_shadows_a_bundled_name(tmp_path, monkeypatch):
+    shutil.copytree(pretrained_path("eth-1h"), tmp_path / "btc-1h")
+    monkeypatch.chdir(tmp_path)
+    bundled_btc = LSTMForecaster("btc-1h")
+    assert Path(bundled_btc.path) == pretrained_path("btc-1h")
+    assert bundled_btc.card.source.endswith("btc_usdt_1h") or "btc" in bundled_btc.card.source
+    local = LSTMForecaster("./btc-1h")
+    assert Path(local.path).resolve() == (tmp_path / "btc-1h").resolve()
+    assert local.card.weights_sha256 == read_card(pretrained_path("eth-1h")).weights_sha256
+
+
+def test_an_unknown_name_with_a_local_folder_says_how_to_use_it(tmp_path, monkeypatch):
+    shutil.copytree(pretrained_path("eth-1h"), tmp_path / "my-model")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(CheckpointError, match='write model = "./my-model"'):
+        LSTMForecaster("my-model")
+    with pytest.raises(CheckpointError, match="does not exist"):
+        LSTMForecaster("./missing-model")

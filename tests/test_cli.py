@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -129,3 +130,29 @@ def test_readme_main_job_on_a_year_of_data(tmp_path, capsys):
         assert (tmp_path / "mission" / name / "tearsheet.html").stat().st_size > 100_000
     table = (tmp_path / "mission" / "comparison.md").read_text()
     assert "buy and hold" in table and "nan" not in table.lower()
+
+
+@pytest.mark.parametrize("out", [".", "user_folder", "~", "/"])
+def test_backtest_never_replaces_a_folder_it_did_not_write(tmp_path, monkeypatch, capsys, out):
+    """`backtest --out .` from a folder of user files deleted them (and exited 0) before 0.3.0."""
+    config = str(Path("backtests/btc_vol_target_ewma.toml").resolve())
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "keep.txt").write_text("keep")
+    (tmp_path / "user_folder" / "sub").mkdir(parents=True)
+    (tmp_path / "user_folder" / "sub" / "y.txt").write_text("y")
+    assert main(["backtest", "--config", config, "--out", out]) == 2
+    assert "refusing to write the outputs" in capsys.readouterr().err
+    assert (tmp_path / "keep.txt").read_text() == "keep"
+    assert (tmp_path / "user_folder" / "sub" / "y.txt").read_text() == "y"
+
+
+@pytest.mark.parametrize("name", ["../../../x", "a/b", "..", "x" * 300])
+def test_a_config_name_never_becomes_a_path_outside_the_outputs(tmp_path, monkeypatch, capsys, name):
+    text = Path("backtests/btc_vol_target_ewma.toml").read_text().replace('"btc_vol_target_ewma"', repr(name))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bad.toml").write_text(text)
+    for argv in (["backtest", "--config", "bad.toml"], ["compare", "bad.toml", "--out", "cmp"]):
+        assert main(argv) == 2
+        assert "bad.toml: name = " in capsys.readouterr().err
+    assert [p.name for p in tmp_path.iterdir()] == ["bad.toml"]

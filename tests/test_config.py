@@ -35,8 +35,8 @@ def edit(path: str, value, delete: bool = False):
 BATTERY = [
     (edit("backtest.comission", 0.5), "backtest.comission: unknown key; did you mean 'commission'?"),
     (edit("strategy.forcaster", "ewma"), "strategy.forcaster: unknown key; did you mean 'forecaster'?"),
-    (edit("strategy.params.target_vol", -0.4), "strategy.params.target_vol = -0.4: must be > 0"),
-    (edit("strategy.params.max_leverage", -1), "strategy.params.max_leverage = -1: must be > 0"),
+    (edit("strategy.params.target_vol", -0.4), "strategy.params.target_vol = -0.4: must be in (0, 5]"),
+    (edit("strategy.params.max_leverage", -1), "strategy.params.max_leverage = -1: must be in (0, 100]"),
     (edit("strategy.allow_in_sample", "no"), "strategy.allow_in_sample = 'no'"),
     (edit("backtest.start", 20220101), "backtest.start = 20220101: 20220101 is not a date"),
     (edit("backtest.cash", "100000"), "backtest.cash = '100000'"),
@@ -67,7 +67,7 @@ BATTERY = [
     (edit("strategy.params.horizon", 0), "strategy.params.horizon = 0: must be a whole number > 0"),
     (edit("strategy.params.horizon", 2.5), "strategy.params.horizon = 2.5: must be a whole number > 0"),
     (lambda raw: edit("strategy.params", {"maturity_days": 0})(edit("strategy.name", "synthetic_put")(raw)),
-     "strategy.params.maturity_days = 0: must be > 0"),
+     "strategy.params.maturity_days = 0: must be in (0, 3650]"),
     (lambda raw: edit("strategy.params", {"moneyness": -0.9})(edit("strategy.name", "synthetic_put")(raw)),
      "strategy.params.moneyness = -0.9: must be > 0"),
     (lambda raw: edit("strategy.params", {"hedge_when": "sometimes"})(edit("strategy.name", "put_overlay")(raw)),
@@ -88,6 +88,25 @@ BATTERY = [
     (edit("strategy.params", 3), "strategy.params = 3"),
     (edit("strategy.forecaster_params.head", "thawed"),
      "forecaster 'ewma' does not take ['head']"),
+    # names become folder names: no separators, no parent folders, a length limit
+    (edit("name", "../../../x"), "name = '../../../x': the name contains '/'"),
+    (edit("name", "a/b"), "name = 'a/b': the name contains '/'"),
+    (edit("name", ".."), "name = '..': the name must not start with '.'"),
+    (edit("name", "x" * 300), "the name is 300 characters long"),
+    (edit("name", "new\nline"), "the name contains '\\n'"),
+    # finite, plausible numbers
+    (edit("backtest.cash", 1e308), "backtest.cash = 1e+308"),
+    (edit("backtest.cash", float("inf")), "backtest.cash = inf"),
+    (edit("strategy.params.target_vol", float("inf")), "strategy.params.target_vol = inf: must be a finite number"),
+    (edit("strategy.params.target_vol", float("nan")), "strategy.params.target_vol = nan: must be a finite number"),
+    (edit("strategy.params.target_vol", 40), "strategy.params.target_vol = 40: must be in (0, 5]"),
+    (edit("strategy.params.horizon", 100_000), "strategy.params.horizon = 100000: the ewma forecaster forecasts up to "
+                                               "30 days ([1, 7, 30]), so 100000 days would be an extrapolation"),
+    (lambda raw: edit("strategy.params", {"maturity_days": 1e9})(edit("strategy.name", "synthetic_put")(raw)),
+     "strategy.params.maturity_days = 1000000000.0: must be in (0, 3650]"),
+    (lambda raw: edit("strategy.params", {"maturity_days": 90})(edit("strategy.name", "synthetic_put")(raw)),
+     "90 days would be an extrapolation; set extrapolate = true"),
+    (edit("strategy.forecaster_params.burn_in_days", float("inf")), "burn_in_days=inf must be a finite number"),
 ]
 
 
@@ -109,7 +128,7 @@ def test_the_battery_is_complete():
             validate_config(mutate(copy.deepcopy(base())), "bad.toml")
         except ConfigError:
             refused += 1
-    assert refused == len(BATTERY) >= 44
+    assert refused == len(BATTERY) >= 62
 
 
 def test_the_base_config_is_valid_and_round_trips():
@@ -121,7 +140,7 @@ def test_the_base_config_is_valid_and_round_trips():
 def test_overrides_go_through_the_same_validation():
     cfg = validate_config(base(), "ok.toml")
     assert cfg.with_overrides(**{"params.target_vol": 0.3}).strategy_params["target_vol"] == 0.3
-    with pytest.raises(ConfigError, match="target_vol = -1: must be > 0"):
+    with pytest.raises(ConfigError, match=r"target_vol = -1: must be in \(0, 5\]"):
         cfg.with_overrides(**{"params.target_vol": -1})
     with pytest.raises(ConfigError, match="backtest.commission"):
         cfg.with_overrides(commission=-1)
@@ -137,3 +156,9 @@ def test_toml_dates_are_accepted(tmp_path):
     (tmp_path / "d.toml").write_text(text)
     cfg = BacktestConfig.from_toml(tmp_path / "d.toml")
     assert cfg.start == "2022-01-01" and cfg.data_start == "2021-01-01"
+
+
+def test_an_option_beyond_the_forecast_horizons_needs_the_opt_in():
+    raw = edit("strategy.params", {"maturity_days": 90, "extrapolate": True})(edit("strategy.name", "synthetic_put")(
+        base()))
+    assert validate_config(raw, "ok.toml").strategy_params["maturity_days"] == 90

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import re
 from pathlib import Path
 
@@ -426,6 +427,9 @@ def broken_files(hourly_slice, tmp_path) -> dict[str, tuple[object, str]]:
     (tmp_path / "blank.csv").write_text("\n\n\n")
     (tmp_path / "header_only.csv").write_text("timestamp,open,high,low,close,volume\n")
     (tmp_path / "folder.csv").mkdir()
+    (tmp_path / "nested.json").write_text("[" * 100_000 + "]" * 100_000)
+    os.mkfifo(tmp_path / "pipe.csv")  # a reader of a named pipe would block forever
+    (tmp_path / "zero.csv").symlink_to("/dev/zero")
     (tmp_path / "ragged.csv").write_bytes(text.replace(b"\n", b",7\n", 9).replace(b",7\n", b"\n", 8))
     return {
         "cut.csv.gz": "cannot read as CSV \\(the gzip stream is truncated or corrupt\\)",
@@ -436,6 +440,9 @@ def broken_files(hourly_slice, tmp_path) -> dict[str, tuple[object, str]]:
         "blank.csv": "no rows",
         "header_only.csv": "0 rows, but at least 2 are needed",
         "folder.csv": "is a directory",
+        "nested.json": "the JSON is nested too deeply",
+        "pipe.csv": "is a named pipe, not a regular file",
+        "zero.csv": "is a device, not a regular file",
         "ragged.csv": "cannot read as CSV: ParserError: .*Expected 6 fields in line 9, saw 7; re-download",
     }
 

@@ -84,3 +84,44 @@ def test_regimes_are_terciles_of_a_variable_known_at_the_forecast(btc_hourly):
     np.testing.assert_allclose(trailing_variance(cut), trailing[:20_000], equal_nan=True)
     labels = regime_labels(trailing[-3000:])
     assert {(labels == r).sum() for r in ("calm", "normal", "turbulent")} == {1000}
+
+
+def test_identical_models_share_one_mcs_p_value_instead_of_crashing():
+    """arch's MCS fails on two identical loss columns (e.g. a gated-off refitting LSTM equal to log-HAR)."""
+    rng = np.random.default_rng(4)
+    good = rng.exponential(1.0, 800)
+    losses = pd.DataFrame({"log_har": good, "lstm_refit": good.copy(), "bad": good * 1.5 + 0.2})
+    p = model_confidence_set(losses, MCSSettings(reps=200, seed=1))
+    assert p["log_har"] == p["lstm_refit"] >= 0.05 and p["bad"] < 0.05
+    assert "lstm_refit has the same losses as log_har" in p.attrs["note"]
+
+
+def test_infinite_forecasts_are_one_clear_error_naming_the_forecaster(eth_hourly, monkeypatch):
+    from conftest import window
+
+    from lstm_strategies.errors import ForecastError
+    from lstm_strategies.evaluation import collect_forecasts
+    from lstm_strategies.forecasters.ewma import EWMAForecaster
+
+    monkeypatch.setattr(EWMAForecaster, "_predict_batch", lambda self, df, first=0: np.full((len(df), 3), np.inf))
+    with pytest.raises(ForecastError, match="forecaster ewma .* infinite or non-positive 1-day"):
+        collect_forecasts(window(eth_hourly, "2024-11-01", "2025-09-01"), "eth-1h", "2025-07-01")
+
+
+def test_evaluate_keeps_the_forecasts_when_scoring_fails(tmp_path, capsys, monkeypatch):
+    import lstm_strategies.evaluation as evaluation
+    from lstm_strategies.cli import main
+    from lstm_strategies.errors import ForecastError
+
+    index = pd.date_range("2025-07-01", periods=40, freq="1D", tz="UTC")
+    frame = pd.DataFrame({"lstm": 1.0, "log_har": 1.1, "realized": 1.2}, index=index)
+    monkeypatch.setattr(evaluation, "collect_forecasts", lambda *a, **k: ([1], "crypto", {1: frame}, {}))
+
+    def late_failure(*args, **kwargs):
+        raise ForecastError("scoring failed late")
+
+    monkeypatch.setattr(evaluation, "score_forecasts", late_failure)
+    out = tmp_path / "eval"
+    assert main(["evaluate", "--data", "eth_usdt_1h", "--model", "eth-1h", "--out", str(out)]) == 2
+    assert "scoring failed late" in capsys.readouterr().err
+    assert len(pd.read_csv(out / "forecasts_1d.csv")) == 40

@@ -64,3 +64,15 @@ def test_forecast_against_implied_on_a_slice(btc_hourly):
     assert {"const", "implied", "lstm"} == set(cmp.encompassing.index)
     assert (cmp.encompassing["hac_se"] > 0).all()
     assert cmp.table.loc["lstm", "dm_pvalue_vs_implied"] <= 1
+
+
+@pytest.mark.timeout(20)
+def test_special_files_are_refused_not_read(tmp_path):
+    import os
+
+    os.mkfifo(tmp_path / "pipe.csv")
+    (tmp_path / "zero.csv").symlink_to("/dev/zero")
+    with pytest.raises(DataError, match="named pipe"):
+        load_implied_vol(tmp_path / "pipe.csv")
+    with pytest.raises(DataError, match="is a device"):
+        load_implied_vol(tmp_path / "zero.csv")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from html.parser import HTMLParser
 
 import pandas as pd
 import pytest
@@ -30,7 +31,9 @@ def test_outputs_are_written(demo_report):
     out, metrics = demo_report
     for name in ("tearsheet.html", "metrics.json", "returns.csv", "equity.png", "forecast_vol.png", "weights.png"):
         assert (out / name).stat().st_size > 1000, name
-    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary files left
+    from lstm_strategies.atomic import MARKER
+
+    assert [p.name for p in out.iterdir() if p.name.startswith(".")] == [MARKER]  # no temporary files left
 
 
 def test_tearsheet_shows_the_strategy_sharpe_and_max_drawdown(demo_report):
@@ -137,3 +140,94 @@ def test_bad_configs_name_their_key(tmp_path, edit, key):
         BacktestConfig.from_toml(path).load_data()
     assert key in str(info.value)
     assert "bad.toml" in str(info.value)
+
+
+# -- user strings never reach HTML unescaped; degenerate runs say so --------------------------------
+
+MARKUP = '<script>alert(1)<script><img src=x onerror=alert(2)>q" onmouseover="alert(9)'
+
+
+class _Page(HTMLParser):
+    """Every element, attribute and text of a page, as a browser's parser sees them."""
+
+    def __init__(self, text: str):
+        super().__init__()
+        self.tags: list[tuple[str, dict]] = []
+        self.text: list[str] = []
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    handle_startendtag = handle_starttag
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def assert_no_foreign_markup(text: str) -> _Page:
+    page = _Page(text)
+    assert not [t for t, _ in page.tags if t in ("script", "iframe", "object", "embed")], "a script element"
+    handlers = [(t, k) for t, attrs in page.tags for k in attrs if k.lower().startswith("on")]
+    assert not handlers, f"event handlers: {handlers}"
+    assert not [t for t, attrs in page.tags if t == "img" and not str(attrs.get("src", "")).startswith("data:")]
+    external = [v for _, attrs in page.tags for k, v in attrs.items() if k in ("href", "src")
+                and re.match(r"(?i)\s*(https?:|//)", str(v)) and "quantstats.io" not in str(v)]
+    assert not external, f"requests leaving the machine: {external}"
+    return page
+
+
+def test_names_full_of_markup_reach_no_html_unescaped(tmp_path):
+    from lstm_strategies.reports import compare
+
+    text = open("backtests/btc_vol_target_ewma.toml").read()
+    text = text.replace('name = "btc_vol_target_ewma"', f"name = '{MARKUP}'")
+    text = text.replace('start = "2021-01-01"', 'start = "2021-11-01"')
+    text = text.replace('end = "2026-06-30"', 'end = "2022-03-31"')
+    (tmp_path / "markup.toml").write_text(text)
+    out = tmp_path / "cmp"
+    compare([str(tmp_path / "markup.toml")], out)
+    index = assert_no_foreign_markup((out / "index.html").read_text())
+    assert MARKUP in "".join(index.text)  # shown as text, literally
+    links = [attrs["href"] for tag, attrs in index.tags if tag == "a"]
+    assert all(not link.startswith(("/", "..")) and "://" not in link for link in links)
+    sheet = assert_no_foreign_markup((out / MARKUP / "tearsheet.html").read_text())
+    assert MARKUP in "".join(sheet.text)
+
+
+def test_a_degenerate_run_warns_and_keeps_its_table(btc_hourly, capsys):
+    """Constant prices and zero volume: one warning line each, no trades said, headline columns kept."""
+    from lstm_strategies.reports import build_metrics, print_summary, summary_table
+
+    df = btc_hourly[(btc_hourly.index >= "2021-11-01") & (btc_hourly.index < "2022-03-01")].copy()
+    df[["open", "high", "low", "close"]] = 100.0
+    df["volume"] = 0.0
+    cfg = BacktestConfig.from_toml("backtests/btc_vol_target_ewma.toml").with_overrides(data_start="2021-11-01")
+    metrics = build_metrics(run_backtest(cfg, df))
+    warnings = metrics["warnings"]
+    assert len(warnings) == 3
+    assert "close price is constant" in warnings[0] and "volume column is zero" in warnings[1]
+    assert "no orders" in warnings[2]
+    table = summary_table({cfg.name: metrics})
+    assert {"Sharpe", "Sortino", "CAGR", "Vol", "MaxDD"} <= set(table.columns)
+    assert any(label.startswith("buy and hold") for label in table.index)
+    print_summary({cfg.name: metrics})
+    err = capsys.readouterr().err
+    assert err.count("warning: btc_vol_target_ewma:") == 3
+
+
+def test_sharpe_difference_ignores_resamples_without_variance():
+    """A rule that trades on few days gives resamples with zero variance: those draws are dropped, the
+    p-value stays a real one (it collapsed to 1/reps when a NaN draw poisoned the mean)."""
+    import numpy as np
+
+    from lstm_strategies.reports import sharpe_difference
+
+    rng = np.random.default_rng(5)
+    index = pd.date_range("2023-01-01", periods=600, freq="1D")
+    always = pd.Series(rng.normal(0.001, 0.01, 600), index=index)
+    rare = pd.Series(0.0, index=index)
+    rare.iloc[[50, 51, 300]] = [0.01, -0.005, 0.008]
+    result = sharpe_difference(rare, always, reps=300)
+    assert result["pvalue"] is None or result["pvalue"] > 1 / 300
+    assert result["reps"] <= 300

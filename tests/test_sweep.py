@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -25,8 +27,6 @@ METRICS = ["sharpe", "sortino", "cagr", "volatility", "max_drawdown", "cvar_95",
 
 @pytest.fixture(scope="module")
 def sweep_file(tmp_path_factory):
-    from pathlib import Path
-
     folder = tmp_path_factory.mktemp("sweep")
     base = Path("backtests/spx_vol_target_demo.toml").resolve()
     path = folder / "grid.toml"
@@ -67,9 +67,12 @@ def test_ray_executor_gives_the_local_results(sweep_file, local_results, tmp_pat
 
 
 def test_an_interrupted_sweep_runs_only_the_missing_tasks(sweep_file, local_results, tmp_path, monkeypatch):
+    from lstm_strategies.atomic import write_marker
+
     out, full = local_results
     partial = full.sort_values("task_id").iloc[:1]  # as if killed after the first task finished
     partial.to_csv(tmp_path / "results.csv", index=False)
+    write_marker(tmp_path, "sweep")
     ran = []
     real = sweep_module.run_sweep_task
 
@@ -93,7 +96,7 @@ def test_bad_sweep_keys_fail_before_running(tmp_path):
     with pytest.raises(ConfigError, match=r"strategy.params.target_volume: not a parameter of vol_target"):
         SweepConfig.from_toml(path)
     path.write_text(f'base = "{base}"\n[grid]\n"params.target_vol" = [0.1, -0.4]\n')
-    with pytest.raises(ConfigError, match=r"target_vol = -0.4: must be > 0"):
+    with pytest.raises(ConfigError, match=r"target_vol = -0.4: must be in \(0, 5\]"):
         SweepConfig.from_toml(path)
     path.write_text(f'base = "{base}"\n[grid]\nforecaster = ["prophet"]\n')
     with pytest.raises(ConfigError, match="forecaster 'prophet' is unknown"):
@@ -105,11 +108,32 @@ def test_resume_refuses_results_of_a_changed_base(sweep_file, local_results, tmp
     import shutil
 
     out, _ = local_results
-    shutil.copy(out / "results.csv", tmp_path / "results.csv")
+    copy = Path(shutil.copytree(out, tmp_path / "copy"))
     config = SweepConfig.from_toml(sweep_file)
     changed = SweepConfig(config.name, config.base.with_overrides(commission=0.02), config.tasks, path=config.path)
     with pytest.raises(ConfigError, match="holds results of another sweep context"):
-        run_sweep(changed, tmp_path, "local", workers=1, progress=False, report=False)
+        run_sweep(changed, copy, "local", workers=1, progress=False, report=False)
+
+
+def test_a_truncated_results_file_is_one_clear_error(sweep_file, local_results, tmp_path):
+    import shutil
+
+    out, _ = local_results
+    copy = Path(shutil.copytree(out, tmp_path / "copy"))
+    text = (copy / "results.csv").read_text()
+    (copy / "results.csv").write_text(text[: len(text) // 2])  # cut mid-row, as a killed copy would
+    config = SweepConfig.from_toml(sweep_file)
+    with pytest.raises(ConfigError, match="results.csv: .*(truncated|not readable)"):
+        run_sweep(config, copy, "local", workers=1, progress=False, report=False)
+
+
+def test_a_folder_of_other_files_is_never_a_sweep_folder(sweep_file, tmp_path):
+    from lstm_strategies.errors import OutputError
+
+    (tmp_path / "thesis.tex").write_text("mine")
+    with pytest.raises(OutputError, match="did not write"):
+        run_sweep(SweepConfig.from_toml(sweep_file), tmp_path, "local", workers=1, progress=False)
+    assert [p.name for p in tmp_path.iterdir()] == ["thesis.tex"]
 
 
 def test_deflated_sharpe_ratio_properties():

@@ -8,14 +8,15 @@ to float32 rounding (tested to 2e-6 in log variance).
 from __future__ import annotations
 
 import copy
+import os
 from collections import deque
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from lstm_strategies.checkpoint import ModelCard, load_checkpoint, pretrained_path
-from lstm_strategies.errors import LeakageError
+from lstm_strategies.checkpoint import ModelCard, load_checkpoint, pretrained_names, pretrained_path
+from lstm_strategies.errors import CheckpointError, LeakageError
 from lstm_strategies.features import FEATURE_NAMES, StreamingFeatures, feature_lookback, feature_matrix
 from lstm_strategies.forecasters.base import Forecaster
 from lstm_strategies.forecasters.streaming import RollingWindowLSTM
@@ -24,10 +25,33 @@ from lstm_strategies.model import VolatilityLSTM
 NS_PER_MINUTE = 60_000_000_000
 
 
+def is_path_spec(name_or_path: str | Path) -> bool:
+    """Whether a model spec names a folder: a ``Path``, or text with a separator or starting with
+    ``.`` or ``~`` (``"./btc-1h"``, ``"models/btc-1h"``); any other text is a bundled name."""
+    if isinstance(name_or_path, Path):
+        return True
+    text = str(name_or_path)
+    return "/" in text or os.sep in text or text.startswith((".", "~"))
+
+
 def resolve_model_path(name_or_path: str | Path) -> Path:
-    """Folder of a checkpoint: a bundled name (``"btc-1h"``) or a folder with ``model.json``."""
-    path = Path(name_or_path)
-    return path if (path / "model.json").exists() else pretrained_path(str(name_or_path))
+    """Folder of a checkpoint, resolved one way: a path (see :func:`is_path_spec`) is that folder; a
+    bare name is the bundled model of that name, never a folder of the same name in the working
+    directory (``"./btc-1h"`` says that one)."""
+    if is_path_spec(name_or_path):
+        path = Path(name_or_path).expanduser()
+        if not path.is_dir():
+            what = "is a file" if path.exists() else "does not exist"
+            raise CheckpointError(f"model folder {path} {what}; give a checkpoint folder (model.json + "
+                                  f"model.safetensors) or a bundled name: {pretrained_names()}")
+        return path
+    try:
+        return pretrained_path(str(name_or_path))
+    except CheckpointError as exc:
+        if Path(str(name_or_path)).is_dir():
+            raise CheckpointError(f"{exc}. A folder {name_or_path!r} exists here: to use it, write model = "
+                                  f"\"./{name_or_path}\" (a bare name only ever means a bundled model)") from None
+        raise
 
 
 def load_pretrained(name_or_path: str | Path) -> LSTMForecaster:
