@@ -40,7 +40,7 @@ from lstm_strategies.atomic import atomic_write
 from lstm_strategies.calendar import CALENDARS, MAX_HORIZON_DAYS
 from lstm_strategies.errors import CheckpointError
 from lstm_strategies.model import VolatilityLSTM
-from lstm_strategies.readers import read_bytes
+from lstm_strategies.readers import path_kind, read_bytes
 
 FORMAT_VERSION = 3
 UNSEALED_FORMAT_VERSION = 2  # weights hash in the card, no seal of the card: upgrade with reseal()
@@ -264,7 +264,7 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict:
 
 
 def _read_json(path: Path) -> Any:
-    if not path.exists() and not path.is_symlink():
+    if path_kind(path, "model card", CheckpointError) == "missing" and not path.is_symlink():
         raise CheckpointError(f"{path}: no model.json; a checkpoint folder holds model.json and "
                               "model.safetensors (write one with `lstm-strategies train`)")
     data = read_bytes(path, "model card", CheckpointError, _RETRAIN)
@@ -293,7 +293,7 @@ def _header(weights: Path, data: bytes) -> dict[str, str]:
 
 def _read_weights(weights: Path, expected: str, card_path: Path) -> bytes:
     """The weights file's bytes, once they match the card's ``weights_sha256``."""
-    if not weights.exists() and not weights.is_symlink():
+    if path_kind(weights, "model weights", CheckpointError) == "missing" and not weights.is_symlink():
         raise CheckpointError(f"{weights}: weights file missing; {_RETRAIN}")
     data = read_bytes(weights, "model weights", CheckpointError, _RETRAIN)
     digest = hashlib.sha256(data).hexdigest()

@@ -249,6 +249,10 @@ def main(argv: list[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+    except OSError as exc:  # the system refused a file operation the checks above did not foresee
+        sys.stdout.flush()
+        print(f"error: {exc.filename or ''}: {exc.strerror or exc}".replace("error: : ", "error: "), file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("\ninterrupted; outputs already written are complete (writes are atomic)", file=sys.stderr)
         return 130

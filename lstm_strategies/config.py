@@ -262,10 +262,10 @@ def _utc(text: str) -> pd.Timestamp:
 
 def read_toml(path: str | Path, what: str = "config") -> dict:
     """Parse a TOML file; a missing or malformed file is a :class:`ConfigError` naming it."""
-    from lstm_strategies.readers import read_text
+    from lstm_strategies.readers import path_kind, read_text
 
     path = Path(path)
-    if not path.exists() and not path.is_symlink():
+    if path_kind(path, f"{what} file", ConfigError) == "missing":
         raise ConfigError(f"{path}: {what} file not found")
     text = read_text(path, "config", ConfigError)
     try:

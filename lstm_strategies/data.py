@@ -184,11 +184,12 @@ def _frame_table(frame: pd.DataFrame) -> _Table:
 
 
 def _read_path(path: Path, name: str) -> _Table:
-    from lstm_strategies.readers import check_regular_file
+    from lstm_strategies.readers import check_regular_file, path_kind
 
-    if path.is_dir():
+    kind = path_kind(path, "OHLCV file", DataError)
+    if kind == "folder":
         raise DataError(f"{name}: is a directory; pass an OHLCV file (CSV, CSV.gz, parquet or JSON)")
-    if not path.exists():
+    if kind == "missing":
         raise DataError(f"{name}: file not found; pass an existing OHLCV file "
                         "(CSV, CSV.gz, parquet, or CCXT JSON)")
     check_regular_file(path, "OHLCV file", DataError, "pass an OHLCV file (CSV, CSV.gz, parquet or JSON)")

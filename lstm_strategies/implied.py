@@ -123,10 +123,10 @@ def _resolve(source) -> Path:
     text = str(source)
     if text in SHIPPED:
         return dataset_path(text)
-    from lstm_strategies.readers import check_regular_file
+    from lstm_strategies.readers import check_regular_file, path_kind
 
     path = Path(text)
-    if not path.exists():
+    if path_kind(path, "implied-vol CSV", DataError) == "missing":
         raise DataError(f"{text}: implied-vol file not found (give a CSV path or a shipped name: "
                         f"{', '.join(n for n, d in SHIPPED.items() if d.kind == 'implied_vol')})")
     return check_regular_file(path, "implied-vol CSV", DataError)

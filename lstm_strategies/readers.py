@@ -31,6 +31,19 @@ def _size(n: int) -> str:
     return f"{n / MiB:,.0f} MiB" if n >= MiB else f"{n:,} bytes"
 
 
+def path_kind(path: str | Path, kind: str, error: type[Exception]) -> str:
+    """``"missing"``, ``"folder"`` or ``"file"`` (anything else that exists) for ``path``; a path the
+    system cannot even look up (a name over 255 bytes, a loop of links) is ``error`` naming it."""
+    try:
+        info = Path(path).stat()
+    except (FileNotFoundError, NotADirectoryError):
+        return "missing"
+    except OSError as exc:
+        raise error(f"{path}: cannot look up the {kind} ({exc.strerror or exc}"
+                    + (": a folder or file name is over 255 bytes" if exc.errno == 36 else "") + ")") from None
+    return "folder" if stat.S_ISDIR(info.st_mode) else "file"
+
+
 def check_regular_file(path: str | Path, kind: str, error: type[Exception], advice: str = "") -> Path:
     """``path`` when it is an existing regular file within the size limit of ``kind``.
 

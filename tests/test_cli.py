@@ -156,3 +156,12 @@ def test_a_config_name_never_becomes_a_path_outside_the_outputs(tmp_path, monkey
         assert main(argv) == 2
         assert "bad.toml: name = " in capsys.readouterr().err
     assert [p.name for p in tmp_path.iterdir()] == ["bad.toml"]
+
+
+def test_an_over_long_file_name_is_one_clear_line(tmp_path, capsys):
+    long = str(tmp_path / ("x" * 300))
+    for argv in (["data", "inspect", long], ["backtest", "--config", long + ".toml"],
+                 ["backtest", "--config", "backtests/btc_vol_target_ewma.toml", "--out", long]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and ("over 255 bytes" in err or "too long" in err) and "Traceback" not in err

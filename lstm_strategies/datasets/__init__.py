@@ -125,7 +125,9 @@ def load_dataset(spec: str | os.PathLike) -> pd.DataFrame:
         df = load_ohlcv(_verified(spec))
         df.attrs["source"] = spec
         return df
+    from lstm_strategies.readers import path_kind
+
     path = Path(spec)
-    if path.suffix or path.exists() or os.sep in spec:
+    if path.suffix or os.sep in spec or path_kind(path, "OHLCV file", DataError) != "missing":
         return load_ohlcv(path)
     return load_ohlcv(dataset_path(spec))

@@ -38,10 +38,13 @@ def resolve_model_path(name_or_path: str | Path) -> Path:
     """Folder of a checkpoint, resolved one way: a path (see :func:`is_path_spec`) is that folder; a
     bare name is the bundled model of that name, never a folder of the same name in the working
     directory (``"./btc-1h"`` says that one)."""
+    from lstm_strategies.readers import path_kind
+
     if is_path_spec(name_or_path):
         path = Path(name_or_path).expanduser()
-        if not path.is_dir():
-            what = "is a file" if path.exists() else "does not exist"
+        kind = path_kind(path, "model folder", CheckpointError)
+        if kind != "folder":
+            what = "is a file" if kind == "file" else "does not exist"
             raise CheckpointError(f"model folder {path} {what}; give a checkpoint folder (model.json + "
                                   f"model.safetensors) or a bundled name: {pretrained_names()}")
         return path
