@@ -14,10 +14,10 @@ import backtrader as bt
 import pandas as pd
 
 from lstm_strategies._version import __version__
+from lstm_strategies.bars import fingerprint
 from lstm_strategies.btfeed import FractionalCommission, MarginBroker, to_bt_feed
 from lstm_strategies.calendar import Calendar, get_calendar
 from lstm_strategies.config import BacktestConfig, read_toml
-from lstm_strategies.data import fingerprint
 from lstm_strategies.errors import BacktestError, DataError
 from lstm_strategies.forecasters.base import frame_timeframe
 from lstm_strategies.strategies import RecordsAnalyzer, strategy_class

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from backtrader.utils import date2num
 
-from lstm_strategies.data import OHLCV, infer_timeframe, timeframe_label
+from lstm_strategies.bars import OHLCV, infer_timeframe, timeframe_label
 from lstm_strategies.errors import DataError
 
 BT_EPOCH = 719163.0  # Backtrader's date number of 1970-01-01

@@ -18,8 +18,9 @@ from lstm_strategies.errors import LSTMStrategiesError
 def _cmd_data_inspect(args) -> None:
     import numpy as np
 
+    from lstm_strategies.bars import find_gaps
     from lstm_strategies.calendar import get_calendar
-    from lstm_strategies.data import find_gaps, load_ohlcv
+    from lstm_strategies.data import load_ohlcv
     from lstm_strategies.datasets import load_dataset, names
     from lstm_strategies.features import log_returns
 

@@ -25,12 +25,10 @@ from __future__ import annotations
 
 import csv
 import gzip
-import hashlib
 import json
 import re
 import warnings
 import zlib
-from collections.abc import Callable
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
@@ -39,9 +37,20 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from lstm_strategies.bars import (  # noqa: F401  (re-exported: the loader's public API)
+    OHLCV,
+    GapReport,
+    check_rows,
+    find_gaps,
+    fingerprint,
+    infer_timeframe,
+    resample_ohlcv,
+    timeframe_label,
+    validate_ohlcv,
+)
 from lstm_strategies.errors import DataError
+from lstm_strategies.timestamps import NUMBER, cell, check_tz, parse_times
 
-OHLCV = ["open", "high", "low", "close", "volume"]
 BINANCE_COLUMNS = [
     "open_time", "open", "high", "low", "close", "volume", "close_time",
     "quote_volume", "trades", "taker_base", "taker_quote", "ignore",
@@ -67,31 +76,9 @@ FORMATS = {
                "with open_time",
     "ccxt": "CCXT rows [ms, open, high, low, close, volume] (a JSON list, a Python list or a headerless CSV)",
 }
-# Epochs must land in [1990, 2100) in one of seconds, ms, us or ns; the four ranges do not overlap.
-EPOCH_MIN_S, EPOCH_MAX_S = 631_152_000, 4_102_444_800
-DATE_MIN, DATE_MAX = pd.Timestamp("1800-01-01"), pd.Timestamp("2200-01-01")  # for ISO dates (naive UTC)
-_OFFSET = re.compile(r"\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d*)?)?\s*(?:Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)$", re.IGNORECASE)
-_NUMBER = r"\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*"
 _READ_ERRORS = (ValueError, OSError, EOFError, zlib.error, csv.Error, UnicodeError, OverflowError)
 GapPolicy = Literal["keep", "raise"]
 Source = str | PathLike | pd.DataFrame | list
-
-
-@dataclass(frozen=True)
-class GapReport:
-    """Missing bars of a series: how many gaps, how many bars, the longest one."""
-
-    n_gaps: int
-    missing_bars: int
-    longest: pd.Timedelta
-    longest_start: pd.Timestamp | None
-    table: pd.DataFrame
-
-    def __str__(self) -> str:
-        if self.n_gaps == 0:
-            return "no gaps"
-        return (f"{self.n_gaps} gaps, {self.missing_bars} missing bars, longest {self.longest} "
-                f"starting {self.longest_start}")
 
 
 @dataclass
@@ -113,11 +100,6 @@ def _name(source: Source) -> str:
     return str(source) if isinstance(source, (str, PathLike)) else f"<{type(source).__name__}>"
 
 
-def _cell(value: object) -> str:
-    """A cell for a message: strings quoted, numbers and times plain."""
-    return repr(value) if isinstance(value, str) else str(value)
-
-
 def _norm(column: object) -> str:
     return re.sub(r"[^0-9a-z]+", "_", str(column).strip().lower()).strip("_")
 
@@ -134,7 +116,7 @@ def _is_header(cells: list[str]) -> bool:
     if any(_norm(c) in KNOWN_NAMES for c in cells):
         return True
     first = cells[0].strip() if cells else ""
-    if re.fullmatch(_NUMBER, first):
+    if re.fullmatch(NUMBER, first):
         return False
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -283,251 +265,6 @@ def _check_format(fmt: str, detected: str, table: _Table, name: str) -> None:
                     f"or pass fmt={detected!r}")
 
 
-def _epochs_to_ns(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Epochs in s, ms, us or ns (chosen per value by magnitude) to ns; also a mask of values out of range."""
-    ns = np.zeros(len(values), dtype="int64")
-    done = np.zeros(len(values), dtype=bool)
-    as_float = values.astype("float64")
-    for k in range(4):  # 0: seconds, 1: ms, 2: us, 3: ns
-        scale = 1000 ** k
-        hit = ~done & (as_float >= EPOCH_MIN_S * scale) & (as_float < EPOCH_MAX_S * scale)
-        if values.dtype.kind in "iu":
-            ns[hit] = values[hit].astype("int64") * 10 ** (9 - 3 * k)
-        else:
-            ns[hit] = np.rint(as_float[hit] * 10.0 ** (9 - 3 * k)).astype("int64")
-        done |= hit
-    return ns, ~done
-
-
-def _in_range(parsed: pd.Series) -> pd.Series:
-    """Dates outside [1800, 2200) become NaT; the rest in nanoseconds."""
-    plain = parsed.dt.tz_localize(None) if parsed.dt.tz is not None else parsed
-    return parsed.where((plain >= DATE_MIN) & (plain < DATE_MAX)).dt.as_unit("ns")
-
-
-def _one_datetime(value: str, utc: bool) -> pd.Timestamp:
-    try:
-        ts = pd.to_datetime(value, format="mixed", utc=utc)
-    except (ValueError, TypeError, OverflowError):
-        return pd.NaT
-    if pd.isna(ts) or (not utc and ts.tz is not None):
-        return pd.NaT
-    return ts if DATE_MIN <= ts.tz_localize(None) < DATE_MAX else pd.NaT
-
-
-def _to_datetimes(text: pd.Series, utc: bool) -> pd.Series:
-    """Parse strings (ISO fast path, then any layout pandas knows); unparseable values become NaT."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        out = _in_range(pd.to_datetime(text, format="ISO8601", utc=utc, errors="coerce"))
-        retry = out.isna().to_numpy()
-        if retry.any():
-            try:
-                again = _in_range(pd.to_datetime(text[retry], format="mixed", utc=utc, errors="coerce"))
-            except (ValueError, TypeError, OverflowError):
-                again = pd.Series([_one_datetime(v, utc) for v in text[retry]], index=text.index[retry],
-                                  dtype=out.dtype)
-            out = out.where(~retry, again)
-    return out
-
-
-def _localise(naive: pd.DatetimeIndex, tz: str | None, rows: np.ndarray, column: str, table: _Table,
-              raw: pd.Series, problems: list[tuple[int, str]]) -> np.ndarray:
-    """UTC ns of naive times: calendar dates (all midnight) without ``tz``, else times in zone ``tz``."""
-    if tz is None:
-        intraday = np.flatnonzero(naive.normalize() != naive)
-        if intraday.size:
-            i = int(rows[intraday[0]])
-            problems.append((i, f"{table.at(i)}, column '{column}': {_cell(raw.iloc[i])} has no UTC offset; "
-                                "naive local times: pass tz='Europe/Berlin' (or tz='UTC' if they are UTC)"))
-        return naive.tz_localize("UTC").asi8
-    local = naive.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
-    bad = np.flatnonzero(local.isna())
-    if bad.size:
-        i = int(rows[bad[0]])
-        gone = pd.isna(naive[bad[0]].tz_localize(tz, ambiguous=True, nonexistent="NaT"))
-        what = "does not exist (clocks jumped forward)" if gone else "happens twice (clocks went back)"
-        problems.append((i, f"{table.at(i)}, column '{column}': local time {_cell(raw.iloc[i])} {what} in {tz}; a "
-                            "naive time cannot say which hour it means: export the times in UTC or with offsets"))
-    return local.tz_convert("UTC").asi8
-
-
-def _check_tz(tz: str | None, name: str) -> None:
-    if tz is None:
-        return
-    try:
-        pd.Timestamp("2000-01-01").tz_localize(tz)
-    except (LookupError, ValueError, TypeError):
-        raise DataError(f"{name}: tz={tz!r} is not a time zone; pass an IANA name such as 'Europe/Berlin' "
-                        "or 'UTC'") from None
-
-
-def _parse_times(col: pd.Series, name: str, column: str, table: _Table, tz: str | None) -> pd.DatetimeIndex:
-    """The time column as a UTC index; raise one :class:`DataError` at the first bad value (in row order)."""
-    if isinstance(col.dtype, pd.DatetimeTZDtype):
-        col = col.dt.tz_convert("UTC")
-    n = len(col)
-    present = col.notna().to_numpy()
-    ns = np.zeros(n, dtype="int64")
-    problems: list[tuple[int, str]] = []
-    if not present.all():
-        i = int(np.flatnonzero(~present)[0])
-        problems.append((i, f"{table.at(i)}, column '{column}': the time is missing ({_cell(col.iloc[i])}); "
-                            "fix or delete that row"))
-    if pd.api.types.is_datetime64_any_dtype(col.dtype):
-        parsed = _in_range(col[present].reset_index(drop=True))
-        ok = parsed.notna().to_numpy()
-        rows = np.flatnonzero(present)
-        if not ok.all():
-            i = int(rows[np.flatnonzero(~ok)[0]])
-            problems.append((i, f"{table.at(i)}, column '{column}': {col.iloc[i]} is not between 1800 and 2200; "
-                                "fix or delete that row"))
-        stamps, rows = pd.DatetimeIndex(parsed[ok]), rows[ok]
-        if stamps.tz is not None:
-            ns[rows] = stamps.asi8
-        elif len(stamps):
-            ns[rows] = _localise(stamps, tz, rows, column, table, col, problems)
-        numeric = strings = np.zeros(n, dtype=bool)
-    elif pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype):
-        numeric, strings = present, np.zeros(n, dtype=bool)
-        numbers = col.to_numpy()[numeric]
-    else:
-        text = pd.Series([str(v).strip() for v in col.to_numpy()], dtype=object)
-        numeric = present & text.str.fullmatch(_NUMBER).to_numpy(dtype=bool)
-        strings = present & ~numeric
-        numbers = pd.to_numeric(text[numeric], errors="coerce").to_numpy() if numeric.any() else np.array([])
-    if numeric.any():
-        rows = np.flatnonzero(numeric)
-        values, out_of_range = _epochs_to_ns(np.asarray(numbers))
-        ns[rows] = values
-        if out_of_range.any():
-            i = int(rows[np.flatnonzero(out_of_range)[0]])
-            problems.append((i, f"{table.at(i)}, column '{column}': epoch {_cell(col.iloc[i])} is before 1990 or after "
-                                "2100 in seconds, milliseconds, microseconds and nanoseconds; fix or delete that row"))
-    if strings.any():
-        rows = np.flatnonzero(strings)
-        text = text[strings].reset_index(drop=True)
-        aware = text.str.contains(_OFFSET).to_numpy(dtype=bool)
-        for mask, utc in ((aware, True), (~aware, False)):
-            if not mask.any():
-                continue
-            parsed = _to_datetimes(text[mask].reset_index(drop=True), utc=utc)
-            ok = parsed.notna().to_numpy()
-            sub = rows[mask]
-            if not ok.all():
-                i = int(sub[np.flatnonzero(~ok)[0]])
-                problems.append((i, f"{table.at(i)}, column '{column}': cannot parse {_cell(col.iloc[i])} as a date "
-                                    "(between 1800 and 2200); fix or delete that row"))
-            stamps = pd.DatetimeIndex(parsed[ok])
-            if utc:
-                ns[sub[ok]] = stamps.asi8
-            elif len(stamps):
-                ns[sub[ok]] = _localise(stamps, tz, sub[ok], column, table, col, problems)
-    if problems:
-        raise DataError(f"{name}: {min(problems)[1]}")
-    return pd.DatetimeIndex(ns, tz="UTC").as_unit("ns").rename("timestamp")
-
-
-def _check_rows(df: pd.DataFrame, name: str, at: Callable[[int], str], min_rows: int) -> None:
-    if len(df) < min_rows:
-        raise DataError(f"{name}: {len(df)} rows, but at least {min_rows} are needed for the asked "
-                        "window; pass a longer history")
-    idx = df.index
-    dups = np.flatnonzero(idx.duplicated())
-    if dups.size:
-        i = dups[0]
-        raise DataError(f"{name}: {at(i)}: duplicate timestamp {idx[i]}; drop duplicates first")
-    steps = np.diff(idx.asi8)
-    back = np.flatnonzero(steps <= 0)
-    if back.size:
-        i = back[0] + 1
-        raise DataError(f"{name}: {at(i)}: timestamp {idx[i]} is not after the previous "
-                        f"{idx[i - 1]}; sort the file by time")
-    values = df[OHLCV].to_numpy(dtype="float64")
-    bad = ~np.isfinite(values)
-    if bad.any():
-        i, j = np.argwhere(bad)[0]
-        raise DataError(f"{name}: {at(i)}, column '{OHLCV[j]}': value {values[i, j]} is NaN or "
-                        "infinite; fix or drop that row (gaps are allowed, holes in a row are not)")
-    o, h, lo, c, v = values.T
-    nonpos = np.argwhere(values[:, :4] <= 0)
-    if nonpos.size:
-        i, j = nonpos[0]
-        raise DataError(f"{name}: {at(i)}, column '{OHLCV[j]}': price {values[i, j]} is not "
-                        "positive; prices must be > 0")
-    checks = [
-        (h < lo, "high", "high is below low"),
-        ((o > h) | (o < lo), "open", "open is outside [low, high]"),
-        ((c > h) | (c < lo), "close", "close is outside [low, high]"),
-        (v < 0, "volume", "volume is negative"),
-    ]
-    for mask, col, what in checks:
-        hits = np.flatnonzero(mask)
-        if hits.size:
-            i = hits[0]
-            raise DataError(f"{name}: {at(i)}, column '{col}': {what} "
-                            f"(open={o[i]}, high={h[i]}, low={lo[i]}, close={c[i]}, volume={v[i]}); "
-                            "fix the source row")
-
-
-def validate_ohlcv(df: pd.DataFrame, name: str = "<frame>", first_line: int = 0,
-                   min_rows: int = 2) -> None:
-    """Raise :class:`DataError` at the first bad row of an OHLCV frame.
-
-    Parameters
-    ----------
-    df : DataFrame
-        UTC-indexed frame with ``open, high, low, close, volume`` float columns.
-    name : str
-        File name for the message.
-    first_line : int
-        Line number in the file of ``df``'s first row (2 for a CSV with a header; 0 means
-        report positional rows instead).
-    min_rows : int
-        The fewest rows the caller needs (e.g. a model's window plus warm-up).
-    """
-    _check_rows(df, name, (lambda i: f"line {int(i) + first_line}") if first_line else (lambda i: f"row {int(i)}"),
-                min_rows)
-
-
-def infer_timeframe(index: pd.DatetimeIndex) -> pd.Timedelta:
-    """Most common spacing between consecutive bars (robust to gaps)."""
-    if len(index) < 2:
-        raise DataError("cannot infer a timeframe from fewer than 2 bars")
-    steps = pd.Series(np.diff(index.asi8))
-    return pd.Timedelta(int(steps.mode().iloc[0]), unit="ns")
-
-
-def timeframe_label(step: str | pd.Timedelta) -> str:
-    """Short label of a bar spacing: ``"1h"``, ``"4h"``, ``"1D"``, ``"15min"``."""
-    step = pd.Timedelta(step)
-    for unit, label in (("1D", "D"), ("1h", "h"), ("1min", "min"), ("1s", "s")):
-        n = step / pd.Timedelta(unit)
-        if n >= 1 and n == int(n):
-            return f"{int(n)}{label}"
-    return str(step)
-
-
-def find_gaps(df: pd.DataFrame, timeframe: str | pd.Timedelta | None = None) -> GapReport:
-    """Count missing bars: any step longer than one bar is a gap.
-
-    Returns
-    -------
-    GapReport
-        ``table`` has one row per gap: ``start`` (first missing bar), ``missing`` (bars).
-    """
-    step = pd.Timedelta(timeframe) if timeframe is not None else infer_timeframe(df.index)
-    diffs = np.diff(df.index.asi8)
-    where = np.flatnonzero(diffs > step.value)
-    missing = (diffs[where] // step.value - 1).astype(int)
-    starts = df.index[where] + step
-    table = pd.DataFrame({"start": starts, "missing": missing})
-    if table.empty:
-        return GapReport(0, 0, pd.Timedelta(0), None, table)
-    k = int(np.argmax(missing))
-    return GapReport(len(table), int(missing.sum()), step * int(missing[k]), starts[k], table)
-
-
 def _numbers(col: pd.Series, name: str, column: str, table: _Table) -> np.ndarray:
     if pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype):
         return col.to_numpy(dtype="float64", na_value=np.nan)
@@ -536,7 +273,7 @@ def _numbers(col: pd.Series, name: str, column: str, table: _Table) -> np.ndarra
     bad = np.flatnonzero(numeric.isna().to_numpy() & col.notna().to_numpy())
     if bad.size:
         i = int(bad[0])
-        raise DataError(f"{name}: {table.at(i)}, column '{column}': {_cell(col.iloc[i])} is not a number; "
+        raise DataError(f"{name}: {table.at(i)}, column '{column}': {cell(col.iloc[i])} is not a number; "
                         "fix or delete that row")
     return numeric.to_numpy(dtype="float64", na_value=np.nan)
 
@@ -581,7 +318,7 @@ def load_ohlcv(source: Source, timeframe: str | None = None, fmt: str | None = N
         raise DataError(f"{name}: fmt={fmt!r} is not a format; use one of {sorted(FORMATS)} or None to detect it")
     if gaps not in ("keep", "raise"):
         raise DataError(f"gaps={gaps!r}: use 'keep' or 'raise' (gaps are never filled silently)")
-    _check_tz(tz, name)
+    check_tz(tz, name)
     try:
         asked = None if timeframe is None else pd.Timedelta(timeframe)
     except ValueError:
@@ -594,10 +331,10 @@ def load_ohlcv(source: Source, timeframe: str | None = None, fmt: str | None = N
         times, time_name = table.index_time, str(table.index_time.name)
     else:
         times, time_name = table.raw[time_col], str(time_col)
-    index = _parse_times(times, name, time_name, table, tz)
+    index = parse_times(times, name, time_name, table.at, tz)
     values = {f: _numbers(table.raw[c], name, str(c), table) for f, c in value_cols.items()}
     df = pd.DataFrame(values, index=index)
-    _check_rows(df, name, table.at, min_rows)
+    check_rows(df, name, table.at, min_rows)
     if len(df) >= 2:
         step = infer_timeframe(df.index)
     elif asked is not None:
@@ -616,31 +353,3 @@ def load_ohlcv(source: Source, timeframe: str | None = None, fmt: str | None = N
     df.attrs["timeframe"] = timeframe_label(step)
     df.attrs["ignored_columns"] = ignored
     return df
-
-
-def resample_ohlcv(df: pd.DataFrame, rule: str = "1D") -> pd.DataFrame:
-    """Aggregate bars to a coarser timeframe on the 7-day crypto calendar.
-
-    Open is the first, high the max, low the min, close the last and volume the sum of the bars
-    in each UTC period; periods with no bar at all are dropped, never filled.
-    """
-    agg = df[OHLCV].resample(rule, label="left", closed="left").agg(
-        {"open": "first", "high": "max", "low": "min", "close": "last", "volume": "sum"})
-    counts = df["close"].resample(rule, label="left", closed="left").count()
-    out = agg[counts > 0].copy()
-    out.index = out.index.as_unit("ns")
-    out.attrs = {**df.attrs, "timeframe": timeframe_label(pd.Timedelta(rule))}
-    return out
-
-
-def fingerprint(df: pd.DataFrame) -> str:
-    """SHA-256 of the index and OHLCV values: identifies exactly which rows were used."""
-    h = hashlib.sha256()
-    h.update(df.index.asi8.tobytes())
-    h.update(np.ascontiguousarray(df[OHLCV].to_numpy(dtype="float64")).tobytes())
-    return h.hexdigest()
-
-
-def bars_per_day(timeframe: str | pd.Timedelta) -> float:
-    """Number of bars in 24 hours for a bar spacing."""
-    return pd.Timedelta("1D") / pd.Timedelta(timeframe)

@@ -15,8 +15,8 @@ import math
 import numpy as np
 import pandas as pd
 
+from lstm_strategies.bars import OHLCV, infer_timeframe
 from lstm_strategies.calendar import Calendar, get_calendar
-from lstm_strategies.data import OHLCV, infer_timeframe
 
 TINY_VARIANCE = 1e-12
 #: volume is compared with its mean over one day, and never fewer than this many bars (on daily

@@ -21,7 +21,8 @@ import pandas as pd
 from tqdm import tqdm
 
 from lstm_strategies.atomic import atomic_write
-from lstm_strategies.data import OHLCV, find_gaps, load_ohlcv, timeframe_label, validate_ohlcv
+from lstm_strategies.bars import OHLCV, find_gaps, timeframe_label, validate_ohlcv
+from lstm_strategies.data import load_ohlcv
 from lstm_strategies.errors import ConfigError, DataError
 
 INSTALL_HINT = "pip install 'lstm-strategies[fetch]'"

@@ -44,7 +44,7 @@ def load_implied_vol(source: str | Path | pd.Series, unit: str | None = None,
         Fractions (0.5676), index = time the value is known (period start + period), name
         ``implied_vol``; ``attrs`` holds ``source``, ``unit``, ``period`` and the gap count.
     """
-    from lstm_strategies.data import find_gaps
+    from lstm_strategies.bars import find_gaps
 
     name = str(source) if not isinstance(source, pd.Series) else f"<Series {source.name}>"
     if isinstance(source, pd.Series):

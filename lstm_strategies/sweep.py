@@ -42,8 +42,8 @@ from lstm_strategies.atomic import (
     remove_stale_temporaries,
 )
 from lstm_strategies.backtest import BacktestConfig, read_toml, run_backtest
+from lstm_strategies.bars import fingerprint
 from lstm_strategies.calendar import get_calendar
-from lstm_strategies.data import fingerprint
 from lstm_strategies.errors import ConfigError
 
 EULER_GAMMA = 0.5772156649015329

@@ -22,9 +22,9 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from lstm_strategies.bars import end_of_day, fingerprint, infer_timeframe, timeframe_label
 from lstm_strategies.calendar import get_calendar, validate_horizons
 from lstm_strategies.checkpoint import ModelCard
-from lstm_strategies.data import fingerprint, infer_timeframe, timeframe_label
 from lstm_strategies.errors import DataError
 from lstm_strategies.features import FEATURE_NAMES, HAR_FEATURES, feature_matrix, forward_variance_matrix
 from lstm_strategies.model import VolatilityLSTM, qlike_loss, relative_form
@@ -127,9 +127,7 @@ def train_lstm(df: pd.DataFrame, train_end: str, config: TrainConfig | None = No
     seed_everything(cfg.seed)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    end_ts = pd.Timestamp(train_end, tz="UTC")
-    if end_ts.hour == 0 and end_ts.minute == 0 and len(str(train_end)) <= 10:
-        end_ts = end_ts + pd.Timedelta("1D") - pd.Timedelta(1, "ns")
+    end_ts = end_of_day(train_end)
     data = df[df.index <= end_ts]  # never read past train_end
     if train_start:
         data = data[data.index >= pd.Timestamp(train_start, tz="UTC")]

@@ -7,13 +7,13 @@ import pandas as pd
 import pytest
 from conftest import window
 
+from lstm_strategies.bars import Bar
 from lstm_strategies.errors import ConfigError, DataError, NotFittedError
 from lstm_strategies.forecasters import forecaster_names, forecaster_params, make_forecaster
 from lstm_strategies.forecasters.ewma import EWMAForecaster
 from lstm_strategies.forecasters.garch import GARCHForecaster
 from lstm_strategies.forecasters.har import HARForecaster, LogHARForecaster
 from lstm_strategies.forecasters.lstm import LSTMForecaster, load_pretrained
-from lstm_strategies.validation import Bar
 
 
 def stream(forecaster, df):

@@ -87,10 +87,14 @@ def test_layers_flow_one_way():
 
     trading = {"lstm_strategies.indicators", "lstm_strategies.strategies", "lstm_strategies.backtest",
                "lstm_strategies.reports", "lstm_strategies.sweep", "lstm_strategies.btfeed"}
-    for low in ("lstm_strategies.data", "lstm_strategies.features", "lstm_strategies.forecasters",
+    for low in ("lstm_strategies.bars", "lstm_strategies.timestamps", "lstm_strategies.readers",
+                "lstm_strategies.data", "lstm_strategies.features", "lstm_strategies.forecasters",
                 "lstm_strategies.evaluation", "lstm_strategies.plotting", "lstm_strategies.training"):
         assert not reaches(low) & trading, f"{low} reaches {reaches(low) & trading}"
     assert "lstm_strategies.btfeed" not in reaches("lstm_strategies.data")
+    # the bar contract is below the file loader, never the other way round
+    assert "lstm_strategies.data" not in reaches("lstm_strategies.bars")
+    assert "lstm_strategies.bars" in reaches("lstm_strategies.data")
     for name in [m for m in graph if m.startswith("lstm_strategies.forecasters")]:
         source = Path(PACKAGE / name.split(".", 1)[1].replace(".", "/")).with_suffix(".py")
         if source.exists():

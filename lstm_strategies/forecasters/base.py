@@ -24,11 +24,19 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
+from lstm_strategies.bars import (
+    OHLCV,
+    Bar,
+    BarChecker,
+    as_bar,
+    check_frame,
+    infer_timeframe,
+    timeframe_label,
+    utc_timestamp,
+)
 from lstm_strategies.calendar import get_calendar, interpolate_variance, validate_horizons
 from lstm_strategies.checks import check_number
-from lstm_strategies.data import OHLCV, infer_timeframe, timeframe_label
 from lstm_strategies.errors import ConfigError, DataError, NotFittedError
-from lstm_strategies.validation import Bar, BarChecker, _timestamp, as_bar, check_frame
 
 __all__ = ["Bar", "BarHistory", "Forecaster", "check_number", "frame_timeframe", "rows_to_frame"]
 
@@ -210,7 +218,7 @@ class Forecaster(ABC):
         if when is None or isinstance(when, (int, np.integer)):
             self.quiet_until = None if when is None else int(when)
         else:
-            self.quiet_until = _timestamp(when).as_unit("ns").value
+            self.quiet_until = utc_timestamp(when).as_unit("ns").value
 
     # -- batched -------------------------------------------------------------------------------
     def predict_batch(self, df: pd.DataFrame, start=None) -> np.ndarray:
@@ -228,7 +236,7 @@ class Forecaster(ABC):
                             f"{self.timeframe} bars")
         first = 0
         if start is not None:
-            first = int(np.searchsorted(df.index.asi8, _timestamp(start).as_unit("ns").value))
+            first = int(np.searchsorted(df.index.asi8, utc_timestamp(start).as_unit("ns").value))
         return self._predict_batch(df, first)
 
     @abstractmethod
@@ -259,7 +267,7 @@ class Forecaster(ABC):
 
     # -- streaming -----------------------------------------------------------------------------
     def update(self, bar) -> np.ndarray:
-        """Add one bar (a :class:`~lstm_strategies.validation.Bar`, a pandas row, a dict or a tuple)
+        """Add one bar (a :class:`~lstm_strategies.bars.Bar`, a pandas row, a dict or a tuple)
         and return the term structure forecast at its close (NaN during warm-up)."""
         self._require_fitted()
         b = as_bar(bar)

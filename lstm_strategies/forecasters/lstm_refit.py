@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from lstm_strategies._version import __version__
+from lstm_strategies.bars import end_of_day
 from lstm_strategies.errors import ConfigError
 from lstm_strategies.forecasters.base import BarHistory, Forecaster, check_number
 
@@ -41,13 +42,6 @@ def parse_months(every: str | int) -> int:
     return int(text)
 
 
-def end_of_day(when) -> pd.Timestamp:
-    """A date as the last nanosecond of that UTC day (a timestamp with a time is kept as is)."""
-    end = pd.Timestamp(when)
-    end = end.tz_localize("UTC") if end.tz is None else end.tz_convert("UTC")
-    return end + pd.Timedelta("1D") - pd.Timedelta(1, "ns") if end == end.normalize() else end
-
-
 def next_fold_end(end: pd.Timestamp, every_months: int) -> pd.Timestamp:
     """The fold end ``every_months`` after ``end``."""
     return (end + pd.Timedelta(1, "ns") + pd.DateOffset(months=every_months)) - pd.Timedelta(1, "ns")
@@ -65,7 +59,7 @@ def fold_ends(index: pd.DatetimeIndex, first_train_end, every_months: int) -> li
 
 def fold_key(train_rows: pd.DataFrame, train_end: pd.Timestamp, config: dict, members: int) -> str:
     """Cache key of one fold: what it trains on and how."""
-    from lstm_strategies.data import fingerprint
+    from lstm_strategies.bars import fingerprint
 
     config = {k: v for k, v in config.items() if k not in ("device", "threads")}  # do not change the model
     blob = json.dumps({"rows": fingerprint(train_rows), "train_end": str(train_end), "config": config,

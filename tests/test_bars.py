@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 from conftest import run_ewma_on_a_stock_feed, window
 
+from lstm_strategies.bars import BarChecker, as_bar, check_frame
 from lstm_strategies.errors import DataError
 from lstm_strategies.forecasters import make_forecaster
 from lstm_strategies.indicators import LSTMVolatility
-from lstm_strategies.validation import BarChecker, as_bar, check_frame
 
 
 @pytest.fixture(scope="module")
@@ -110,3 +110,19 @@ def test_lstm_indicator_refuses_a_bad_stock_feed_in_next_mode(clean):
     cerebro.addstrategy(Probe)
     with pytest.raises(DataError, match="invalid"):
         cerebro.run()
+
+
+def test_one_end_of_day_rule():
+    """A date means the end of that UTC day; a time is kept, midnight included (training and folds agree)."""
+    import datetime
+
+    import pandas as pd
+
+    from lstm_strategies.bars import end_of_day
+
+    last = pd.Timestamp("2021-12-31 23:59:59.999999999", tz="UTC")
+    assert end_of_day("2021-12-31") == last
+    assert end_of_day(datetime.date(2021, 12, 31)) == last
+    assert end_of_day("2021-12-31 00:00") == pd.Timestamp("2021-12-31", tz="UTC")
+    assert end_of_day(pd.Timestamp("2021-12-31 12:00", tz="UTC")) == pd.Timestamp("2021-12-31 12:00", tz="UTC")
+    assert end_of_day(last) == last
