@@ -45,8 +45,15 @@ REFIT = {"refit_every": "6M", "first_train_end": "2021-12-31"}
 BANDS, ADJUSTS = [0.0, 0.05, 0.1, 0.2, 0.35, 0.5], [1.0, 0.5]
 
 
+def baselines() -> list[str]:
+    """The registered baselines that read the bars alone (the forecasters declare their kind and inputs)."""
+    from lstm_strategies.forecasters import forecaster_class, forecaster_names
+
+    return [n for n in forecaster_names(kind="baseline") if not forecaster_class(n).inputs]
+
+
 def forecasters(asset: str) -> dict[str, dict]:
-    return {"ewma": {}, "garch": {}, "har": {}, "log_har": {},
+    return {**{name: {} for name in baselines()},
             "lstm": {"model": "eth-1h" if asset == "eth" else "btc-1h"}, "lstm_refit": dict(REFIT)}
 
 
@@ -261,7 +268,7 @@ def print_goals(assets: list[str]) -> None:
             env = {name: frontier(g) for name, g in grid[grid["asset"] == asset].groupby("forecaster")}
             best = {name: e["te30"].min() for name, e in env.items()}
             lowest = min(best, key=best.get)
-            for other in ("ewma", "garch", "har", "log_har"):
+            for other in baselines():
                 cmp = frontier_comparison(env[variant], env[other])
                 if cmp["worst_gap"] > 1e-12:
                     ok = False

@@ -43,6 +43,7 @@ class BacktestResult:
     calendar: Calendar
     extras: dict = field(default_factory=dict)
     baseline: tuple[str, pd.Series] | None = None   # (label, daily returns) of the comparison run
+    horizon_days: int | None = None  # the forecast horizon (days of the calendar) the strategy's decision read
 
 
 def daily_returns(values: pd.Series) -> pd.Series:
@@ -148,7 +149,7 @@ def run_backtest(config: BacktestConfig, data: pd.DataFrame | None = None, runon
         "model": getattr(fc, "path", None) or config.forecaster,
         "model_weights_sha256": card.weights_sha256 if card else None,
         "model_train_window": [card.train_start, card.train_end] if card else None,
-        "in_sample": bool(strategy.forecast.in_sample), "horizon_days": strategy.forecast._horizon,
+        "in_sample": bool(strategy.forecast.in_sample), "horizon_days": strategy.forecast.horizon,
         "lstm_strategies": __version__,
     }
     if getattr(fc, "fold_log", None):
@@ -156,7 +157,8 @@ def run_backtest(config: BacktestConfig, data: pd.DataFrame | None = None, runon
     extras = {**strategy.extras(), "traded_value": strategy.traded_value, "orders": strategy.n_orders,
               "commission": strategy.commission_paid, "slippage": strategy.slippage_paid,
               "rejected_orders": int(len(rejected)), "borrowing": cerebro.broker.borrowing()}
-    result = BacktestResult(config, returns, benchmark, traded, df, provenance, cal, extras)
+    result = BacktestResult(config, returns, benchmark, traded, df, provenance, cal, extras,
+                            horizon_days=strategy.forecast.horizon)
     if (config.baselines if with_baseline is None else with_baseline) and len(traded):
         spec = cls.baseline(params, traded)
         if spec is not None:

@@ -32,6 +32,8 @@ STRESS_WINDOWS: dict[str, tuple[str, str]] = {
     "2025-10-10 liquidations": ("2025-10-09", "2025-10-25"),
 }
 REGIMES = ("calm", "normal", "turbulent")
+#: the baseline every forecaster is scored against (the strong benchmark of the literature)
+REFERENCE = "log_har"
 
 
 def qlike(rv, f) -> np.ndarray:
@@ -183,14 +185,18 @@ def _subset_rows(rv: pd.Series, forecasts: pd.DataFrame, mask, horizon: int, lab
     row = {"group": label, "days": int(len(y))}
     for name in models:
         row[f"qlike_{name}"] = float(qlike(y, f[name]).mean())
-    if "lstm" in f and "log_har" in f and len(y) >= 5:
-        row["lstm_vs_log_har"] = row["qlike_lstm"] / row["qlike_log_har"]
-        row["dm_pvalue_lstm_vs_log_har"] = diebold_mariano(y, f["lstm"], f["log_har"], horizon)["pvalue"]
-    if "lstm_refit" in f and "log_har" in f and len(y) >= 5:
-        row["lstm_refit_vs_log_har"] = row["qlike_lstm_refit"] / row["qlike_log_har"]
-        row["dm_pvalue_lstm_refit_vs_log_har"] = diebold_mariano(y, f["lstm_refit"], f["log_har"],
-                                                                 horizon)["pvalue"]
+    if REFERENCE in f and len(y) >= 5:
+        for name in _models(f.columns):
+            row[f"{name}_vs_{REFERENCE}"] = row[f"qlike_{name}"] / row[f"qlike_{REFERENCE}"]
+            row[f"dm_pvalue_{name}_vs_{REFERENCE}"] = diebold_mariano(y, f[name], f[REFERENCE], horizon)["pvalue"]
     return row
+
+
+def _models(names) -> list[str]:
+    """The forecasters of kind "model" among ``names`` (the ones compared with the reference)."""
+    from lstm_strategies.forecasters import REGISTRY
+
+    return [n for n in names if n in REGISTRY and REGISTRY[n].kind == "model"]
 
 
 def regime_table(rv: pd.Series, forecasts: pd.DataFrame, trailing: np.ndarray, horizon: int = 1) -> pd.DataFrame:
@@ -235,7 +241,7 @@ def collect_forecasts(df: pd.DataFrame, model: str = "btc-1h", start: str = "202
     is a :class:`~lstm_strategies.errors.ForecastError` naming it, not a failure deep in the scoring.
     """
     from lstm_strategies.errors import ForecastError
-    from lstm_strategies.forecasters import make_forecaster
+    from lstm_strategies.forecasters import forecaster_class, forecaster_names, make_forecaster
 
     lstm = make_forecaster("lstm", model=model)
     lstm.check_out_of_sample(pd.Timestamp(start, tz="UTC"))
@@ -245,13 +251,15 @@ def collect_forecasts(df: pd.DataFrame, model: str = "btc-1h", start: str = "202
         first = first_train_end or str((pd.Timestamp(start) - pd.Timedelta("1D")).date())
         models["lstm_refit"] = make_forecaster("lstm_refit", cal, refit_every=refit_every, first_train_end=first,
                                                horizons=horizons, **(refit_kwargs or {}))
-    for name in ("log_har", "har", "ewma", "garch"):
-        models[name] = make_forecaster(name, cal, horizons=horizons)
+    for name in sorted(forecaster_names(kind="baseline"), key=lambda n: (n != REFERENCE, n)):
+        if not forecaster_class(name).inputs:  # baselines that need an exogenous series are scored with it
+            models[name] = make_forecaster(name, cal, horizons=horizons)
     predictions = {}
     for name, m in models.items():
         with np.errstate(over="ignore", invalid="ignore"):
             predictions[name] = m.fit(df).predict_batch(df)
-    notes = {"garch_convergence_warnings": models["garch"].convergence_warnings}
+    notes = {f"{name}_convergence_warnings": m.convergence_warnings for name, m in models.items()
+             if hasattr(m, "convergence_warnings")}
     frames = {}
     for j, h in enumerate(horizons):
         rv, pos = daily_targets(df, start, end, h, cal)
@@ -279,7 +287,7 @@ def score_forecasts(df: pd.DataFrame, horizons: list[int], cal: str, frames: dic
     notes = dict(notes or {})
     for h in horizons:
         fc = frames[h].drop(columns="realized")
-        overall[h] = score_table(frames[h]["realized"], fc, horizon=h, against="log_har", mcs=mcs)
+        overall[h] = score_table(frames[h]["realized"], fc, horizon=h, against=REFERENCE, mcs=mcs)
         note = overall[h].attrs.get("mcs_note")
         if note:
             notes[f"mcs_{h}d"] = note
@@ -463,7 +471,9 @@ def evaluate_cli(args) -> None:
     _print("1-day QLIKE by calendar year", ev.by_year)
     _print("1-day QLIKE by regime (terciles of the trailing 30-day variance known at the forecast)", ev.by_regime)
     _print("1-day QLIKE in named stress windows", ev.stress)
-    print(f"\nGARCH fits that arch flagged as not converged: {ev.notes['garch_convergence_warnings']}")
+    for key, count in ev.notes.items():
+        if key.endswith("_convergence_warnings"):
+            print(f"\n{key.removesuffix('_convergence_warnings')} fits that arch flagged as not converged: {count}")
     for key, text in ev.notes.items():
         if key.startswith("mcs_"):
             print(f"note ({key}): {text}")

@@ -90,7 +90,7 @@ class VolatilityForecast(bt.Indicator):
                      **{f"{kind}_{h}": dict(_plotskip=True) for kind in ("vol", "var") for h in HORIZON_LABELS})
 
     def _plotlabel(self):
-        return [self.forecaster.name, f"{self._horizon}d"]
+        return [self.forecaster.name, f"{self.horizon}d"]
 
     def _forecaster_kwargs(self) -> dict:
         kwargs = dict(self.p.forecaster_params or {})
@@ -116,6 +116,9 @@ class VolatilityForecast(bt.Indicator):
             raise ConfigError(f"forecaster={spec!r}: pass a registered name, a Forecaster class or an instance")
         return forecaster
 
+    #: the horizon (days of the forecaster's calendar) on the ``vol``/``var`` lines, set at construction
+    horizon: int
+
     def __init__(self):
         self.forecaster = f = self._build_forecaster()
         feed_tf = feed_timeframe(self.data)
@@ -129,16 +132,16 @@ class VolatilityForecast(bt.Indicator):
         if self.p.start:
             f.publish_from(pd.Timestamp(self.p.start, tz="UTC").value)
         if self.p.horizon is None:
-            self._horizon = f.horizons[0]
+            self.horizon = f.horizons[0]
         elif self.p.snap_horizon:
             days = f.cal.trading_days(float(self.p.horizon))
-            self._horizon = min(f.horizons, key=lambda h: abs(h - days))
+            self.horizon = min(f.horizons, key=lambda h: abs(h - days))
         else:
-            self._horizon = self.p.horizon
-        if self._horizon not in f.horizons:
+            self.horizon = self.p.horizon
+        if self.horizon not in f.horizons:
             raise ConfigError(f"horizon={self.p.horizon!r}: {f.name} forecasts the horizons {list(f.horizons)} "
                               "(days); pick one of them, or use vol_at(tau) for any other")
-        self._primary = f.horizons.index(self._horizon)
+        self._primary = f.horizons.index(self.horizon)
         labels = [line_label(h, f.cal) for h in f.horizons]
         self._var_lines = [getattr(self.lines, f"var_{lab}") if lab else None for lab in labels]
         self._vol_lines = [getattr(self.lines, f"vol_{lab}") if lab else None for lab in labels]
@@ -163,7 +166,7 @@ class VolatilityForecast(bt.Indicator):
         self.addminperiod(f.lookback)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.forecaster!r}, horizon={self._horizon})"
+        return f"{type(self).__name__}({self.forecaster!r}, horizon={self.horizon})"
 
     # -- term structure at the current bar -------------------------------------------------------
     def term_structure(self, ago: int = 0) -> np.ndarray:

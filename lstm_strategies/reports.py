@@ -320,7 +320,7 @@ def write_report(result, out: str | Path, tearsheet: bool | None = None) -> dict
         _plot_equity(tmp / "equity.png", cfg.name, returns, benchmark, result.baseline)
         if len(traded) and traded["forecast_vol"].notna().any():
             _plot_vol(tmp / "forecast_vol.png", cfg.name, traded, result.data, result.calendar.days_per_year,
-                      int(result.provenance.get("horizon_days") or 1), result.calendar)
+                      int(result.horizon_days or 1), result.calendar)
         if len(traded):
             _plot_weights(tmp / "weights.png", cfg.name, traded)
         atomic_write_text(tmp / "metrics.json", json.dumps(metrics, indent=2))

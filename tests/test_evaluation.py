@@ -57,7 +57,7 @@ def test_evaluate_command_writes_tables_and_plots(tmp_path, capsys):
                  "--mcs-reps", "200", "--out", str(out)]) == 0
     for h in (1, 7, 30):
         table = pd.read_csv(out / f"evaluation_{h}d.csv", index_col=0)
-        assert list(table.index) == ["lstm", "log_har", "har", "ewma", "garch"]
+        assert list(table.index) == ["lstm", "log_har", "ewma", "garch", "har"]
         assert {"qlike", "mse", "mae_log", "mz_r2", "dm_pvalue", "mcs_pvalue", "ratio_vs_log_har"} <= set(table.columns)
         assert (out / f"forecast_vs_realized_{h}d.png").stat().st_size > 10_000
     regimes = pd.read_csv(out / "evaluation_by_regime.csv", index_col=0)

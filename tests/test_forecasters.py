@@ -9,7 +9,7 @@ from conftest import window
 
 from lstm_strategies.bars import Bar
 from lstm_strategies.errors import ConfigError, DataError, NotFittedError
-from lstm_strategies.forecasters import forecaster_names, forecaster_params, make_forecaster
+from lstm_strategies.forecasters import Forecaster, forecaster_names, forecaster_params, make_forecaster
 from lstm_strategies.forecasters.ewma import EWMAForecaster
 from lstm_strategies.forecasters.garch import GARCHForecaster
 from lstm_strategies.forecasters.har import HARForecaster, LogHARForecaster
@@ -251,3 +251,66 @@ def test_daily_model_batch_equals_streaming():
     batch = lstm.predict_batch(df)
     assert np.isfinite(batch[lstm.warmup_bars + 5:]).all()
     np.testing.assert_allclose(stream(lstm, df), batch, rtol=1e-6, equal_nan=True)
+
+
+# -- the life cycle cannot be forgotten ------------------------------------------------------------
+
+class _Last3(Forecaster):
+    """A forecaster on the default streaming path (the base's buffer of `lookback` bars)."""
+
+    def __init__(self, *, calendar: str = "crypto", horizons=None, timeframe: str | None = None):
+        super().__init__(calendar=calendar, horizons=horizons, timeframe=timeframe)
+
+    @property
+    def lookback(self) -> int:
+        return 3
+
+    def _predict_batch(self, df, first=0):
+        r2 = np.log(df["close"]).diff().pow(2).rolling(2).mean().to_numpy()
+        return np.repeat(r2[:, None], len(self.horizons), axis=1)
+
+
+def test_reset_clears_the_default_buffer_even_in_a_copy(btc_hourly):
+    import copy
+
+    bars = btc_hourly.iloc[:5]
+    f = _Last3().bind("1h")
+    for i in range(3):
+        f.update(bars.iloc[i])
+    twin = copy.copy(f)
+    twin.reset()
+    assert twin._buffer is None and f._buffer is not None and len(f._buffer) == 3
+    assert np.isnan(twin.update(bars.iloc[3])).all()  # a fresh warm-up, not the original's bars
+    f.reset()
+    assert f._buffer is None and not f.initialized
+
+
+def test_reset_is_final():
+    with pytest.raises(TypeError, match="reset\\(\\) is final"):
+        class Forgetful(_Last3):  # noqa: F841
+            def reset(self):
+                pass
+
+
+def test_every_hook_runs_along_the_hierarchy_base_first():
+    calls = []
+
+    class A(_Last3):
+        def _reset(self):
+            calls.append("A")
+
+    class B(A):
+        def _reset(self):  # no super() needed, none called
+            calls.append("B")
+
+    B()
+    assert calls == ["A", "B"]
+
+
+def test_importing_the_forecasters_and_indicators_loads_no_torch():
+    import subprocess
+    import sys
+
+    code = "import sys, lstm_strategies.indicators, lstm_strategies.forecasters; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

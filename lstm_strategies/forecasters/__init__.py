@@ -1,5 +1,12 @@
 """The forecasting core (no Backtrader here) and the one registry of forecaster names.
 
+A forecaster class registers itself when it is defined with a ``name`` of its own (see
+:class:`~lstm_strategies.forecasters.base.Forecaster`); it also declares its ``kind`` (``baseline``
+or ``model``), whether it ``refits`` and the exogenous ``inputs`` it reads. Configs, indicators,
+sweeps, the evaluation, the race and the CLI resolve names here (:func:`make_forecaster`) and ask
+the class for the rest, so a new forecaster is one module (and its test): define it, import it
+once, and every name-taking place knows it. The built-in ones:
+
 =============  =====================================================================
 name           forecaster
 =============  =====================================================================
@@ -11,41 +18,45 @@ name           forecaster
 ``log_har``    :class:`~lstm_strategies.forecasters.har.LogHARForecaster`
 =============  =====================================================================
 
-Configs, indicators, sweeps and the evaluation all resolve names here, with
-:func:`make_forecaster`; each class declares its parameters once, in its constructor.
+Importing this package imports no torch: the LSTM modules load it when a network is built.
 """
 
 from __future__ import annotations
 
-import importlib
-
 from lstm_strategies.errors import ConfigError
-from lstm_strategies.forecasters.base import Forecaster
 
-#: name -> "module:Class" (imported on first use, so that naming a forecaster does not load torch)
-REGISTRY: dict[str, str] = {
-    "lstm": "lstm_strategies.forecasters.lstm:LSTMForecaster",
-    "lstm_refit": "lstm_strategies.forecasters.lstm_refit:RefittingLSTMForecaster",
-    "ewma": "lstm_strategies.forecasters.ewma:EWMAForecaster",
-    "garch": "lstm_strategies.forecasters.garch:GARCHForecaster",
-    "har": "lstm_strategies.forecasters.har:HARForecaster",
-    "log_har": "lstm_strategies.forecasters.har:LogHARForecaster",
-}
+#: name -> class, filled by the classes themselves when they are defined
+REGISTRY: dict[str, type] = {}
+
+
+def register(cls: type) -> type:
+    """Record a forecaster class under its ``name`` (called by the class definition itself)."""
+    existing = REGISTRY.get(cls.name)
+    if existing is not None and (existing.__module__, existing.__qualname__) != (cls.__module__, cls.__qualname__):
+        raise ConfigError(f"forecaster name {cls.name!r} is taken by {existing.__module__}.{existing.__qualname__}; "
+                          f"give {cls.__qualname__} another name")
+    REGISTRY[cls.name] = cls
+    return cls
+
+
+from lstm_strategies.forecasters import ewma, garch, har, lstm, lstm_refit  # noqa: E402,F401  (they register)
+from lstm_strategies.forecasters.base import Forecaster  # noqa: E402
+
 #: parameters that come from the data or the config's calendar, not from forecaster_params
 CONTEXT_PARAMS = ("calendar", "timeframe")
 
 
-def forecaster_names() -> list[str]:
-    """Every registered name."""
-    return sorted(REGISTRY)
-
-
 def forecaster_class(name: str) -> type[Forecaster]:
     """The class registered under ``name``; an unknown name is a :class:`ConfigError`."""
-    if name not in REGISTRY:
+    if not isinstance(name, str) or name not in REGISTRY:
         raise ConfigError(f"forecaster {name!r} is unknown; choose one of {forecaster_names()}")
-    module, cls = REGISTRY[name].split(":")
-    return getattr(importlib.import_module(module), cls)
+    return REGISTRY[name]
+
+
+def forecaster_names(kind: str | None = None, refits: bool | None = None) -> list[str]:
+    """Every registered name, or those of one ``kind`` / refitting or not."""
+    return sorted(n for n, c in REGISTRY.items() if (kind is None or c.kind == kind)
+                  and (refits is None or c.refits == refits))
 
 
 def forecaster_params(name: str) -> dict:
@@ -88,4 +99,4 @@ def make_forecaster(name: str, calendar: str | None = None, **params) -> Forecas
 
 
 __all__ = ["REGISTRY", "Forecaster", "check_forecaster_params", "forecaster_class", "forecaster_names",
-           "forecaster_params", "make_forecaster"]
+           "forecaster_params", "make_forecaster", "register"]

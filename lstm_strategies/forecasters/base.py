@@ -4,14 +4,28 @@ A forecaster maps OHLCV bars to a **term structure**: the variance of log return
 its ``horizons`` (days of its calendar: 1, 7 and 30 for crypto), forecast at the close of each bar
 with bars ``<= t`` only.
 
-Life cycle (as nautilus_trader's indicators and scikit-learn's estimators):
+**Declarations.** A subclass declares, on the class: ``name`` (its registry name: defining the class
+registers it, see :mod:`lstm_strategies.forecasters`), ``kind`` (``"baseline"``, ``"model"``...),
+``refits`` (it re-estimates itself as bars arrive) and ``inputs`` (exogenous series it reads besides
+the bars). Its parameters are its constructor's keyword arguments, merged along the class hierarchy
+(scikit-learn's ``get_params`` convention), validated in the constructor.
 
-* ``__init__`` validates the arguments and calls :meth:`reset`, which builds every piece of
-  streaming state (no state appears later behind ``hasattr``);
+**Life cycle** (as nautilus_trader's indicators and scikit-learn's estimators):
+
+* ``__init__`` validates the arguments and calls :meth:`reset`;
+* :meth:`reset` is final: it clears the base state (the bar checker, the default streaming buffer,
+  ``initialized``, ``quiet_until``) and then calls every class's own ``_reset`` hook along the
+  hierarchy, base first, so no subclass can forget the base state or its parent's (a subclass that
+  defines ``reset`` is refused when it is defined);
 * :meth:`fit` (or :meth:`bind`, which only fixes the bar size) must come before any forecast:
   an unfitted forecaster refuses to predict instead of guessing the bar size;
 * :meth:`predict_batch` gives all forecasts of a frame in one vectorised pass;
   :meth:`update` one bar at a time; both validate the bars they are given and agree to 1e-6.
+
+**Composition protocol** (a forecaster that drives another one, as the LSTM drives its log-HAR
+head and the self-refitting LSTM its fold models): :meth:`step` takes one already-validated bar
+and returns the forecast; :meth:`advance` takes one bar in without forecasting (a refitting
+forecaster may defer a due refit until a forecast is read).
 """
 
 from __future__ import annotations
@@ -106,8 +120,24 @@ class Forecaster(ABC):
         Bar size the forecaster expects (``"1h"``); set by :meth:`fit` or :meth:`bind` otherwise.
     """
 
-    #: name in the registry and in configs
+    #: name in the registry and in configs (defining a class with its own name registers it)
     name: ClassVar[str] = "base"
+    #: what the forecaster is, for reports and races: "baseline" (statistical benchmark) or "model"
+    kind: ClassVar[str] = "baseline"
+    #: True when the forecaster re-estimates itself on the bars it has seen (refits, retraining)
+    refits: ClassVar[bool] = False
+    #: exogenous series the forecaster reads besides the bars (e.g. ("implied_vol",)); none by default
+    inputs: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "reset" in vars(cls):
+            raise TypeError(f"{cls.__name__} defines reset(); reset() is final: put the class's own streaming "
+                            "state in a _reset() hook (called along the hierarchy after the base state is cleared)")
+        if "name" in vars(cls):
+            from lstm_strategies.forecasters import register
+
+            register(cls)
 
     def __init__(self, *, calendar: str = "crypto", horizons=None, timeframe: str | None = None):
         self.cal = get_calendar(calendar)
@@ -206,10 +236,20 @@ class Forecaster(ABC):
         """Subclass hook: fit on ``df`` (default: nothing; refitting forecasters refit as they go)."""
 
     def reset(self) -> None:
-        """Forget every streamed bar (fitted parameters stay); builds all streaming state."""
+        """Forget every streamed bar (fitted parameters stay): clear the base state, then run every
+        class's ``_reset`` hook along the hierarchy, base first. Final: subclasses define ``_reset``."""
         self._checker = BarChecker(type(self).__name__)
         self.initialized = False
         self.quiet_until: int | None = None
+        self._buffer = None
+        for klass in reversed(type(self).__mro__):
+            hook = vars(klass).get("_reset")
+            if hook is not None:
+                hook(self)
+
+    def _reset(self) -> None:  # noqa: B027  (an optional hook, not an abstract method)
+        """Subclass hook: build this class's own streaming state (the base state is already clear, and
+        the parents' hooks have run); never call ``super()._reset()``."""
 
     def publish_from(self, when) -> None:
         """Streamed forecasts before ``when`` (a time, or UTC epoch nanoseconds; None: every bar) will
@@ -281,20 +321,28 @@ class Forecaster(ABC):
         self._checker.check(ts_ns, open_, high, low, close, volume)
         return self._update(ts_ns, open_, high, low, close, volume)
 
+    def step(self, ts_ns: int, open_: float, high: float, low: float, close: float, volume: float) -> np.ndarray:
+        """Composition protocol: one bar the caller has already validated; the forecast at its close."""
+        return self._update(ts_ns, open_, high, low, close, volume)
+
+    def advance(self, ts_ns: int, open_: float, high: float, low: float, close: float, volume: float,
+                defer_fit: bool = False) -> None:
+        """Composition protocol: take one validated bar in without forecasting. ``defer_fit``: no forecast
+        will be read yet, so a refitting forecaster may postpone a due refit (default: :meth:`step`)."""
+        self._update(ts_ns, open_, high, low, close, volume)
+
     def _update(self, ts_ns: int, open_: float, high: float, low: float, close: float,
                 volume: float) -> np.ndarray:
         """Default streaming: keep the last :attr:`lookback` bars and run the batched path on them
         (exact for forecasters with a finite lookback). Subclasses with recursions override it."""
         buffer = self._buffer
-        if buffer is None or buffer.maxlen != self.lookback:
+        if buffer is None or buffer.maxlen != self.lookback:  # reset() clears it: a copy never shares it
             buffer = self._buffer = deque(maxlen=self.lookback)
         buffer.append((ts_ns, open_, high, low, close, volume))
         if len(buffer) < self.lookback:
             return np.full(len(self.horizons), np.nan)
         self.initialized = True
         return self._predict_batch(rows_to_frame(list(buffer), self.timeframe))[-1]
-
-    _buffer: deque | None = None
 
 
 def _timeframe(value) -> str:

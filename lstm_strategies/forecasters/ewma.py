@@ -57,8 +57,7 @@ class EWMAForecaster(Forecaster):
         var[: self.lookback - 1] = np.nan
         return var[:, None] * self._horizon_bars()
 
-    def reset(self) -> None:
-        super().reset()
+    def _reset(self) -> None:
         self._sigma2 = math.nan
         self._last_close: float | None = None
         self._count = 0

@@ -68,8 +68,7 @@ class GARCHForecaster(ExpandingRefitForecaster):
     def _step(self) -> pd.Timedelta:
         return pd.Timedelta(self.timeframe)
 
-    def reset(self) -> None:
-        super().reset()
+    def _reset(self) -> None:
         self._daily_close: dict[int, float] = {}
         self._complete_day: int | None = None
         self._cached = np.full(len(self.horizons), np.nan)

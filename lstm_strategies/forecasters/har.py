@@ -34,6 +34,7 @@ class HARForecaster(ExpandingRefitForecaster):
     """
 
     name = "har"
+    refits = True
     #: regress log variance (log-HAR) instead of variance
     log = False
 
@@ -56,14 +57,17 @@ class HARForecaster(ExpandingRefitForecaster):
         return self._ols(X, Y, np.isfinite(Y), np.isfinite(X).all(axis=1))
 
     def _predict_batch(self, df: pd.DataFrame, first: int = 0) -> np.ndarray:
-        """All refits from one feature matrix and one target matrix (no per-refit recomputation).
+        return self.predict_from_regressors(df, self._regressors(df), first)
+
+    def predict_from_regressors(self, df: pd.DataFrame, X: np.ndarray, first: int = 0) -> np.ndarray:
+        """All refits from one regressor matrix (the HAR columns of the features, which a caller that
+        already has them passes in) and one target matrix: no per-refit recomputation.
 
         A target is usable at refit bar ``k`` once its window has ended by bar ``k``: exactly the
         rows :meth:`_fit_at` finds by computing the targets on ``df.iloc[:k + 1]``.
         """
         from lstm_strategies.forecasters.refit import refit_points
 
-        X = self._regressors(df)
         Y = forward_variance_matrix(df, self.horizons, self.calendar)
         ends = self._target_ends(df)                       # (n, H) bar index where each target is known
         out = np.full((len(df), len(self.horizons)), np.nan)
@@ -122,8 +126,7 @@ class HARForecaster(ExpandingRefitForecaster):
         X = self._regressors(df.iloc[start: rows.stop])[rows.start - start:]
         return self._from_regressors(params, X)
 
-    def reset(self) -> None:
-        super().reset()
+    def _reset(self) -> None:
         if self.is_fitted:
             self._r2 = RunningSum(max(self.cal.har_days) * self.bars_in_day)
             self._windows = [(d * self.bars_in_day, d) for d in self.cal.har_days]

@@ -11,18 +11,21 @@ import copy
 import os
 from collections import deque
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from lstm_strategies.checkpoint import ModelCard, load_checkpoint, pretrained_names, pretrained_path
 from lstm_strategies.errors import CheckpointError, LeakageError
-from lstm_strategies.features import FEATURE_NAMES, StreamingFeatures, feature_lookback, feature_matrix
+from lstm_strategies.features import FEATURE_NAMES, HAR_FEATURES, StreamingFeatures, feature_lookback, feature_matrix
 from lstm_strategies.forecasters.base import Forecaster
-from lstm_strategies.forecasters.streaming import RollingWindowLSTM
-from lstm_strategies.model import VolatilityLSTM
+
+if TYPE_CHECKING:  # torch is imported when a network is loaded, not when this module is
+    from lstm_strategies.checkpoint import ModelCard
+    from lstm_strategies.model import VolatilityLSTM
 
 NS_PER_MINUTE = 60_000_000_000
+HAR_COLUMNS = [FEATURE_NAMES.index(c) for c in HAR_FEATURES]
 
 
 def is_path_spec(name_or_path: str | Path) -> bool:
@@ -38,6 +41,7 @@ def resolve_model_path(name_or_path: str | Path) -> Path:
     """Folder of a checkpoint, resolved one way: a path (see :func:`is_path_spec`) is that folder; a
     bare name is the bundled model of that name, never a folder of the same name in the working
     directory (``"./btc-1h"`` says that one)."""
+    from lstm_strategies.checkpoint import pretrained_names, pretrained_path
     from lstm_strategies.readers import path_kind
 
     if is_path_spec(name_or_path):
@@ -87,9 +91,12 @@ class LSTMForecaster(Forecaster):
     """
 
     name = "lstm"
+    kind = "model"
 
     def __init__(self, model: str | Path = "btc-1h", head: str = "refit", min_train_days: int = 180,
                  refit_every_days: int = 30):
+        from lstm_strategies.checkpoint import load_checkpoint
+
         path = resolve_model_path(model)
         network, card = load_checkpoint(path, expected_features=FEATURE_NAMES)
         self.model = str(model)
@@ -173,13 +180,14 @@ class LSTMForecaster(Forecaster):
         lead = max(first - self.window + 1, 0)      # the windows ending at `first` start here
         out = np.full((len(df), len(self.horizons)), np.nan)
         out[lead:] = self.predict_features(features[lead:])
-        if self._har is not None:
-            out = out * self._har._predict_batch(df, first)
+        if self._har is not None:  # the head reads the HAR columns of the same feature matrix
+            out = out * self._har.predict_from_regressors(df, features[:, HAR_COLUMNS], first)
         return out
 
     # -- streaming -----------------------------------------------------------------------------
-    def reset(self) -> None:
-        super().reset()
+    def _reset(self) -> None:
+        from lstm_strategies.forecasters.streaming import RollingWindowLSTM
+
         self._stream = StreamingFeatures(self.bars_in_day, self.calendar)
         # fresh state, per instance; with the refit head the network gives the correction alone
         self._rolling = RollingWindowLSTM(self.network, self.card.window, with_head=self._har is None)
@@ -202,7 +210,7 @@ class LSTMForecaster(Forecaster):
             # head only takes the bar in (its refits wait until a forecast will be read)
             self._held_rows.append(row)
             if self._har is not None:
-                self._har._advance(ts_ns, open_, high, low, close, volume, defer_fit=True)
+                self._har.advance(ts_ns, open_, high, low, close, volume, defer_fit=True)
             self._count += 1
             return self._nan
         if self._held_rows:
@@ -210,7 +218,7 @@ class LSTMForecaster(Forecaster):
             for held in self._held_rows:
                 self._rolling.update(held)
             self._held_rows.clear()
-        har = self._har._update(ts_ns, open_, high, low, close, volume) if self._har is not None else 1.0
+        har = self._har.step(ts_ns, open_, high, low, close, volume) if self._har is not None else 1.0
         log_var = self._rolling.update(row)
         self._count += 1
         if self._count < self._lookback:

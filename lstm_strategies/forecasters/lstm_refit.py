@@ -122,6 +122,8 @@ class RefittingLSTMForecaster(Forecaster):
     """
 
     name = "lstm_refit"
+    kind = "model"
+    refits = True
 
     def __init__(self, refit_every: str | int = "6M", first_train_end: str | None = None,
                  min_train_days: int = 730, train: dict | None = None, members: int = 3,
@@ -218,8 +220,7 @@ class RefittingLSTMForecaster(Forecaster):
         return out
 
     # -- streaming -----------------------------------------------------------------------------
-    def reset(self) -> None:
-        super().reset()
+    def _reset(self) -> None:
         self._rows = BarHistory()
         self._model = None
         self._next_end: pd.Timestamp | None = None
@@ -244,9 +245,9 @@ class RefittingLSTMForecaster(Forecaster):
             self._model.publish_from(ts_ns)
             replay = rows.rows(self._model.lookback if self.head == "frozen" else None)
             for row in replay:                                 # warm the new model up on the bars seen
-                self._model._update(*row)
+                self._model.step(*row)
         rows.append(ts_ns, open_, high, low, close, volume)
         if self._model is None:
             return self._nan
         self.initialized = True
-        return self._model._update(ts_ns, open_, high, low, close, volume)
+        return self._model.step(ts_ns, open_, high, low, close, volume)

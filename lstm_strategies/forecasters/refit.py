@@ -32,6 +32,9 @@ def refit_points(timestamps: np.ndarray, min_train: pd.Timedelta, every: pd.Time
 class ExpandingRefitForecaster(Forecaster):
     """A forecaster refit on an expanding window every ``refit_every_days`` days.
 
+    :meth:`advance` takes a bar in and refits when due (or, with ``defer_fit``, when the next
+    forecast is read); :meth:`step` also forecasts.
+
     Parameters
     ----------
     min_train_days : int
@@ -39,6 +42,8 @@ class ExpandingRefitForecaster(Forecaster):
     refit_every_days : int
         Days between refits (>= 1).
     """
+
+    refits = True
 
     def __init__(self, min_train_days: int = 180, refit_every_days: int = 30, *, calendar: str = "crypto",
                  horizons=None, timeframe: str | None = None):
@@ -82,8 +87,7 @@ class ExpandingRefitForecaster(Forecaster):
         return out
 
     # streaming: the history grows; refit when the schedule says so
-    def reset(self) -> None:
-        super().reset()
+    def _reset(self) -> None:
         self._rows = BarHistory()
         self._params = None
         self._next_due: int | None = None
@@ -94,13 +98,13 @@ class ExpandingRefitForecaster(Forecaster):
 
     def _update(self, ts_ns, open_, high, low, close, volume) -> np.ndarray:
         quiet = self.quiet_until is not None and ts_ns < self.quiet_until
-        self._advance(ts_ns, open_, high, low, close, volume, defer_fit=quiet)
+        self.advance(ts_ns, open_, high, low, close, volume, defer_fit=quiet)
         if self._params is None or quiet:
             return np.full(len(self.horizons), np.nan)
         self.initialized = True
         return self._predict_last(self._params)
 
-    def _advance(self, ts_ns, open_, high, low, close, volume, defer_fit: bool = False) -> None:
+    def advance(self, ts_ns, open_, high, low, close, volume, defer_fit: bool = False) -> None:
         """Take in one bar and refit when the schedule says so, without forecasting.
 
         With ``defer_fit`` (no forecast will be read yet) a due refit only records the bar it is due
