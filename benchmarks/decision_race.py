@@ -37,7 +37,7 @@ import pandas as pd
 
 from lstm_strategies.config import validate_config
 from lstm_strategies.executors import run_tasks
-from lstm_strategies.reports import sharpe_difference
+from lstm_strategies.metrics import sharpe_difference
 from lstm_strategies.sweep import run_sweep_task
 
 START, END, DATA_START = "2022-01-01", "2026-06-30", "2019-01-01"

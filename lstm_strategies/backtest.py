@@ -55,20 +55,20 @@ def daily_returns(values: pd.Series) -> pd.Series:
 def _check_history(config: BacktestConfig, df: pd.DataFrame, forecaster) -> pd.Timestamp:
     """The trading start; a history too short for the forecaster's warm-up is a clear error."""
     need = forecaster.warmup_bars
-    if config.start:
-        start = pd.Timestamp(config.start, tz="UTC")
+    if config.backtest.start:
+        start = pd.Timestamp(config.backtest.start, tz="UTC")
         before = int((df.index < start).sum())
         if before < need - 1:
             days = need / forecaster.bars_in_day
-            raise DataError(f"{config.path}: the {config.forecaster} forecaster needs {need - 1} bars "
-                            f"({days:.0f} days) of history before [backtest] start {config.start} to warm up; "
+            raise DataError(f"{config.path}: the {config.strategy.forecaster} forecaster needs {need - 1} bars "
+                            f"({days:.0f} days) of history before [backtest] start {config.backtest.start} to warm up; "
                             f"the data has {before}. Move [data] start earlier or [backtest] start later.")
         if int((df.index >= start).sum()) < 2 * forecaster.bars_in_day:
-            raise DataError(f"{config.path}: fewer than 2 days of bars after [backtest] start {config.start}")
+            raise DataError(f"{config.path}: fewer than 2 days of bars after [backtest] start {config.backtest.start}")
         return start
     if len(df) < need + 2 * forecaster.bars_in_day:
-        raise DataError(f"{config.path}: {len(df)} bars, but the {config.forecaster} forecaster needs {need - 1} bars "
-                        "to warm up and the run at least 2 days after that; pass a longer history")
+        raise DataError(f"{config.path}: {len(df)} bars, but the {config.strategy.forecaster} forecaster needs "
+                        f"{need - 1} bars to warm up and the run at least 2 days after that; pass a longer history")
     return df.index[need - 1]
 
 
@@ -86,26 +86,28 @@ def run_backtest(config: BacktestConfig, data: pd.DataFrame | None = None, runon
     from lstm_strategies.forecasters import make_forecaster
 
     df = data if data is not None else config.load_data()
-    cal = get_calendar(config.calendar)
-    cls = strategy_class(config.strategy)
+    cal = get_calendar(config.data.calendar)
+    cls = strategy_class(config.strategy.name)
     if len(df) < 2:
         raise DataError(f"{config.path}: {len(df)} bar(s); a backtest needs a history")
-    probe = make_forecaster(config.forecaster, config.calendar, **config.forecaster_params).bind(frame_timeframe(df))
+    strat = config.strategy
+    probe = make_forecaster(strat.forecaster, config.data.calendar, **strat.forecaster_params).bind(frame_timeframe(df))
     start = _check_history(config, df, probe)
 
     cerebro = bt.Cerebro(stdstats=False, runonce=runonce)
-    params = dict(config.strategy_params)
+    params = dict(config.strategy.params)
     leverage = cls.leverage_needed(params)
     ppy = cal.periods_per_year(df.attrs.get("timeframe") or probe.timeframe)
-    cerebro.broker = MarginBroker(borrow_rate=config.borrow_rate, periods_per_year=ppy)
+    cerebro.broker = MarginBroker(borrow_rate=config.backtest.borrow_rate, periods_per_year=ppy)
     cerebro.adddata(to_bt_feed(df, name=config.name))
-    cerebro.broker.setcash(config.cash)
+    cerebro.broker.setcash(config.backtest.cash)
     cerebro.broker.addcommissioninfo(FractionalCommission(
-        commission=config.commission, leverage=1.0 if leverage <= 1.0 else CREDIT_LINE))
-    if config.slippage:
-        cerebro.broker.set_slippage_perc(config.slippage, slip_open=True, slip_limit=True, slip_match=True)
-    cerebro.addstrategy(cls, forecaster=config.forecaster, forecaster_params=config.forecaster_params,
-                        calendar=config.calendar, start=str(start), allow_in_sample=config.allow_in_sample, **params)
+        commission=config.backtest.commission, leverage=1.0 if leverage <= 1.0 else CREDIT_LINE))
+    if config.backtest.slippage:
+        cerebro.broker.set_slippage_perc(config.backtest.slippage, slip_open=True, slip_limit=True, slip_match=True)
+    cerebro.addstrategy(cls, forecaster=strat.forecaster, forecaster_params=strat.forecaster_params,
+                        calendar=config.data.calendar, start=str(start), allow_in_sample=strat.allow_in_sample,
+                        **params)
     cerebro.addanalyzer(RecordsAnalyzer, _name="records")
     if progress:
         from lstm_strategies.strategies import ProgressAnalyzer
@@ -127,14 +129,14 @@ def run_backtest(config: BacktestConfig, data: pd.DataFrame | None = None, runon
                    f"{len(rejected) + strategy.n_orders} orders (first {first['datetime']}: {first['status']}, "
                    f"size {first['size']:.6g}); the weights held are not the strategy's")
         print(f"warning: {message}", file=sys.stderr)
-        if not config.allow_rejected_orders:
+        if not config.backtest.allow_rejected_orders:
             raise BacktestError(f"{config.path}: {message}. Fix the cause (cash, leverage) or set "
                                 "[backtest] allow_rejected_orders = true to keep such a run.")
 
     records = strategy.analyzers.records.get_analysis()
     traded = records[records.index >= start] if len(records) else records
     # nothing trades before `start`: the starting cash is the base of the first daily return
-    values = pd.concat([pd.Series([config.cash], index=[start - pd.Timedelta("1ns")]),
+    values = pd.concat([pd.Series([config.backtest.cash], index=[start - pd.Timedelta("1ns")]),
                         traded["value"] if len(traded) else pd.Series(dtype="float64")])
     returns = daily_returns(values).rename(config.name)
     close = pd.concat([df["close"][df.index < start].iloc[-1:], df["close"][df.index >= start]])
@@ -142,11 +144,11 @@ def run_backtest(config: BacktestConfig, data: pd.DataFrame | None = None, runon
     fc = strategy.forecast.forecaster
     card = getattr(fc, "card", None)
     provenance = {
-        "config": config.path, "strategy": config.strategy, "forecaster": config.forecaster,
+        "config": config.path, "strategy": config.strategy.name, "forecaster": config.strategy.forecaster,
         "forecaster_repr": repr(fc), "data_source": df.attrs.get("source"), "data_fingerprint": fingerprint(df),
         "data_first_bar": str(df.index[0]), "data_last_bar": str(df.index[-1]), "trading_start": str(start),
         "bars": len(df), "timeframe": df.attrs.get("timeframe"), "calendar": cal.name,
-        "model": getattr(fc, "path", None) or config.forecaster,
+        "model": getattr(fc, "path", None) or config.strategy.forecaster,
         "model_weights_sha256": card.weights_sha256 if card else None,
         "model_train_window": [card.train_start, card.train_end] if card else None,
         "in_sample": bool(strategy.forecast.in_sample), "horizon_days": strategy.forecast.horizon,
@@ -159,7 +161,7 @@ def run_backtest(config: BacktestConfig, data: pd.DataFrame | None = None, runon
               "rejected_orders": int(len(rejected)), "borrowing": cerebro.broker.borrowing()}
     result = BacktestResult(config, returns, benchmark, traded, df, provenance, cal, extras,
                             horizon_days=strategy.forecast.horizon)
-    if (config.baselines if with_baseline is None else with_baseline) and len(traded):
+    if (config.report.baselines if with_baseline is None else with_baseline) and len(traded):
         spec = cls.baseline(params, traded)
         if spec is not None:
             name, bparams, label = spec

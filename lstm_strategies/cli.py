@@ -95,21 +95,19 @@ def _cmd_models(args) -> None:
 
 
 def _cmd_backtest(args) -> None:
+    from lstm_strategies.api import load_config, run
     from lstm_strategies.atomic import check_destination, child
-    from lstm_strategies.backtest import BacktestConfig, run_backtest
-    from lstm_strategies.reports import print_summary, write_report
 
-    config = BacktestConfig.from_toml(args.config)
+    config = load_config(args.config)
     out = check_destination(args.out or child(Path("backtests") / "output", config.name, "config name"))
-    data = config.load_data(args.data)
-    result = run_backtest(config, data, runonce=not args.next_mode, progress=True)
-    metrics = write_report(result, out)
-    print_summary({config.name: metrics})
+    result = run(config, args.data, runonce=not args.next_mode, progress=True)
+    result.write(out)
+    result.show()
     print(f"\nwrote {out}/tearsheet.html, metrics.json, returns.csv and plots")
 
 
 def _cmd_compare(args) -> None:
-    from lstm_strategies.reports import compare
+    from lstm_strategies.api import compare
 
     compare(args.configs, Path(args.out), data=args.data)
 

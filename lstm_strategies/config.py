@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import difflib
-import math
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -41,7 +40,6 @@ import pandas as pd
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from lstm_strategies.atomic import name_problem
-from lstm_strategies.checks import fraction, non_negative, one_of
 from lstm_strategies.errors import ConfigError, LSTMStrategiesError
 
 
@@ -137,30 +135,40 @@ class ConfigFile(BaseModel):
         return name
 
 
-class BacktestConfig(BaseModel):
-    """A validated backtest configuration (flat, as the runner uses it)."""
+class BacktestConfig(ConfigFile):
+    """A validated backtest config: the file's tables, its resolved ``name`` and its ``path``; frozen.
 
-    model_config = ConfigDict(extra="forbid", frozen=False)
+    Read it as the file is written: ``config.data.calendar``, ``config.backtest.cash``,
+    ``config.strategy.params``. Every way to build one validates it whole (the schema, the strategy's
+    declared parameters, the forecaster's arguments, the decision horizon against the forecaster's):
+    :func:`validate_config`, :meth:`from_toml`, :meth:`from_dict`, :meth:`with_overrides`, or the
+    constructor itself; a frozen config cannot be changed afterwards, only copied with overrides.
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, frozen=True)
     name: str
-    strategy: str
-    forecaster: str = "lstm"
-    strategy_params: dict[str, Any] = Field(default_factory=dict)
-    forecaster_params: dict[str, Any] = Field(default_factory=dict)
-    data_file: str | None = None
-    dataset: str | None = None
-    data_start: str | None = None
-    data_end: str | None = None
-    start: str | None = None
-    cash: float = 100_000.0
-    commission: float = 0.001
-    slippage: float = 0.0005
-    borrow_rate: float = 0.0
-    allow_rejected_orders: bool = False
-    calendar: str = "crypto"
-    allow_in_sample: bool = False
-    baselines: bool = True
-    tearsheet: bool = True
     path: str = "<dict>"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _name_from_path(cls, raw):
+        if isinstance(raw, dict) and not raw.get("name"):
+            raw = {**raw, "name": Path(str(raw.get("path", "<dict>"))).stem}
+        return raw
+
+    @model_validator(mode="after")
+    def _semantics(self):
+        from lstm_strategies.strategies import strategy_class
+
+        s = self.strategy
+        try:
+            cls = strategy_class(s.name)
+        except ConfigError as exc:
+            raise ConfigError(f"strategy.name = {s.name!r}: {exc}") from None
+        cls.Params.check(s.params, "strategy.params", owner=s.name)
+        forecaster = check_forecaster(s.forecaster, s.forecaster_params, self.data.calendar)
+        check_decision_horizon(cls, s.params, forecaster)
+        return self
 
     # -- construction ----------------------------------------------------------------------------
     @classmethod
@@ -173,31 +181,21 @@ class BacktestConfig(BaseModel):
         return validate_config(read_toml(path, "config"), str(path))
 
     def to_dict(self) -> dict:
-        """The nested (TOML) form; ``validate_config(cfg.to_dict())`` gives ``cfg`` back."""
-        data = {"calendar": self.calendar}
-        data |= {"dataset": self.dataset} if self.dataset else {"file": self.data_file}
-        data |= {k: v for k, v in (("start", self.data_start), ("end", self.data_end)) if v}
-        backtest = {"cash": self.cash, "commission": self.commission, "slippage": self.slippage,
-                    "borrow_rate": self.borrow_rate, "allow_rejected_orders": self.allow_rejected_orders}
-        if self.start:
-            backtest["start"] = self.start
-        return {"name": self.name, "data": data, "backtest": backtest,
-                "strategy": {"name": self.strategy, "forecaster": self.forecaster,
-                             "allow_in_sample": self.allow_in_sample, "params": dict(self.strategy_params),
-                             "forecaster_params": dict(self.forecaster_params)},
-                "report": {"baselines": self.baselines, "tearsheet": self.tearsheet}}
+        """The nested (TOML) form; ``validate_config(cfg.to_dict(), cfg.path)`` gives ``cfg`` back."""
+        return self.model_dump(exclude={"path"}, exclude_none=True)
 
     def with_overrides(self, **overrides) -> BacktestConfig:
         """A copy with overrides, validated again like a file.
 
-        Keys: ``params.<name>`` (or ``strategy_params.<name>``), ``forecaster_params.<name>``,
-        ``strategy`` and ``forecaster`` (switching either drops the old one's parameters), the
-        whole ``strategy_params`` / ``forecaster_params`` dicts, or a flat field (:data:`FLAT_KEYS`).
+        Keys: a dotted ``table.key`` (``backtest.commission``, ``data.start``), a key that only one
+        table has (``commission``, ``cash``, ``calendar``...), ``params.<name>`` (or
+        ``strategy_params.<name>``) and ``forecaster_params.<name>``, ``strategy`` and ``forecaster``
+        (switching either drops the old one's parameters), the whole ``strategy_params`` /
+        ``forecaster_params`` tables, and ``name``; ``start``, ``data_start``, ``data_end`` and
+        ``data_file`` are kept for older sweeps (the backtest's start, the data's start/end/file).
         """
         raw = self.to_dict()
         strat = raw["strategy"]
-        if "name" in overrides:
-            raw["name"] = overrides.pop("name")
         if "strategy" in overrides and overrides["strategy"] != strat["name"]:
             strat["name"], strat["params"] = overrides["strategy"], {}
         if "forecaster" in overrides and overrides["forecaster"] != strat["forecaster"]:
@@ -205,18 +203,17 @@ class BacktestConfig(BaseModel):
         for key, value in overrides.items():
             if key in ("strategy", "forecaster"):
                 continue
-            if key.startswith(("strategy_params.", "params.")):
+            if key == "name":
+                raw["name"] = value
+            elif key.startswith(("strategy_params.", "params.")):
                 strat["params"][key.split(".", 1)[1]] = value
             elif key.startswith("forecaster_params."):
                 strat["forecaster_params"][key.split(".", 1)[1]] = value
             elif key in ("strategy_params", "forecaster_params"):
                 strat["params" if key == "strategy_params" else key] = dict(value)
-            elif key in FLAT_KEYS:
-                section, name = FLAT_KEYS[key]
-                raw.setdefault(section, {})[name] = value
             else:
-                raise ConfigError(f"{self.path}: override {key!r} is not a config key; use params.<name>, "
-                                  f"forecaster_params.<name>, forecaster, strategy or one of {sorted(FLAT_KEYS)}")
+                table, name = _override_target(key, self.path)
+                raw.setdefault(table, {})[name] = value
         return validate_config(raw, self.path)
 
     # -- data ------------------------------------------------------------------------------------
@@ -225,34 +222,49 @@ class BacktestConfig(BaseModel):
         from lstm_strategies.datasets import load_dataset
         from lstm_strategies.errors import DataError
 
-        spec = override or self.data_file or self.dataset
-        key = "--data" if override else ("[data] file" if self.data_file else "[data] dataset")
+        data = self.data
+        spec = override or data.file or data.dataset
+        key = "--data" if override else ("[data] file" if data.file else "[data] dataset")
         try:
             df = load_dataset(spec)
         except DataError as exc:
             raise ConfigError(f"{self.path}: {key} = {spec!r}: {exc}") from None
         attrs = dict(df.attrs)
-        if self.data_start:
-            df = df[df.index >= _utc(self.data_start)]
-        if self.data_end:
-            df = df[df.index < _utc(self.data_end) + pd.Timedelta("1D")]
-        df.attrs = attrs | {"calendar": self.calendar}
+        if data.start:
+            df = df[df.index >= _utc(data.start)]
+        if data.end:
+            df = df[df.index < _utc(data.end) + pd.Timedelta("1D")]
+        df.attrs = attrs | {"calendar": data.calendar}
         if len(df) < 2:
             raise ConfigError(f"{self.path}: [data] start/end keep {len(df)} bars of {spec}")
-        if self.start and _utc(self.start) > df.index[-1]:
-            raise ConfigError(f"{self.path}: [backtest] start {self.start} is after the last bar {df.index[-1]}")
+        start = self.backtest.start
+        if start and _utc(start) > df.index[-1]:
+            raise ConfigError(f"{self.path}: [backtest] start {start} is after the last bar {df.index[-1]}")
         return df
 
 
-#: flat config field -> (TOML table, key), for overrides
-FLAT_KEYS = {
-    "data_file": ("data", "file"), "dataset": ("data", "dataset"), "data_start": ("data", "start"),
-    "data_end": ("data", "end"), "calendar": ("data", "calendar"), "start": ("backtest", "start"),
-    "cash": ("backtest", "cash"), "commission": ("backtest", "commission"), "slippage": ("backtest", "slippage"),
-    "borrow_rate": ("backtest", "borrow_rate"), "allow_rejected_orders": ("backtest", "allow_rejected_orders"),
-    "allow_in_sample": ("strategy", "allow_in_sample"), "baselines": ("report", "baselines"),
-    "tearsheet": ("report", "tearsheet"),
-}
+#: override names kept for sweeps written before configs were read as tables
+_LEGACY_KEYS = {"start": ("backtest", "start"), "data_start": ("data", "start"), "data_end": ("data", "end"),
+                "data_file": ("data", "file")}
+
+
+def _override_target(key: str, path: str) -> tuple[str, str]:
+    """The (table, key) an override names: dotted, legacy, or the one table that has the key."""
+    tables = {name: field.annotation for name, field in ConfigFile.model_fields.items()
+              if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)}
+    if "." in key:
+        table, name = key.split(".", 1)
+        if table in tables and name in tables[table].model_fields:
+            return table, name
+    elif key in _LEGACY_KEYS:
+        return _LEGACY_KEYS[key]
+    else:
+        owners = [t for t, model in tables.items() if key in model.model_fields]
+        if len(owners) == 1:
+            return owners[0], key
+    choices = sorted(f"{t}.{k}" for t, model in tables.items() for k in model.model_fields)
+    raise ConfigError(f"{path}: override {key!r} is not a config key; use params.<name>, forecaster_params.<name>, "
+                      f"forecaster, strategy, name or one of {choices}")
 
 
 def _utc(text: str) -> pd.Timestamp:
@@ -297,6 +309,9 @@ def _explain(exc: ValidationError, path: str) -> ConfigError:
     lines = []
     for err in exc.errors():
         loc = err["loc"]
+        if not loc:  # a check of the whole config (strategy, forecaster, horizon): its message says where
+            lines.append(err["msg"].removeprefix("Value error, "))
+            continue
         key = ".".join(str(p) for p in loc) or "(config)"
         if err["type"] == "extra_forbidden":
             known = _known_keys(ConfigFile, loc)
@@ -313,96 +328,40 @@ def _explain(exc: ValidationError, path: str) -> ConfigError:
 
 def validate_config(raw: dict, path: str = "<dict>") -> BacktestConfig:
     """The one validation path: schema, strategy and its parameters, forecaster and its parameters."""
-    from lstm_strategies.strategies import strategy_class
-
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: a config is a TOML table, got {type(raw).__name__}")
     if "grid" in raw or "base" in raw:
         raise ConfigError(f"{path}: this is a sweep config (it has 'base'/'grid'); run it with "
-                          f"`lstm-strategies sweep --config {path}`")
+                          f"`lstm-strategies sweep {path}`")
+    if "path" in raw:
+        raise ConfigError(f"{path}: path: unknown key (top level takes: {', '.join(sorted(ConfigFile.model_fields))})")
     try:
-        cfg = ConfigFile.model_validate(raw)
+        return BacktestConfig.model_validate({**raw, "path": str(path)})
     except ValidationError as exc:
         raise _explain(exc, path) from None
-    s = cfg.strategy
-    try:
-        cls = strategy_class(s.name)
-    except ConfigError as exc:
-        raise ConfigError(f"{path}: strategy.name = {s.name!r}: {exc}") from None
-    params = check_strategy_params(cls, s.params, path)
-    forecaster = check_forecaster(s.forecaster, s.forecaster_params, cfg.data.calendar, path)
-    check_decision_horizon(cls, params, forecaster, path)
-    name = cfg.name or Path(path).stem
-    if name_problem(name):
-        raise ConfigError(f"{path}: the file name {Path(path).name!r} cannot name the run ({name_problem(name)}); "
-                          "set name = \"...\" in the config")
-    return BacktestConfig(
-        name=name, strategy=s.name, forecaster=s.forecaster, strategy_params=params,
-        forecaster_params=dict(s.forecaster_params), data_file=cfg.data.file, dataset=cfg.data.dataset,
-        data_start=cfg.data.start, data_end=cfg.data.end, start=cfg.backtest.start, cash=cfg.backtest.cash,
-        commission=cfg.backtest.commission, slippage=cfg.backtest.slippage, borrow_rate=cfg.backtest.borrow_rate,
-        allow_rejected_orders=cfg.backtest.allow_rejected_orders, calendar=cfg.data.calendar,
-        allow_in_sample=s.allow_in_sample, baselines=cfg.report.baselines, tearsheet=cfg.report.tearsheet,
-        path=str(path))
 
 
-def check_strategy_params(cls, params: dict, path: str) -> dict:
-    """Names, types and ranges of ``[strategy] params`` against the strategy's declaration."""
-    from lstm_strategies.strategies import strategy_params
-
-    name = next((k for k, v in _registry().items() if v is cls), cls.__name__)
-    allowed = strategy_params(name)
-    out = {}
-    for key, value in params.items():
-        if key not in allowed:
-            close = difflib.get_close_matches(key, list(allowed), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise ConfigError(f"{path}: strategy.params.{key}: not a parameter of {name}{hint} "
-                              f"(it takes: {', '.join(sorted(allowed))})")
-        default = allowed[key]
-        if isinstance(default, bool):
-            if not isinstance(value, bool):
-                raise ConfigError(f"{path}: strategy.params.{key} = {value!r}: must be true or false")
-        elif isinstance(default, (int, float)) and not isinstance(default, bool):
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ConfigError(f"{path}: strategy.params.{key} = {value!r}: must be a number")
-            if not math.isfinite(value):
-                raise ConfigError(f"{path}: strategy.params.{key} = {value!r}: must be a finite number")
-        elif isinstance(default, str) and not isinstance(value, str):
-            raise ConfigError(f"{path}: strategy.params.{key} = {value!r}: must be a string")
-        rule = getattr(cls, "param_rules", {}).get(key) or BASE_RULES.get(key)
-        if rule is not None:
-            problem = rule(value)
-            if problem:
-                raise ConfigError(f"{path}: strategy.params.{key} = {value!r}: {problem}")
-        out[key] = value
-    return out
-
-
-def check_forecaster(name: str, params: dict, calendar: str, path: str):
+def check_forecaster(name: str, params: dict, calendar: str):
     """Build the forecaster once (its constructor validates its arguments); errors name the key."""
     from lstm_strategies.forecasters import make_forecaster
 
     try:
         return make_forecaster(name, calendar, **dict(params))
     except LSTMStrategiesError as exc:
-        raise ConfigError(f"{path}: strategy.forecaster = {name!r}, forecaster_params = {params}: {exc}") from None
+        raise ConfigError(f"strategy.forecaster = {name!r}, forecaster_params = {params}: {exc}") from None
 
 
 #: a decision horizon within this share beyond the forecaster's longest horizon reads that horizon
 HORIZON_SLACK = 0.15
 
 
-def check_decision_horizon(cls, params: dict, forecaster, path: str) -> None:
+def check_decision_horizon(cls, params: dict, forecaster) -> None:
     """The strategy's decision horizon (``horizon``, ``maturity_days``) must lie within what the
     forecaster forecasts; an option strategy may go beyond it only with ``extrapolate = true``."""
-    from lstm_strategies.strategies import strategy_params
-
     key = cls.horizon_param
     if key is None:
         return
-    defaults = strategy_params(next(k for k, v in _registry().items() if v is cls))
-    days = float(params.get(key, defaults.get(key)))
+    days = float(params.get(key, cls.Params.defaults()[key]))
     longest = max(forecaster.horizons)
     if forecaster.cal.trading_days(days) <= longest * (1 + HORIZON_SLACK):
         return
@@ -410,17 +369,6 @@ def check_decision_horizon(cls, params: dict, forecaster, path: str) -> None:
         return
     hint = ("; set extrapolate = true to read it from the term structure's last forward rate" if
             cls.can_extrapolate else f"; use a horizon up to {longest} days")
-    raise ConfigError(f"{path}: strategy.params.{key} = {params.get(key, days)!r}: the {forecaster.name} forecaster "
+    raise ConfigError(f"strategy.params.{key} = {params.get(key, days)!r}: the {forecaster.name} forecaster "
                       f"forecasts up to {longest} days ({list(forecaster.horizons)}), so {days:g} days would be an "
                       f"extrapolation{hint}")
-
-
-def _registry() -> dict:
-    from lstm_strategies.strategies import STRATEGIES
-
-    return STRATEGIES
-
-
-#: ranges of the base strategy's parameters; strategies add theirs in ``param_rules``
-BASE_RULES = {"band": non_negative, "adjust": fraction, "cash_buffer": lambda v: None if 0 <= v < 0.5 else
-              "must be in [0, 0.5)", "rebalance": one_of("bar", "daily", "weekly")}

@@ -121,17 +121,25 @@ class SweepConfig:
         if heatmap and (len(heatmap) != 2 or any(k not in keys for k in heatmap)):
             raise ConfigError(f"{path}: report.heatmap must name two grid keys, got {heatmap}")
         metric = report.get("metric", "sharpe")
-        if metric not in RANKABLE:
-            raise ConfigError(f"{path}: report.metric = {metric!r}; choose one of {sorted(RANKABLE)}")
+        rankable = rankable_metrics(base.strategy.name)
+        if metric not in rankable:
+            raise ConfigError(f"{path}: report.metric = {metric!r}; choose one of {sorted(rankable)}")
         name = raw.get("name", path.stem)
         if name_problem(name):
             raise ConfigError(f"{path}: name = {name!r}: the name {name_problem(name)}")
         return cls(name, base, tasks, metric, heatmap, int(report.get("top", 3)), str(path))
 
 
-#: metric -> True when higher is better
-RANKABLE = {"sharpe": True, "sortino": True, "cagr": True, "calmar": True, "te30": False,
-            "hedge_error_std": False, "max_drawdown": True}
+def sweep_metrics(strategy: str):
+    """The metrics a sweep records for runs of ``strategy``: the common ones and the strategy's own."""
+    from lstm_strategies.metrics import declared_metrics
+
+    return declared_metrics([strategy])
+
+
+def rankable_metrics(strategy: str) -> dict[str, bool]:
+    """Result column -> True when higher is better, for the metrics a sweep of ``strategy`` may rank by."""
+    return {m.column: m.better == "higher" for m in sweep_metrics(strategy) if m.rank and m.better}
 
 
 def task_id(overrides: dict) -> str:
@@ -145,7 +153,7 @@ def sweep_key(base: BacktestConfig, data_fingerprint: str) -> str:
     Results in an output folder are reused only under the same key, so raising the base
     commission (or changing the data, or upgrading) never reuses stale rows.
     """
-    blob = json.dumps({"base": {**base.to_dict(), "name": None}, "data": data_fingerprint,
+    blob = json.dumps({"base": {**base.to_dict(), "name": None, "description": None}, "data": data_fingerprint,
                        "version": __version__}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
@@ -162,7 +170,7 @@ def run_sweep_task(base: dict, overrides: dict, data: str | None = None, task: s
     ``keep_returns`` adds the daily returns (``returns``: a Series) for tests across runs;
     ``with_baseline`` also runs the strategy's baseline (``baseline_returns``, ``baseline_label``).
     """
-    from lstm_strategies.reports import build_metrics
+    from lstm_strategies.metrics import build_metrics
 
     base_cfg = BacktestConfig(**base)
     cfg = base_cfg.with_overrides(**overrides, baselines=False, tearsheet=False)
@@ -171,19 +179,12 @@ def run_sweep_task(base: dict, overrides: dict, data: str | None = None, task: s
     r = result.returns
     metrics = build_metrics(result)
     row = {"task_id": task or task_id(overrides), **dict(overrides.items())}
-    for key in ("sharpe", "sortino", "cagr", "volatility", "max_drawdown", "cvar_95", "total_return",
-                "turnover_per_year"):
-        row[key] = metrics.get(key)
-    decision = metrics.get("decision", {})
-    for key in ("te30", "realized_vol", "hedge_error_mean", "hedge_error_std", "hedge_error_worst",
-                "share_rolls_2pts_below_floor", "option_cost_per_roll_mean"):
-        if key in decision:
-            row[key] = decision[key]
+    for metric in sweep_metrics(cfg.strategy.name):
+        row[metric.column] = metric.get(metrics)
     row.update(sr_per_period=float(r.mean() / r.std(ddof=1)) if r.std() > 0 else 0.0,
                skew=float(stats.skew(r)) if r.std() > 0 else 0.0,
                kurtosis=float(stats.kurtosis(r, fisher=False)) if r.std() > 0 else 3.0, days=len(r),
-               in_sample=result.provenance["in_sample"], orders=result.extras["orders"],
-               costs_per_year=metrics["costs"]["total_over_cash_per_year"])
+               in_sample=result.provenance["in_sample"], orders=result.extras["orders"])
     if keep_returns:
         row["returns"] = r
     if with_baseline and result.baseline is not None:
@@ -269,21 +270,24 @@ def run_sweep(config: SweepConfig, out: Path, executor: str = "local", workers: 
 
 
 def _report(config: SweepConfig, results: pd.DataFrame, out: Path, data: str | None) -> None:
+    from lstm_strategies.metrics import format_table
     from lstm_strategies.plotting import new_figure, save_figure
     from lstm_strategies.reports import write_report
 
     metric = config.metric
-    ranking = results.sort_values(metric, ascending=not RANKABLE[metric], na_position="last").reset_index(drop=True)
+    higher = rankable_metrics(config.base.strategy.name)[metric]
+    ranking = results.sort_values(metric, ascending=not higher, na_position="last").reset_index(drop=True)
     best = ranking.iloc[0]
     dsr = deflated_sharpe_ratio(best["sr_per_period"], results["sr_per_period"].to_numpy(), int(best["days"]),
                                 best["skew"], best["kurtosis"])
     summary = {"configurations_tried": int(len(results)), "best_task": best["task_id"],
                f"best_{metric}": float(best[metric]), "deflated_sharpe_ratio": dsr["dsr"],
                "expected_max_sharpe_of_unskilled_trials_annualised":
-                   dsr["sr0_per_period"] * math.sqrt(get_calendar(config.base.calendar).days_per_year)}
+                   dsr["sr0_per_period"] * math.sqrt(get_calendar(config.base.data.calendar).days_per_year)}
     atomic_write(out / "ranking.csv", lambda tmp: ranking.to_csv(tmp, index=False))
     shown = ranking.drop(columns=["sr_per_period", "skew", "kurtosis", "sweep_key"], errors="ignore")
-    atomic_write_text(out / "ranking.md", shown.to_markdown(index=False, floatfmt=".4f") + "\n\n"
+    shown = format_table(shown, sweep_metrics(config.base.strategy.name), by="column")  # people read units
+    atomic_write_text(out / "ranking.md", shown.to_markdown(index=False) + "\n\n"
                       + json.dumps(summary, indent=2) + "\n")
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=2))
     if config.heatmap:

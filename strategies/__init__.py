@@ -1,28 +1,33 @@
 """Backtrader strategies driven by volatility forecasts (installed as ``lstm_strategies.strategies``).
 
-The one registry of strategy names used by configs, sweeps and the reports is :data:`STRATEGIES`;
-:func:`strategy_class` resolves a name with a clear error.
+A strategy class declares on itself everything configs, the runner, reports and sweeps need: its
+registry ``name`` (defining the class registers it), its parameters (a typed ``Params`` model,
+merged along the class hierarchy), its decision ``metrics`` (:class:`~lstm_strategies.declarations.Metric`),
+the leverage it needs, its baseline run and its extra tables. :data:`STRATEGIES` is the one registry
+of names; :func:`strategy_class` resolves a name with a clear error. A new strategy is one module
+(and its test): define the class with a ``name``, import it once.
 """
 
 from lstm_strategies.errors import ConfigError
 
-from .base import ForecastStrategy, ProgressAnalyzer, RecordsAnalyzer, rolling_tracking_error
-from .buy_and_hold import BuyAndHold, ConstantExposure
-from .option_hedge import CollarStrategy, PutOverlayStrategy, SyntheticPutStrategy
-from .vol_target import VolTargetStrategy
+#: strategy name used in configs -> class, filled by the classes themselves when they are defined
+STRATEGIES: dict[str, type] = {}
 
-#: strategy name used in configs -> class
-STRATEGIES: dict[str, type[ForecastStrategy]] = {
-    "vol_target": VolTargetStrategy,
-    "synthetic_put": SyntheticPutStrategy,
-    "collar": CollarStrategy,
-    "put_overlay": PutOverlayStrategy,
-    "buy_and_hold": BuyAndHold,
-    "constant_exposure": ConstantExposure,
-}
 
-#: parameters every strategy receives from the runner, not from ``[strategy] params``
-RUNNER_PARAMS = ("forecaster", "forecaster_params", "calendar", "start", "allow_in_sample")
+def register(cls: type) -> type:
+    """Record a strategy class under its ``name`` (called by the class definition itself)."""
+    existing = STRATEGIES.get(cls.name)
+    if existing is not None and (existing.__module__, existing.__qualname__) != (cls.__module__, cls.__qualname__):
+        raise ConfigError(f"strategy name {cls.name!r} is taken by {existing.__module__}.{existing.__qualname__}; "
+                          f"give {cls.__qualname__} another name")
+    STRATEGIES[cls.name] = cls
+    return cls
+
+
+from .base import RUNNER_PARAMS, ForecastStrategy, ProgressAnalyzer, RecordsAnalyzer, rolling_tracking_error  # noqa: E402
+from .buy_and_hold import BuyAndHold, ConstantExposure  # noqa: E402
+from .option_hedge import CollarStrategy, PutOverlayStrategy, SyntheticPutStrategy  # noqa: E402
+from .vol_target import VolTargetStrategy  # noqa: E402
 
 
 def strategy_class(name: str) -> type[ForecastStrategy]:
@@ -34,11 +39,10 @@ def strategy_class(name: str) -> type[ForecastStrategy]:
 
 
 def strategy_params(name: str) -> dict:
-    """Parameters ``[strategy] params`` may set for ``name``, with their defaults."""
-    cls = strategy_class(name)
-    return {k: getattr(cls.params, k) for k in cls.params._getkeys() if k not in RUNNER_PARAMS}
+    """Parameters ``[strategy] params`` may set for ``name``, with their defaults (from its ``Params``)."""
+    return strategy_class(name).Params.defaults()
 
 
 __all__ = ["RUNNER_PARAMS", "STRATEGIES", "BuyAndHold", "CollarStrategy", "ConstantExposure", "ForecastStrategy",
            "ProgressAnalyzer", "PutOverlayStrategy", "RecordsAnalyzer", "SyntheticPutStrategy", "VolTargetStrategy",
-           "rolling_tracking_error", "strategy_class", "strategy_params"]
+           "register", "rolling_tracking_error", "strategy_class", "strategy_params"]

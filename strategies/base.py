@@ -1,7 +1,8 @@
 """Shared machinery: the forecast indicator, the trading start, the schedule, cost-aware trading, records.
 
 Every strategy declares what the backtest runner and the reports need to know about it, so that
-those hold no strategy names: :meth:`ForecastStrategy.leverage_needed` (the broker's margin),
+those hold no strategy names: ``name`` (registry), ``Params`` (its typed parameters),
+``metrics`` (its decision metrics), :meth:`ForecastStrategy.leverage_needed` (the broker's margin),
 :meth:`ForecastStrategy.baseline` (the comparison run), :meth:`ForecastStrategy.extras` (tables such
 as option rolls) and :meth:`ForecastStrategy.decision_metrics` (what the strategy is for, measured).
 """
@@ -9,15 +10,22 @@ as option rolls) and :meth:`ForecastStrategy.decision_metrics` (what the strateg
 from __future__ import annotations
 
 import math
+from typing import Annotated, ClassVar
 
 import backtrader as bt
+import numpy as np
 import pandas as pd
 
+from lstm_strategies import declarations
 from lstm_strategies.btfeed import bt_dates_to_index, bt_num_to_timestamp, timestamp_to_bt_num
-from lstm_strategies.errors import ConfigError
+from lstm_strategies.declarations import Fraction, Metric, NonNegative, OneOf, Range
 from lstm_strategies.indicators import VolatilityForecast
 
 SCHEDULES = ("bar", "daily", "weekly")
+#: parameters every strategy receives from the runner (the config's [strategy] table and [data]
+#: calendar, [backtest] start), not from ``[strategy] params``
+RUNNER_PARAMS = (("forecaster", "lstm"), ("forecaster_params", None), ("calendar", "crypto"), ("start", None),
+                 ("allow_in_sample", False))
 
 
 class ForecastStrategy(bt.Strategy):
@@ -50,19 +58,33 @@ class ForecastStrategy(bt.Strategy):
 
     Each bar the strategy appends a record (forecast vol, target weight, actual weight, hedge
     ratio, ...) that :class:`RecordsAnalyzer` returns as a DataFrame.
+
+    A subclass declares ``name`` (the registry name: defining the class registers it), a ``Params``
+    model deriving from its parent's (new fields, or a field redeclared with another default) and
+    ``params = Params.bt_params()``; and ``metrics``, the decision metrics it reports.
     """
 
-    params = (
-        ("forecaster", "lstm"),
-        ("forecaster_params", None),
-        ("calendar", "crypto"),
-        ("start", None),
-        ("allow_in_sample", False),
-        ("rebalance", "daily"),
-        ("band", 0.1),
-        ("adjust", 1.0),
-        ("cash_buffer", 0.01),
-    )
+    #: registry name used in configs; None for abstract bases
+    name: ClassVar[str | None] = None
+    #: the decision metrics :meth:`decision_metrics` computes (reports, sweeps and races read them)
+    metrics: ClassVar[tuple[Metric, ...]] = ()
+
+    class Params(declarations.Params):
+        rebalance: Annotated[str, OneOf(*SCHEDULES)] = "daily"
+        band: NonNegative = 0.1
+        adjust: Fraction = 1.0
+        cash_buffer: Annotated[float, Range(0, 0.5, high_open=True)] = 0.01
+
+    params = RUNNER_PARAMS + Params.bt_params()
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "Params" in vars(cls) or vars(cls).get("name"):
+            cls.Params.owner = cls.name or cls.__name__
+        if vars(cls).get("name"):
+            from lstm_strategies.strategies import register
+
+            register(cls)
     #: forecast horizon (days) on the indicator's ``vol`` line; strategies override
     default_horizon: int | None = None
     #: the parameter holding the decision's horizon in calendar days (checked against the forecaster's
@@ -74,8 +96,9 @@ class ForecastStrategy(bt.Strategy):
     snap_horizon = False
 
     def __init__(self):
-        if self.p.rebalance not in SCHEDULES:
-            raise ConfigError(f"rebalance={self.p.rebalance!r}: choose one of {SCHEDULES}")
+        # the one validation of the declared parameters, also for strategies built from Python code
+        values = {k: getattr(self.p, k) for k in self.Params.model_fields}
+        self.Params.check({k: v.item() if isinstance(v, np.generic) else v for k, v in values.items()})
         self.forecast = VolatilityForecast(
             self.data, forecaster=self.p.forecaster, forecaster_params=dict(self.p.forecaster_params or {}),
             calendar=self.p.calendar, horizon=self.horizon_days(), snap_horizon=self.snap_horizon,
@@ -116,7 +139,13 @@ class ForecastStrategy(bt.Strategy):
 
     @classmethod
     def decision_metrics(cls, result) -> dict:
-        """What the strategy is for, measured on a finished run (see the subclasses)."""
+        """What the strategy is for, measured on a finished run (see the subclasses); the keys are the
+        ``decision.*`` metrics the class declares in ``metrics`` (and may be more)."""
+        return {}
+
+    @classmethod
+    def baseline_metrics(cls, result, returns: pd.Series) -> dict:
+        """Decision metrics of the baseline run (daily ``returns``), measured as this strategy's are."""
         return {}
 
     # -- orders ---------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lstm_strategies.checks import non_negative
+from lstm_strategies.declarations import NonNegative
 
 from .base import ForecastStrategy
 
@@ -14,8 +14,12 @@ class ConstantExposure(ForecastStrategy):
     explain a difference. The forecaster is computed only to share the warm-up and the records.
     """
 
-    params = (("weight", 1.0), ("forecaster", "ewma"))
-    param_rules = {"weight": non_negative}
+    name = "constant_exposure"
+
+    class Params(ForecastStrategy.Params):
+        weight: NonNegative = 1.0
+
+    params = (("forecaster", "ewma"), *Params.bt_params())
 
     @classmethod
     def leverage_needed(cls, params: dict) -> float:
@@ -32,7 +36,12 @@ class ConstantExposure(ForecastStrategy):
 class BuyAndHold(ConstantExposure):
     """Buy ``weight`` (default all) of the portfolio on the first trading bar and never trade again."""
 
-    params = (("band", 0.0),)
+    name = "buy_and_hold"
+
+    class Params(ConstantExposure.Params):
+        band: NonNegative = 0.0
+
+    params = Params.bt_params()
 
     def next(self):
         if self.trading() and not self.position:

@@ -10,14 +10,15 @@ implied volatility (the series, or a realized-vol proxy only when asked for).
 from __future__ import annotations
 
 import math
+from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
+from pydantic import AfterValidator, model_validator
 
 from lstm_strategies import pricing
 from lstm_strategies.btfeed import bt_num_to_ns, feed_timeframe
-from lstm_strategies.checks import non_negative, one_of, positive, unit_interval
-from lstm_strategies.errors import ConfigError
+from lstm_strategies.declarations import Metric, NonNegative, OneOf, Positive, Range, UnitInterval
 from lstm_strategies.implied import ImpliedVolLookup, load_implied_vol
 
 from .base import ForecastStrategy
@@ -32,23 +33,37 @@ def implied_lookup(spec) -> ImpliedVolLookup | None:
     return ImpliedVolLookup(load_implied_vol(spec))
 
 
+def _series_spec(value):
+    """An implied-vol series: a shipped name or CSV path (text), a pandas Series, or None."""
+    if value is not None and not isinstance(value, (str, pd.Series)):
+        raise ValueError("must be a shipped series name (btc_dvol_1d), a CSV path or a pandas Series")
+    return value
+
+
+def _age(value: str) -> str:
+    try:
+        ok = pd.Timedelta(value) > pd.Timedelta(0)
+    except (ValueError, TypeError):
+        ok = False
+    if not ok:
+        raise ValueError("must be a positive duration such as '3D'")
+    return value
+
+
 class _OptionStrategy(ForecastStrategy):
     """What the option strategies share: the option's life in days and the implied-vol series."""
 
-    params = (("maturity_days", 30), ("rate", 0.0), ("implied_vol", None), ("implied_max_age", "3D"),
-              ("extrapolate", False))
-    param_rules = {"maturity_days": lambda v: None if 0 < v <= 3650 else "must be in (0, 3650] days",
-                   "rate": lambda v: None if -0.5 < v < 1 else "must be in (-0.5, 1) (a year, continuous)",
-                   "moneyness": positive, "put_moneyness": positive,
-                   "call_moneyness": positive, "max_weight": positive, "asset_weight": non_negative,
-                   "vrp": positive, "spread": non_negative, "rv_days": positive, "hedge_fraction": unit_interval,
-                   "hedge_when": one_of("forecast_above_implied", "always"), "pricing": one_of("implied", "proxy"),
-                   "fallback": one_of(None, "proxy")}
+    class Params(ForecastStrategy.Params):
+        maturity_days: Annotated[float, Range(0, 3650, low_open=True)] = 30
+        rate: Annotated[float, Range(-0.5, 1, low_open=True, high_open=True)] = 0.0   # a year, continuous
+        implied_vol: Annotated[Any, AfterValidator(_series_spec)] = None
+        implied_max_age: Annotated[str, AfterValidator(_age)] = "3D"
+        extrapolate: bool = False
+
+    params = Params.bt_params()
 
     def __init__(self):
         super().__init__()
-        if not self.p.maturity_days > 0:
-            raise ConfigError(f"maturity_days={self.p.maturity_days!r} must be positive")
         self._implied = None
         if self.p.implied_vol is not None:
             self._implied = ImpliedVolLookup(load_implied_vol(self.p.implied_vol), self.p.implied_max_age)
@@ -86,8 +101,19 @@ class _ReplicatedOptionStrategy(_OptionStrategy):
     at the roll.
     """
 
-    # band 0.2: the lowest mean RMS hedging error on 2021 (benchmarks/choose_decision_defaults.py)
-    params = (("band", 0.2), ("max_weight", 1.0))
+    metrics = (Metric("decision.hedge_error_std", "Hedge err sd", "percent", "lower", headline=True, rank=True,
+                      digits=2),
+               Metric("decision.hedge_error_mean", "Hedge err mean", "percent", "higher", digits=2),
+               Metric("decision.hedge_error_worst", "Hedge err worst", "percent", "higher", digits=2),
+               Metric("decision.share_rolls_2pts_below_floor", "Rolls 2 pts below floor", "percent", "lower"),
+               Metric("decision.option_cost_per_roll_mean", "Option cost per roll", "percent", None, digits=2))
+
+    class Params(_OptionStrategy.Params):
+        # band 0.2: the lowest mean RMS hedging error on 2021 (benchmarks/choose_decision_defaults.py)
+        band: NonNegative = 0.2
+        max_weight: Annotated[float, Range(0, 10, low_open=True)] = 1.0
+
+    params = Params.bt_params()
 
     def __init__(self):
         super().__init__()
@@ -194,7 +220,12 @@ class SyntheticPutStrategy(_ReplicatedOptionStrategy):
     holds up to gap risk and volatility misestimation, which is where the forecast matters.
     """
 
-    params = (("moneyness", 0.9),)
+    name = "synthetic_put"
+
+    class Params(_ReplicatedOptionStrategy.Params):
+        moneyness: Positive = 0.9
+
+    params = Params.bt_params()
 
     def strikes(self, spot: float) -> dict:
         return {"put": self.p.moneyness * spot}
@@ -216,7 +247,20 @@ class CollarStrategy(_ReplicatedOptionStrategy):
     giving up gains above ``call_moneyness * spot``.
     """
 
-    params = (("put_moneyness", 0.9), ("call_moneyness", 1.1))
+    name = "collar"
+
+    class Params(_ReplicatedOptionStrategy.Params):
+        put_moneyness: Positive = 0.9
+        call_moneyness: Positive = 1.1
+
+        @model_validator(mode="after")
+        def _ordered(self):
+            if self.put_moneyness >= self.call_moneyness:
+                raise ValueError(f"put_moneyness {self.put_moneyness} must be below call_moneyness "
+                                 f"{self.call_moneyness}")
+            return self
+
+    params = Params.bt_params()
 
     def strikes(self, spot: float) -> dict:
         return {"put": self.p.put_moneyness * spot, "call": self.p.call_moneyness * spot}
@@ -251,22 +295,37 @@ class PutOverlayStrategy(_OptionStrategy):
     through the broker's cash; at expiry it pays ``max(K - S, 0)`` per unit.
     """
 
-    params = (("asset_weight", 0.95), ("moneyness", 0.9), ("vrp", 1.15), ("spread", 0.05), ("rv_days", 30),
-              ("hedge_when", "forecast_above_implied"), ("margin", 0.0), ("hedge_fraction", 1.0),
-              ("pricing", "implied"), ("fallback", None), ("band", 0.05))
+    name = "put_overlay"
+    metrics = (Metric("decision.premium_paid_over_cash", "Premiums/cash", "percent", None),
+               Metric("decision.payoff_over_cash", "Payoffs/cash", "percent", "higher"),
+               Metric("decision.net_option_pnl_over_cash", "Net option P&L/cash", "percent", "higher", rank=True),
+               Metric("decision.share_decisions_hedged", "Share hedged", "percent", None))
+
+    class Params(_OptionStrategy.Params):
+        asset_weight: Annotated[float, Range(0, 10)] = 0.95
+        moneyness: Positive = 0.9
+        vrp: Positive = 1.15
+        spread: NonNegative = 0.05
+        rv_days: Positive = 30
+        hedge_when: Annotated[str, OneOf("forecast_above_implied", "always")] = "forecast_above_implied"
+        margin: float = 0.0
+        hedge_fraction: UnitInterval = 1.0
+        pricing: Annotated[str, OneOf("implied", "proxy")] = "implied"
+        fallback: Annotated[str | None, OneOf(None, "proxy")] = None
+        band: NonNegative = 0.05
+
+        @model_validator(mode="after")
+        def _priced(self):
+            if self.pricing == "implied" and self.implied_vol is None:
+                raise ValueError("the put overlay prices options at implied volatility: set implied_vol (e.g. "
+                                 "\"btc_dvol_1d\", a CSV path or a Series), or ask for pricing = \"proxy\" "
+                                 "(realized vol x vrp)")
+            return self
+
+    params = Params.bt_params()
 
     def __init__(self):
         super().__init__()
-        if self.p.hedge_when not in ("forecast_above_implied", "always"):
-            raise ConfigError(f"hedge_when={self.p.hedge_when!r}: use 'forecast_above_implied' or 'always'")
-        if self.p.pricing not in ("implied", "proxy"):
-            raise ConfigError(f"pricing={self.p.pricing!r}: use 'implied' (a series) or 'proxy'")
-        if self.p.fallback not in (None, "proxy"):
-            raise ConfigError(f"fallback={self.p.fallback!r}: use 'proxy' or leave it unset")
-        if self.p.pricing == "implied" and self._implied is None:
-            raise ConfigError("the put overlay prices options at implied volatility: set implied_vol (e.g. "
-                              "\"btc_dvol_1d\", a CSV path or a Series), or ask for pricing = \"proxy\" "
-                              "(realized vol x vrp)")
         ppy = self.calendar.periods_per_year(feed_timeframe(self.data))
         self._ppy = ppy
         self._rv_bars = max(int(round(self.p.rv_days * ppy / self.calendar.days_per_year)), 2)
@@ -378,8 +437,8 @@ class PutOverlayStrategy(_OptionStrategy):
 
     @classmethod
     def decision_metrics(cls, result) -> dict:
-        hedges, cash = result.extras.get("hedges"), result.config.cash
-        out = {"pricing": result.config.strategy_params.get("pricing", "implied"),
+        hedges, cash = result.extras.get("hedges"), result.config.backtest.cash
+        out = {"pricing": result.config.strategy.params.get("pricing", cls.Params.defaults()["pricing"]),
                "implied_source": result.extras.get("implied_source"),
                "decision_days_without_implied": int(result.extras.get("uncovered_bars", 0))}
         decisions = result.extras.get("decisions")

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
+from typing import Annotated
 
 import numpy as np
 import pandas as pd
 
-from lstm_strategies.checks import whole_positive
+from lstm_strategies.declarations import Metric, NonNegative, Range, WholePositive
 
 from .base import ForecastStrategy, rolling_tracking_error
 
@@ -33,12 +34,20 @@ class VolTargetStrategy(ForecastStrategy):
     and slippage.
     """
 
-    # horizon, band and adjust: chosen on 2021 only (benchmarks/choose_decision_defaults.py: the lowest
-    # mean TE30 over EWMA, GARCH, log-HAR and an LSTM trained to 2020, at <= 12 books a year)
-    params = (("target_vol", 0.4), ("max_leverage", 1.0), ("horizon", 1), ("band", 0.0), ("adjust", 0.5))
-    param_rules = {"target_vol": lambda v: None if 0 < v <= 5 else "must be in (0, 5] (annualised, 5 = 500%)",
-                   "max_leverage": lambda v: None if 0 < v <= 100 else "must be in (0, 100]",
-                   "horizon": whole_positive}
+    name = "vol_target"
+    metrics = (Metric("decision.te30", "TE30 (pts)", "vol_points", "lower", headline=True, rank=True),
+               Metric("decision.realized_vol", "Realized vol", "percent"))
+
+    class Params(ForecastStrategy.Params):
+        target_vol: Annotated[float, Range(0, 5, low_open=True)] = 0.4   # annualised: 5 = 500%
+        max_leverage: Annotated[float, Range(0, 100, low_open=True)] = 1.0
+        # horizon, band and adjust: chosen on 2021 only (benchmarks/choose_decision_defaults.py: the lowest
+        # mean TE30 over EWMA, GARCH, log-HAR and an LSTM trained to 2020, at <= 12 books a year)
+        horizon: WholePositive = 1
+        band: NonNegative = 0.0
+        adjust: Annotated[float, Range(0, 1, low_open=True)] = 0.5
+
+    params = Params.bt_params()
 
     snap_horizon = True
     horizon_param = "horizon"
@@ -59,9 +68,15 @@ class VolTargetStrategy(ForecastStrategy):
 
     @classmethod
     def decision_metrics(cls, result) -> dict:
-        target = float(result.config.strategy_params.get("target_vol", 0.4))
+        target = float(result.config.strategy.params.get("target_vol", cls.Params.defaults()["target_vol"]))
         days_per_year = result.calendar.days_per_year
         return {"target_vol": target, **rolling_tracking_error(result.returns, target, 30, days_per_year)}
+
+    @classmethod
+    def baseline_metrics(cls, result, returns: pd.Series) -> dict:
+        """The baseline's TE30 against this run's target (how close a constant exposure tracks it)."""
+        target = float(result.config.strategy.params.get("target_vol", cls.Params.defaults()["target_vol"]))
+        return {"te30": rolling_tracking_error(returns, target, 30, result.calendar.days_per_year)["te30"]}
 
     def next(self):
         vol = self.forecast.vol[0]

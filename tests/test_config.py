@@ -133,19 +133,19 @@ def test_the_battery_is_complete():
 
 def test_the_base_config_is_valid_and_round_trips():
     cfg = validate_config(base(), "ok.toml")
-    assert cfg.strategy_params == {"target_vol": 0.4, "max_leverage": 1.0, "band": 0.1}
+    assert cfg.strategy.params == {"target_vol": 0.4, "max_leverage": 1.0, "band": 0.1}
     assert validate_config(cfg.to_dict(), "ok.toml") == cfg
 
 
 def test_overrides_go_through_the_same_validation():
     cfg = validate_config(base(), "ok.toml")
-    assert cfg.with_overrides(**{"params.target_vol": 0.3}).strategy_params["target_vol"] == 0.3
+    assert cfg.with_overrides(**{"params.target_vol": 0.3}).strategy.params["target_vol"] == 0.3
     with pytest.raises(ConfigError, match=r"target_vol = -1: must be in \(0, 5\]"):
         cfg.with_overrides(**{"params.target_vol": -1})
     with pytest.raises(ConfigError, match="backtest.commission"):
         cfg.with_overrides(commission=-1)
     switched = cfg.with_overrides(forecaster="log_har", **{"forecaster_params.min_train_days": 60})
-    assert switched.forecaster_params == {"min_train_days": 60}
+    assert switched.strategy.forecaster_params == {"min_train_days": 60}
     with pytest.raises(ConfigError, match="override 'comission' is not a config key"):
         cfg.with_overrides(comission=0.1)
 
@@ -155,10 +155,10 @@ def test_toml_dates_are_accepted(tmp_path):
             '[strategy]\nname = "vol_target"\nforecaster = "ewma"\n')
     (tmp_path / "d.toml").write_text(text)
     cfg = BacktestConfig.from_toml(tmp_path / "d.toml")
-    assert cfg.start == "2022-01-01" and cfg.data_start == "2021-01-01"
+    assert cfg.backtest.start == "2022-01-01" and cfg.data.start == "2021-01-01"
 
 
 def test_an_option_beyond_the_forecast_horizons_needs_the_opt_in():
     raw = edit("strategy.params", {"maturity_days": 90, "extrapolate": True})(edit("strategy.name", "synthetic_put")(
         base()))
-    assert validate_config(raw, "ok.toml").strategy_params["maturity_days"] == 90
+    assert validate_config(raw, "ok.toml").strategy.params["maturity_days"] == 90

@@ -178,7 +178,7 @@ def assert_no_foreign_markup(text: str) -> _Page:
 
 
 def test_names_full_of_markup_reach_no_html_unescaped(tmp_path):
-    from lstm_strategies.reports import compare
+    from lstm_strategies.api import compare
 
     text = open("backtests/btc_vol_target_ewma.toml").read()
     text = text.replace('name = "btc_vol_target_ewma"', f"name = '{MARKUP}'")
@@ -197,7 +197,8 @@ def test_names_full_of_markup_reach_no_html_unescaped(tmp_path):
 
 def test_a_degenerate_run_warns_and_keeps_its_table(btc_hourly, capsys):
     """Constant prices and zero volume: one warning line each, no trades said, headline columns kept."""
-    from lstm_strategies.reports import build_metrics, print_summary, summary_table
+    from lstm_strategies.metrics import build_metrics, summary_table
+    from lstm_strategies.reports import print_summary
 
     df = btc_hourly[(btc_hourly.index >= "2021-11-01") & (btc_hourly.index < "2022-03-01")].copy()
     df[["open", "high", "low", "close"]] = 100.0
@@ -221,7 +222,7 @@ def test_sharpe_difference_ignores_resamples_without_variance():
     p-value stays a real one (it collapsed to 1/reps when a NaN draw poisoned the mean)."""
     import numpy as np
 
-    from lstm_strategies.reports import sharpe_difference
+    from lstm_strategies.metrics import sharpe_difference
 
     rng = np.random.default_rng(5)
     index = pd.date_range("2023-01-01", periods=600, freq="1D")

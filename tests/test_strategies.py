@@ -190,9 +190,8 @@ def test_put_overlay_uses_a_user_implied_vol_series(early_2022):
 def test_put_overlay_without_implied_vol_needs_the_proxy_asked_for(early_2022):
     from lstm_strategies.errors import ConfigError
 
-    raw = config("put_overlay", "ewma", params={"pricing": "implied"})
-    with pytest.raises(ConfigError, match="set implied_vol"):
-        run_backtest(raw, early_2022)
+    with pytest.raises(ConfigError, match="set implied_vol"):  # refused when the config is read, before a run
+        config("put_overlay", "ewma", params={"pricing": "implied"})
 
 
 @pytest.mark.parametrize("strategy", ["vol_target", "synthetic_put", "collar", "put_overlay",

@@ -60,9 +60,10 @@ def test_card_describes_the_training_window(small):
 
 def simulate_garch_ohlcv(n_days: int, seed: int = 0) -> pd.DataFrame:
     """Hourly bars from a GARCH(1,1) on hourly returns (arch's simulator)."""
-    from arch import arch_model
+    from arch.univariate import GARCH, Normal, ZeroMean
 
-    sim = arch_model(None, mean="Zero", vol="GARCH", p=1, q=1, dist="normal")
+    # arch's simulator draws from the distribution's own generator: seed it (the global state is not used)
+    sim = ZeroMean(None, volatility=GARCH(p=1, q=1), distribution=Normal(seed=np.random.default_rng(seed)))
     path = sim.simulate([0.02, 0.10, 0.88], n_days * 24, burn=500, initial_value=None)
     rng = np.random.default_rng(seed)
     r = path["data"].to_numpy() / 100.0
@@ -78,7 +79,6 @@ def simulate_garch_ohlcv(n_days: int, seed: int = 0) -> pd.DataFrame:
 
 
 def test_learns_on_garch_data_better_than_a_constant():
-    np.random.seed(0)  # noqa: NPY002  (arch's simulator draws from the global state)
     df = simulate_garch_ohlcv(400)
     res = train_lstm(df, "2021-02-03", TrainConfig(seed=0, window=12, hidden_size=8, max_epochs=4,
                                                     val_days=60, horizons=[1]), progress=False)
