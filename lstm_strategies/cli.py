@@ -44,9 +44,16 @@ def _cmd_data_inspect(args) -> None:
 
 
 def _cmd_data_fetch(args) -> None:
-    from lstm_strategies.fetch import fetch_cli
+    import pandas as pd
 
-    fetch_cli(args)
+    from lstm_strategies.bars import find_gaps
+    from lstm_strategies.fetch import fetch_ohlcv
+
+    df = fetch_ohlcv(args.exchange, args.symbol, args.timeframe, args.since, until=args.until, out=args.out,
+                     limit=args.limit, progress=not args.no_progress)
+    gaps = find_gaps(df, pd.Timedelta(df.attrs["timeframe"])).n_gaps if len(df) >= 2 else 0
+    print(f"wrote {args.out}: {len(df):,} bars ({df.attrs['fetched_rows']:,} new), "
+          f"{df.index[0]} -> {df.index[-1]}, {gaps} gaps")
 
 
 def _train_config(args):
@@ -119,9 +126,12 @@ def _cmd_evaluate(args) -> None:
 
 
 def _cmd_sweep(args) -> None:
-    from lstm_strategies.sweep import run_sweep_cli
+    from lstm_strategies.atomic import child
+    from lstm_strategies.sweep import SweepConfig, run_sweep
 
-    run_sweep_cli(args)
+    config = SweepConfig.from_toml(args.config)
+    out = Path(args.out) if args.out else child(Path("backtests") / "output" / "sweeps", config.name, "sweep name")
+    run_sweep(config, out, args.executor, args.workers, args.address)
 
 
 class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):

@@ -21,7 +21,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from lstm_strategies.atomic import atomic_write
-from lstm_strategies.bars import OHLCV, find_gaps, timeframe_label, validate_ohlcv
+from lstm_strategies.bars import OHLCV, timeframe_label, validate_ohlcv
 from lstm_strategies.data import load_ohlcv
 from lstm_strategies.errors import ConfigError, DataError
 
@@ -219,16 +219,3 @@ def fetch_ohlcv(exchange: Any, symbol: str, timeframe: str, since: str | pd.Time
     df.attrs.update(source=str(out or label), timeframe=timeframe_label(pd.Timedelta(step_ms, unit="ms")),
                     ignored_columns=[], fetched_rows=len(rows))
     return df
-
-
-def fetch_cli(args: Any) -> None:
-    """``lstm-strategies data fetch``: download into ``args.out`` and print a one-line summary.
-
-    ``args`` carries ``exchange, symbol, timeframe, since, until, out, limit`` (and optionally
-    ``no_progress``), as parsed by :mod:`lstm_strategies.cli`.
-    """
-    df = fetch_ohlcv(args.exchange, args.symbol, args.timeframe, args.since, until=args.until, out=args.out,
-                     limit=args.limit, progress=not getattr(args, "no_progress", False))
-    gaps = find_gaps(df, pd.Timedelta(df.attrs["timeframe"])).n_gaps if len(df) >= 2 else 0
-    print(f"wrote {args.out}: {len(df):,} bars ({df.attrs['fetched_rows']:,} new), "
-          f"{df.index[0]} -> {df.index[-1]}, {gaps} gaps")

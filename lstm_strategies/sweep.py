@@ -36,7 +36,6 @@ from lstm_strategies._version import __version__
 from lstm_strategies.atomic import (
     atomic_write,
     atomic_write_text,
-    child,
     claim_folder,
     name_problem,
     remove_stale_temporaries,
@@ -323,9 +322,3 @@ def _heatmap(results: pd.DataFrame, keys: list[str], metric: str, path: Path, ne
     bar = fig.colorbar(im, ax=ax, fraction=0.08, pad=0.04)
     bar.set_label(f"{metric}\n(mean over the other parameters)", fontsize=8)
     save_figure(fig, path, f"{metric} by {keys[0]} and {keys[1]}", keys[0], legend=False)
-
-
-def run_sweep_cli(args) -> None:
-    config = SweepConfig.from_toml(args.config)
-    out = Path(args.out) if args.out else child(Path("backtests") / "output" / "sweeps", config.name, "sweep name")
-    run_sweep(config, out, args.executor, args.workers, args.address)
