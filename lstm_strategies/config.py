@@ -59,7 +59,7 @@ def _date_text(value: Any) -> str:
 
 
 DateText = Annotated[str, BeforeValidator(_date_text)]
-STRICT = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+STRICT = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, frozen=True)
 #: the most cash a run may start with: far above any account, far below where float sums lose units
 MAX_CASH = 1e12
 

@@ -26,7 +26,8 @@ def register(cls: type) -> type:
 
 from .base import RUNNER_PARAMS, ForecastStrategy, ProgressAnalyzer, RecordsAnalyzer, rolling_tracking_error  # noqa: E402
 from .buy_and_hold import BuyAndHold, ConstantExposure  # noqa: E402
-from .option_hedge import CollarStrategy, PutOverlayStrategy, SyntheticPutStrategy  # noqa: E402
+from .option_hedge import CollarStrategy, SyntheticPutStrategy  # noqa: E402
+from .put_overlay import PutOverlayStrategy  # noqa: E402
 from .vol_target import VolTargetStrategy  # noqa: E402
 
 

@@ -1,0 +1,45 @@
+"""The Python API: README's example runs as written; results and configs behave as documented."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from lstm_strategies.api import load_config, run
+from lstm_strategies.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_readme_python_example_runs(tmp_path, monkeypatch, capsys):
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("## From Python", 1)[1].split("```python", 1)[1].split("```", 1)[0]
+    out = tmp_path / "notebook_run"
+    monkeypatch.chdir(ROOT)
+    exec(compile(block.replace("backtests/output/notebook_run", str(out)), "README.md", "exec"), {})
+    printed = capsys.readouterr().out
+    assert "TE30 (pts)" in printed and "buy and hold" in printed
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["provenance"]["strategy_params"]["target_vol"] == 0.3
+    assert (out / "tearsheet.html").stat().st_size > 10_000
+
+
+def test_a_config_is_frozen_and_overrides_are_validated():
+    config = load_config(ROOT / "backtests" / "btc_vol_target_ewma.toml")
+    with pytest.raises(Exception, match="frozen"):
+        config.backtest.cash = 5.0
+    with pytest.raises(ConfigError, match="backtest.commission"):
+        load_config(ROOT / "backtests" / "btc_vol_target_ewma.toml", commission=-1)
+    assert load_config(config.to_dict()).strategy == config.strategy
+
+
+def test_a_result_exposes_returns_records_and_metrics():
+    config = load_config(ROOT / "backtests" / "btc_vol_target_ewma.toml",
+                         **{"data.start": "2021-11-01", "data.end": "2022-03-31", "report.baselines": False})
+    result = run(config)
+    assert len(result.returns) >= 80 and result.returns.index.is_monotonic_increasing
+    assert {"forecast_vol", "weight", "target_weight"} <= set(result.records.columns)
+    assert result.metrics["decision"]["target_vol"] == 0.4
+    assert list(result.summary().index)[0] == config.name
