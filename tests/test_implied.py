@@ -76,3 +76,12 @@ def test_special_files_are_refused_not_read(tmp_path):
         load_implied_vol(tmp_path / "pipe.csv")
     with pytest.raises(DataError, match="is a device"):
         load_implied_vol(tmp_path / "zero.csv")
+
+
+@pytest.mark.parametrize("name", ["btc_dvol_daily", "eth_dvol_daily"])
+def test_the_daily_dvol_files_ship_whole_and_known_at_the_end_of_each_day(name):
+    iv = load_implied_vol(name)
+    assert len(iv) == 1840 and iv.attrs["gaps"] == 0 and iv.attrs["unit"] == "percent"
+    assert iv.index[0] == pd.Timestamp("2021-03-25", tz="UTC")   # 2021-03-24's close, known at its end
+    assert iv.index[-1] == pd.Timestamp("2026-04-07", tz="UTC")
+    assert (iv > 0.2).all() and (iv < 2.0).all()
