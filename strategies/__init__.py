@@ -28,6 +28,7 @@ from .base import RUNNER_PARAMS, ForecastStrategy, ProgressAnalyzer, RecordsAnal
 from .buy_and_hold import BuyAndHold, ConstantExposure  # noqa: E402
 from .option_hedge import CollarStrategy, SyntheticPutStrategy  # noqa: E402
 from .put_overlay import PutOverlayStrategy  # noqa: E402
+from .variance_swap import VarianceSwapStrategy  # noqa: E402
 from .vol_target import VolTargetStrategy  # noqa: E402
 
 
@@ -45,5 +46,6 @@ def strategy_params(name: str) -> dict:
 
 
 __all__ = ["RUNNER_PARAMS", "STRATEGIES", "BuyAndHold", "CollarStrategy", "ConstantExposure", "ForecastStrategy",
-           "ProgressAnalyzer", "PutOverlayStrategy", "RecordsAnalyzer", "SyntheticPutStrategy", "VolTargetStrategy",
+           "ProgressAnalyzer", "PutOverlayStrategy", "RecordsAnalyzer", "SyntheticPutStrategy", "VarianceSwapStrategy",
+           "VolTargetStrategy",
            "register", "rolling_tracking_error", "strategy_class", "strategy_params"]
