@@ -26,6 +26,7 @@ def register(cls: type) -> type:
 
 from .base import RUNNER_PARAMS, ForecastStrategy, ProgressAnalyzer, RecordsAnalyzer, rolling_tracking_error  # noqa: E402
 from .buy_and_hold import BuyAndHold, ConstantExposure  # noqa: E402
+from .hedged_straddle import HedgedStraddleStrategy  # noqa: E402
 from .option_hedge import CollarStrategy, SyntheticPutStrategy  # noqa: E402
 from .put_overlay import PutOverlayStrategy  # noqa: E402
 from .variance_swap import VarianceSwapStrategy  # noqa: E402
@@ -46,6 +47,6 @@ def strategy_params(name: str) -> dict:
 
 
 __all__ = ["RUNNER_PARAMS", "STRATEGIES", "BuyAndHold", "CollarStrategy", "ConstantExposure", "ForecastStrategy",
-           "ProgressAnalyzer", "PutOverlayStrategy", "RecordsAnalyzer", "SyntheticPutStrategy", "VarianceSwapStrategy",
-           "VolTargetStrategy",
-           "register", "rolling_tracking_error", "strategy_class", "strategy_params"]
+           "HedgedStraddleStrategy", "ProgressAnalyzer", "PutOverlayStrategy", "RecordsAnalyzer",
+           "SyntheticPutStrategy", "VarianceSwapStrategy", "VolTargetStrategy", "register", "rolling_tracking_error",
+           "strategy_class", "strategy_params"]
