@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from lstm_strategies._version import __version__
+from lstm_strategies.bootstrap import sharpe_difference
 from lstm_strategies.declarations import COMMON_METRICS, Metric
 
 __all__ = ["build_metrics", "compute_metrics", "data_warnings", "declared_metrics", "format_table", "sharpe_difference",
@@ -83,40 +84,6 @@ def compute_metrics(returns: pd.Series, benchmark: pd.Series | None = None, peri
     return m
 
 
-def sharpe_difference(a: pd.Series, b: pd.Series, periods: int = 365, reps: int = 1000, block: int = 10,
-                      seed: int = 0) -> dict:
-    """Annualised Sharpe ratio of ``a`` minus that of ``b`` with a stationary-bootstrap p-value.
-
-    ``arch.bootstrap.StationaryBootstrap`` resamples the paired daily returns in blocks (mean
-    length ``block`` days), keeping their correlation and serial dependence; the p-value is
-    two-sided, from the bootstrap distribution of the difference centred on the estimate.
-    """
-    from arch.bootstrap import StationaryBootstrap
-
-    pair = pd.concat([a, b], axis=1).dropna().to_numpy()
-    if len(pair) < 30 or pair[:, 0].std() == 0 or pair[:, 1].std() == 0:
-        return {"diff": None, "pvalue": None, "days": int(len(pair))}
-
-    def diff(x: np.ndarray) -> float:
-        s = x.mean(axis=0) / x.std(axis=0, ddof=1)
-        return float((s[0] - s[1]) * math.sqrt(periods))
-
-    estimate = diff(pair)
-    bs = StationaryBootstrap(block, pair, seed=seed)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        draws = np.array([diff(data[0][0]) for data in bs.bootstrap(reps)])
-    # a resample of a series that is mostly flat (a rule that rarely trades) can have zero variance:
-    # its Sharpe ratio is undefined, so the draw is dropped rather than poisoning the mean with NaN
-    draws = draws[np.isfinite(draws)]
-    if len(draws) < reps // 2:
-        return {"diff": estimate, "pvalue": None, "days": int(len(pair)), "reps": reps, "block": block,
-                "note": f"only {len(draws)} of {reps} resamples had a defined Sharpe ratio"}
-    centred = draws - draws.mean()
-    pvalue = float(np.mean(np.abs(centred) >= abs(estimate)))
-    return {"diff": estimate, "pvalue": max(pvalue, 1.0 / len(draws)), "days": int(len(pair)),
-            "reps": int(len(draws)), "block": block}
-
-
 def _clean(obj):
     """JSON-safe: NaN and inf become null, numpy scalars become Python numbers."""
     if isinstance(obj, dict):
@@ -180,9 +147,9 @@ def data_warnings(result) -> list[str]:
     if len(df) and not bool((df["volume"] > 0).any()):
         out.append("the volume column is zero on every bar: volume features carry no information (the LSTM's "
                    "volume input is constant); check the data source")
-    if result.extras.get("orders", 0) == 0:
-        out.append("the strategy placed no orders over the traded period (zero exposure): check the forecaster's "
-                   "warm-up, [backtest] start and the strategy's parameters")
+    if result.extras.get("orders", 0) == 0 and not result.extras.get("cash_settled_positions", 0):
+        out.append("the strategy placed no orders and held no cash-settled position over the traded period (zero "
+                   "exposure): check the forecaster's warm-up, [backtest] start and the strategy's parameters")
     return out
 
 

@@ -177,9 +177,8 @@ def _stress(pnl: pd.Series) -> dict:
     return out
 
 
-def mtm_metrics(daily: pd.DataFrame, trades: pd.DataFrame, capital: float | None = None,
-                days_per_year: float = 365.0) -> dict:
-    """The metrics of a book's daily mark-to-market P&L and of its trades.
+def mtm_metrics(daily: pd.DataFrame, trades: pd.DataFrame, days_per_year: float = 365.0) -> dict:
+    """The metrics of a book's daily mark-to-market P&L and of its trades, in the P&L's unit.
 
     Parameters
     ----------
@@ -188,9 +187,7 @@ def mtm_metrics(daily: pd.DataFrame, trades: pd.DataFrame, capital: float | None
         ``gross`` (notional live after the day's marks) and optionally ``margin`` (collateral held).
     trades : DataFrame
         One row per decision day: ``w`` (signed multiplier, 0 when nothing was opened) and, for
-        settled trades, ``payoff`` (``w (K - RV) - |w|`` fees, NaN while open).
-    capital : float, optional
-        The capital in the P&L's unit: adds P&L, worst 30 days, drawdown and margin as fractions of it.
+        settled trades, ``payoff`` (a full-notional trade's P&L times ``|w|``, NaN while open).
 
     Returns
     -------
@@ -199,8 +196,8 @@ def mtm_metrics(daily: pd.DataFrame, trades: pd.DataFrame, capital: float | None
         ``hit_rate``, ``days_traded`` (share of decision days that opened a trade), ``days_in_market``,
         ``mean_multiple``, ``worst_30d`` (worst sum over 30 consecutive days), ``worst_30d_over_annual_pnl``
         (None when the annual P&L is not positive: the ratio is undefined), ``worst_trade``,
-        ``cvar_95_mtm`` (mean of the worst 5% of days), ``stress`` (P&L summed over each window the
-        period covers), counts, and the ``*_over_capital`` numbers.
+        ``cvar_95_mtm`` (mean of the worst 5% of days), ``max_drawdown`` (of the cumulative P&L),
+        ``peak_margin``, ``stress`` (P&L summed over each window the period covers) and counts.
     """
     x = daily["pnl"].astype("float64")
     n = len(x)
@@ -212,7 +209,8 @@ def mtm_metrics(daily: pd.DataFrame, trades: pd.DataFrame, capital: float | None
     worst30 = float(x.rolling(30).sum().min()) if n >= 30 else math.nan
     q = x.quantile(0.05) if n else math.nan
     root = math.sqrt(days_per_year)
-    out = {
+    cum = x.cumsum()
+    return {
         "sharpe_mtm": float(x.mean() / sd * root) if sd and sd > 0 else None,
         "sortino_mtm": float(x.mean() / down * root) if down and down > 0 else None,
         "pnl_per_year": annual,
@@ -225,16 +223,10 @@ def mtm_metrics(daily: pd.DataFrame, trades: pd.DataFrame, capital: float | None
         "worst_30d_over_annual_pnl": -worst30 / annual if annual > 0 and worst30 == worst30 else None,
         "worst_trade": float(done["payoff"].min()) if len(done) else None,
         "cvar_95_mtm": float(x[x <= q].mean()) if n else None,
+        "max_drawdown": float((cum - cum.cummax()).min()) if n else None,
+        "peak_margin": float(daily["margin"].max()) if n and "margin" in daily else None,
         "stress": _stress(x),
         "trades": int((w != 0).sum()), "trades_settled": int(len(done)),
         "trades_open_at_end": int(((w != 0) & trades["payoff"].isna()).sum()) if len(trades) else 0,
         "decision_days": int(len(w)), "days": int(n),
     }
-    if capital:
-        cum = x.cumsum()
-        out.update(capital=float(capital), pnl_per_year_over_capital=annual / capital,
-                   worst_30d_over_capital=worst30 / capital,
-                   max_drawdown_over_capital=float((cum - cum.cummax()).min()) / capital if n else None)
-        if "margin" in daily:
-            out["peak_margin_over_capital"] = float(daily["margin"].max()) / capital if n else None
-    return out

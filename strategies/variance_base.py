@@ -17,10 +17,10 @@ import numpy as np
 import pandas as pd
 from pydantic import AfterValidator, model_validator
 
+from lstm_strategies.bootstrap import sharpe_difference
 from lstm_strategies.btfeed import bt_num_to_ns
 from lstm_strategies.declarations import Metric, OneOf, Positive, Range, WholePositive
 from lstm_strategies.ledger import CashLedger
-from lstm_strategies.metrics import sharpe_difference
 from lstm_strategies.variance import FEE_CAP, FEE_RATE, RULES, SIZED_RULES, STRESS, mtm_metrics
 
 from .option_hedge import _OptionStrategy
@@ -71,6 +71,7 @@ def shared_metrics(unit: str) -> tuple[Metric, ...]:
                rank=True, digits=2),
         Metric("decision.worst_trade", f"Worst trade ({unit})", "percent", "higher", digits=2),
         Metric("decision.cvar_95_mtm", f"CVaR95 MTM ({unit})", "percent", "higher", digits=2),
+        Metric("decision.max_drawdown", f"Max DD ({unit})", "percent", "higher"),
         *(Metric(f"decision.stress.{name}", f"Stress {name}", "percent", "higher", digits=2) for name in STRESS),
         Metric("decision.peak_margin", f"Peak margin ({unit})", "percent", "lower"),
         Metric("decision.largest_loss_over_margin", "Largest day loss / margin", "percent", "lower"),
@@ -217,6 +218,7 @@ class _VarianceStrategy(_OptionStrategy):
                 "days_without_implied": self.days_without_implied,
                 "days_without_forecast": self.days_without_forecast,
                 "open_positions": len(self.ledger.live),
+                "cash_settled_positions": len(self.ledger.live) + len(self.ledger.closed),
                 "implied_source": None if self._implied is None else self._implied.source}
 
     @staticmethod

@@ -78,3 +78,17 @@ def run_ewma_on_a_stock_feed(frame: pd.DataFrame, runonce: bool) -> None:
                                         compression=60))
     cerebro.addstrategy(Probe)
     cerebro.run()
+
+
+def variance_config(strategy: str = "variance_swap", params: dict | None = None, forecaster: str = "ewma",
+                    baselines: bool = False, **backtest):
+    """A variance strategy on the shipped BTC DVOL, trading from 2023-01-01 (the bars come with the run)."""
+    from lstm_strategies.backtest import BacktestConfig
+
+    sizing = {"reference_vol": 81.35} if strategy == "variance_swap" else {}
+    params = {"implied_vol": "btc_dvol_daily", "entries_until": "2023-02-28", **sizing, **(params or {})}
+    return BacktestConfig.from_dict({
+        "name": strategy, "data": {"file": "unused"},
+        "backtest": {"start": "2023-01-01", "cash": 100_000, **backtest},
+        "strategy": {"name": strategy, "forecaster": forecaster, "params": params},
+        "report": {"baselines": baselines, "tearsheet": False}})
