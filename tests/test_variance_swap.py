@@ -168,3 +168,24 @@ def test_the_report_shows_the_book_and_the_baseline(bars, tmp_path):
     assert test["diff"] == pytest.approx(metrics["decision"]["sharpe_mtm"] - metrics["baseline"]["sharpe_mtm"])
     table = format_table(summary_table({"gate": metrics}))
     assert {"MTM Sharpe", "P&L/yr (var pts)", "Worst 30d / yr P&L"} <= set(table.columns)
+
+
+def test_the_shipped_configs_validate_and_compare(tmp_path):
+    """backtests/*_short_variance_*.toml: every one validates; two run through compare on a short stretch."""
+    from pathlib import Path
+
+    from lstm_strategies.api import compare, load_config
+
+    files = sorted(Path("backtests").glob("*_short_variance_*.toml"))
+    assert len(files) == 14
+    configs = {f.stem: load_config(f) for f in files}
+    assert configs["btc_short_variance_sized_lstm"].strategy.params["scale"] > 0
+    short = {"data.start": "2022-11-15", "data.end": "2023-03-31", "params.entries_until": "2023-02-28",
+             "tearsheet": False}
+    runs = [load_config(f"backtests/{name}.toml", **short) for name in ("btc_short_variance_always",
+                                                                          "btc_short_variance_gated_ewma")]
+    table = compare(runs, tmp_path / "cmp", progress=False)
+    assert table.loc["btc_short_variance_always", "MTM Sharpe"] is not None
+    assert "P&L/yr (var pts)" in (tmp_path / "cmp" / "comparison.md").read_text()
+    gated = (tmp_path / "cmp" / "btc_short_variance_gated_ewma" / "metrics.json").read_text()
+    assert '"label": "always-sell"' in gated
