@@ -19,6 +19,7 @@ carry across assets), its self-refitting LSTM trains on SOL. SOL's data is read 
 $LSTM_STRATEGIES_DATA (default ../shared/data); BTC and ETH ship with the package.
 
     python benchmarks/decision_race.py [--assets btc eth sol] [--workers 2] [--executor local|ray]
+    python benchmarks/decision_race.py --part variance [...]   # trading variance against DVOL: variance_race.py
 
 Runs go through the sweep executors (both cores, or a Ray cluster with --executor ray --address).
 Self-refitting folds are trained first (about 9 folds x 3 assets; cached afterwards in
@@ -173,7 +174,16 @@ OUT = Path("benchmarks/output/decision_race")
 
 def main() -> None:
     global OUT
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    part = argparse.ArgumentParser(add_help=False)
+    part.add_argument("--part", default="decisions", choices=["decisions", "variance"],
+                      help="variance: trading variance against DVOL (benchmarks/variance_race.py, BTC and ETH)")
+    chosen, rest = part.parse_known_args()
+    if chosen.part == "variance":
+        from variance_race import main as variance_main
+
+        variance_main(rest)
+        return
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], parents=[part])
     parser.add_argument("--assets", nargs="+", default=["btc", "eth", "sol"])
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--executor", default="local", choices=["local", "ray"])

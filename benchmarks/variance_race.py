@@ -1,0 +1,279 @@
+"""The variance race (``decision_race.py --part variance``): trading 30-day variance against Deribit DVOL.
+
+Every forecaster drives the same rules on BTC and ETH (issue #19): a ladder of short 30-day variance
+swaps struck at DVOL (Backtrader, ``variance_swap``), always-sell (the baseline), gated (sell when
+DVOL^2 > 1.3 F), premium-sized (``min(c (DVOL^2/F - 1)+, 3)``, ``c`` normalised to always-sell's mean
+notional on the selection period), long/short on bands (sell as the gate, buy when F > 1.5 DVOL^2), and
+long-only (buy when F > 1.5 DVOL^2; and, descriptive, when F > DVOL^2); always and premium also as a
+roll (one swap every 30 days); and delta-hedged short straddles (``hedged_straddle``) for always-sell
+and the premium rule. Net of a 1.25-vol-point spread and Deribit's option fees (hedges: 0.1%
+commission, 0.05% slippage).
+
+Every rule, margin, cap, normaliser and the capital were fixed on 2021-03-24 .. 2022-12-31 (the
+research, /work/research/var/REPORT.md, Part A); nothing here is chosen on 2023+. Out of sample:
+swaps opened 2023-01-01 .. 2026-03-07, all settled by 2026-04-06 (DVOL's last day); the daily
+mark-to-market P&L runs 2023-01-01 .. 2026-04-06. ``--period selection`` runs the same books on
+the selection period (origins 2021-03-24 .. 2022-12-01; the bundled LSTM is in-sample there and
+marked so), for the record and the FTX stress window only.
+
+    python benchmarks/decision_race.py --part variance [--assets btc eth] [--workers 1] [--period oos]
+
+Outputs in benchmarks/output/variance_race/<period>/: ``books.csv`` (one row per book: the decision
+metrics, bootstrap tests against always-sell and of the LSTM against each other forecaster),
+``daily_<asset>.csv`` (every book's daily P&L), ``straddles.csv`` (the straddles' P&L parts), and the
+goal lines (``goal <name>: met`` or ``not met (<figures>)``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import math
+from pathlib import Path
+
+import pandas as pd
+
+PERIODS = {"oos": ("2023-01-01", "2026-03-07", "2026-04-06"),
+           "selection": ("2021-03-24", "2022-12-01", "2022-12-31")}
+#: frozen on the selection period (research, section 6 and 13): premium normalisers, capital's reference vol
+SCALES = {("btc", "ewma"): 2.12236, ("btc", "log_har"): 4.98836, ("btc", "lstm"): 5.59499, ("btc", "har_iv"): 6.12959,
+          ("eth", "ewma"): 3.07345, ("eth", "log_har"): 5.20745, ("eth", "lstm"): 5.75229, ("eth", "har_iv"): 10.4939}
+REFERENCE_VOL = {"btc": 81.35, "eth": 101.025}
+BEST_ON_SELECTION = "log_har"   # the headline rule's best forecaster on the selection period (research, section 6)
+#: book -> (strategy, parameters, modes)
+BOOKS = {
+    "always": ("variance_swap", {"rule": "always"}, ("ladder", "roll")),
+    "gate": ("variance_swap", {"rule": "gate", "margin": 0.3}, ("ladder",)),
+    "premium": ("variance_swap", {"rule": "premium", "cap": 2.0, "max_multiple": 3.0}, ("ladder", "roll")),
+    "band": ("variance_swap", {"rule": "band", "margin": 0.3, "long_margin": 0.5}, ("ladder",)),
+    "long": ("variance_swap", {"rule": "gate", "direction": "long", "margin": 0.5}, ("ladder",)),
+    "long_b0": ("variance_swap", {"rule": "gate", "direction": "long", "margin": 0.0}, ("ladder",)),
+    "straddle_always": ("hedged_straddle", {"rule": "always"}, ("ladder",)),
+    "straddle_premium": ("hedged_straddle", {"rule": "premium", "cap": 2.0, "max_multiple": 3.0}, ("ladder",)),
+}
+STRADDLE_FORECASTERS = ("log_har", "lstm")
+OUT = Path("benchmarks/output/variance_race")
+
+
+def forecasters() -> list[str]:
+    """EWMA, log-HAR, the LSTM and, where it is registered, HAR-IV (it reads the implied series too)."""
+    from lstm_strategies.forecasters import forecaster_names
+
+    return ["ewma", "log_har", "lstm"] + (["har_iv"] if "har_iv" in forecaster_names() else [])
+
+
+def raw_config(asset: str, book: str, forecaster: str | None, mode: str, period: str) -> dict:
+    strategy, params, _ = BOOKS[book]
+    first, until, end = PERIODS[period]
+    params = {**params, "mode": mode, "implied_vol": f"{asset}_dvol_daily", "entries_until": until}
+    if params["rule"] == "premium":
+        params["scale"] = SCALES[(asset, forecaster)]
+    if strategy == "variance_swap":
+        params["reference_vol"] = REFERENCE_VOL[asset]
+    fc = forecaster or "ewma"
+    data = {"dataset": f"{asset}_usdt_1h", "start": "2019-01-01", "end": end}
+    if fc == "har_iv":
+        data["implied"] = f"{asset}_dvol_daily"    # how the iv branch gives HAR-IV its input
+    return {"name": f"{asset}_{book}_{fc}_{mode}", "data": data,
+            "backtest": {"start": first, "cash": 100_000, "commission": 0.001, "slippage": 0.0005},
+            "strategy": {"name": strategy, "forecaster": fc, "params": params,
+                         "forecaster_params": {"model": f"{asset}-1h"} if fc == "lstm" else {},
+                         "allow_in_sample": period == "selection" and fc == "lstm"},
+            "report": {"baselines": False, "tearsheet": False}}
+
+
+def run_book(raw: dict) -> dict:
+    """One book: its decision metrics (fractions of capital; swaps also in variance points) and daily P&L."""
+    import torch
+    from lstm_strategies.strategies import strategy_class
+
+    from lstm_strategies.backtest import run_backtest
+    from lstm_strategies.config import validate_config
+
+    torch.set_num_threads(1)
+    config = validate_config(raw, raw["name"])
+    result = run_backtest(config)
+    cls = strategy_class(config.strategy.name)
+    decision = cls.decision_metrics(result)
+    points = decision.pop("points", None)
+    daily = cls.daily_frame(result)["pnl"] / (1.0 if points else cls.capital_units(result))
+    trades = result.extras["trades"]
+    return {"decision": decision, "points": points, "pnl": daily, "in_sample": result.provenance["in_sample"],
+            "straddles": trades if config.strategy.name == "hedged_straddle" else None}
+
+
+def tasks(assets: list[str], period: str) -> list[dict]:
+    out = []
+    for asset in assets:
+        for book, (strategy, params, modes) in BOOKS.items():
+            fcs: list = [None] if params["rule"] == "always" else forecasters()
+            if strategy == "hedged_straddle" and params["rule"] != "always":
+                fcs = [f for f in STRADDLE_FORECASTERS if f in fcs]
+            for fc, mode in itertools.product(fcs, modes):
+                out.append({"raw": raw_config(asset, book, fc, mode, period)})
+    return out
+
+
+def flat(row: dict, book: dict) -> dict:
+    """A book's numbers as one row: the swap's in variance points (the research's unit), the straddle's in
+    fractions of capital; both with the capital-scaled ones."""
+    scaled = {f"cap_{k}": v for k, v in book["decision"].items() if not isinstance(v, dict)}
+    main = book["points"] or book["decision"]
+    stress = {f"stress: {k}": v for k, v in main.get("stress", {}).items()}
+    keep = ["sharpe_mtm", "sortino_mtm", "pnl_per_year", "pnl_per_trade", "hit_rate", "days_traded", "days_in_market",
+            "mean_multiple", "worst_30d", "worst_30d_over_annual_pnl", "worst_trade", "cvar_95_mtm", "max_drawdown",
+            "peak_margin", "trades", "days"]
+    return {**row, **{k: main.get(k) for k in keep}, **stress, **scaled, "in_sample": book["in_sample"]}
+
+
+def bootstrap(books: pd.DataFrame, daily: dict) -> pd.DataFrame:
+    """Stationary-bootstrap tests: each book against always-sell (same asset and mode), and the LSTM's book
+    against each other forecaster's (same rule and mode)."""
+    from lstm_strategies.bootstrap import sharpe_difference
+
+    out = books.copy()
+    for i, r in books.iterrows():
+        x = daily[r["asset"]][r["label"]]
+        kind = "straddle_always" if r["book"].startswith("straddle") else "always"
+        base = f"{kind}|-|{r['mode'] if kind == 'always' else 'ladder'}"
+        if r["book"] != kind and base in daily[r["asset"]]:
+            t = sharpe_difference(x, daily[r["asset"]][base], 365)
+            out.loc[i, ["d_vs_always", "p_vs_always"]] = t["diff"], t["pvalue"]
+        lstm = f"{r['book']}|lstm|{r['mode']}"
+        if r["forecaster"] not in ("lstm", "-") and lstm in daily[r["asset"]]:
+            t = sharpe_difference(daily[r["asset"]][lstm], x, 365)
+            out.loc[i, ["lstm_minus_this", "p_lstm_vs_this"]] = t["diff"], t["pvalue"]
+    return out
+
+
+def run(assets: list[str], workers: int = 1, period: str = "oos", out: Path = OUT) -> None:
+    from lstm_strategies.executors import run_tasks
+
+    folder = out / period
+    folder.mkdir(parents=True, exist_ok=True)
+    rows, daily, straddles = [], {a: {} for a in assets}, []
+    for task, book in run_tasks(run_book, tasks(assets, period), "local", workers):
+        raw = task["raw"]
+        asset, name = raw["name"].split("_", 1)[0], raw["name"]
+        label_book = next(b for b in BOOKS if name.startswith(f"{asset}_{b}_"))
+        fc = raw["strategy"]["forecaster"] if BOOKS[label_book][1]["rule"] != "always" else "-"
+        mode = raw["strategy"]["params"]["mode"]
+        label = f"{label_book}|{fc}|{mode}"
+        rows.append(flat({"asset": asset, "book": label_book, "forecaster": fc, "mode": mode, "label": label}, book))
+        daily[asset][label] = book["pnl"]
+        if book["straddles"] is not None:
+            straddles.append(book["straddles"].assign(asset=asset, book=label_book, forecaster=fc))
+        print(f"done {name}", flush=True)
+    books = bootstrap(pd.DataFrame(rows), daily)
+    books.sort_values(["asset", "book", "forecaster", "mode"]).to_csv(folder / "books.csv", index=False)
+    for asset in assets:
+        pd.DataFrame(daily[asset]).to_csv(folder / f"daily_{asset}.csv")
+    if straddles:
+        pd.concat(straddles).to_csv(folder / "straddles.csv", index=False)
+    report(assets, period, out)
+
+
+def _fmt(v, digits=2) -> str:
+    return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:,.{digits}f}"
+
+
+def report(assets: list[str], period: str = "oos", out: Path = OUT) -> None:
+    """Tables and goal lines from the saved ``books.csv`` (``--report-only`` recomputes them)."""
+    folder = out / period
+    books = pd.read_csv(folder / "books.csv")
+    cols = ["asset", "book", "forecaster", "mode", "sharpe_mtm", "sortino_mtm", "pnl_per_year", "pnl_per_trade",
+            "hit_rate", "days_traded", "days_in_market", "worst_30d", "worst_30d_over_annual_pnl", "worst_trade",
+            "cvar_95_mtm", "d_vs_always", "p_vs_always", "lstm_minus_this", "p_lstm_vs_this"]
+    stress = [c for c in books if c.startswith("stress: ")]
+    risk = ["asset", "book", "forecaster", "mode", "cap_pnl_per_year", "cap_worst_30d", "cap_max_drawdown",
+            "cap_peak_margin", "cap_largest_loss_over_margin", *stress]
+    with pd.option_context("display.width", 250, "display.max_columns", 40, "display.max_rows", 200,
+                           "display.float_format", "{:,.3f}".format):
+        swaps = books[~books["book"].str.startswith("straddle")]
+        print(f"\nvariance swaps against DVOL ({period}; variance points per unit notional, net of costs)")
+        print(swaps[[c for c in cols if c in books]].to_string(index=False))
+        print("\nrisk as fractions of the capital (0.5% of capital per vol point of vega), stress windows in "
+              "variance points")
+        print(swaps[[c for c in risk if c in books]].to_string(index=False))
+        strad = books[books["book"].str.startswith("straddle")]
+        if len(strad):
+            print("\ndelta-hedged straddles (fractions of capital; a full-notional straddle covers the capital)")
+            print(strad[[c for c in cols + ["cap_pnl_per_year"] if c in books]].to_string(index=False))
+            parts = pd.read_csv(folder / "straddles.csv")
+            parts = parts[parts["net"].notna()]
+            cols_p = ["premium", "option_fees", "expiry_value", "delivery_fee", "hedge_gain", "hedge_cost", "net"]
+            per = parts.groupby(["asset", "book", "forecaster"])[cols_p + ["hedge_trades"]].mean()
+            per["hit"] = parts.assign(won=parts["net"] > 0).groupby(["asset", "book", "forecaster"])["won"].mean()
+            per["n"] = parts.groupby(["asset", "book", "forecaster"]).size()
+            print("\nper straddle, fractions of the strike (S0); hedge_trades: rehedges per straddle")
+            print(per.to_string())
+    if period == "oos":
+        print()
+        for line in goal_lines(books, assets):
+            print(line)
+
+
+def goal_lines(books: pd.DataFrame, assets: list[str]) -> list[str]:
+    idx = books.set_index(["asset", "book", "forecaster", "mode"])
+
+    def get(asset, book, fc, col, mode="ladder"):
+        key = (asset, book, fc, mode)
+        return idx.loc[key, col] if key in idx.index else float("nan")
+
+    lines, ok, details = [], True, []
+    for asset in assets:
+        s_always, r_always = get(asset, "always", "-", "sharpe_mtm"), get(asset, "always", "-",
+                                                                          "worst_30d_over_annual_pnl")
+        s, r = get(asset, "premium", BEST_ON_SELECTION, "sharpe_mtm"), get(asset, "premium", BEST_ON_SELECTION,
+                                                                           "worst_30d_over_annual_pnl")
+        always_ratio = math.inf if math.isnan(r_always) else r_always     # undefined: always-sell lost money
+        book_ratio = math.inf if math.isnan(r) else r
+        met = s >= s_always and book_ratio <= 0.5 * always_ratio
+        ok &= bool(met)
+        what = (f"{asset}: Sharpe {_fmt(s)} vs always-sell {_fmt(s_always)}, worst 30d / annual P&L {_fmt(r, 3)} = "
+                f"{_fmt(book_ratio / always_ratio)}x always-sell's {_fmt(r_always, 3)}")
+        if math.isinf(always_ratio):
+            loss = _fmt(get(asset, "always", "-", "pnl_per_year"), 0)
+            what += (f" (always-sell's annual P&L {loss} is not positive: its ratio is unbounded, so the loss "
+                     "condition holds only formally)")
+        details.append(what)
+    lines.append(f"goal sized short-variance book ({BEST_ON_SELECTION}, best on the selection period): "
+                 + ("met (" + "; ".join(details) + ")" if ok else "not met (" + "; ".join(details) + ")"))
+    fcs = [f for f in forecasters() if f != "lstm"]
+    ok, details = True, []
+    for asset in assets:
+        for fc in fcs:
+            key = (asset, "premium", fc, "ladder")
+            if key not in idx.index:
+                continue
+            d, p = idx.loc[key, "lstm_minus_this"], idx.loc[key, "p_lstm_vs_this"]
+            ok &= bool(d > 0)
+            details.append(f"{asset} vs {fc} {d:+.2f} (p {_fmt(p, 3)})")
+    note = "" if "har_iv" in fcs else "; HAR-IV is not registered on this branch: not compared"
+    lines.append("goal LSTM-driven premium rule beats every baseline on net Sharpe: "
+                 + ("met (" if ok else "not met (") + "; ".join(details) + note + ")")
+    longs = []
+    for asset in assets:
+        for fc in forecasters():
+            longs.append(f"{asset} {fc} {_fmt(get(asset, 'long', fc, 'sharpe_mtm'))} "
+                         f"({_fmt(100 * get(asset, 'long', fc, 'days_traded'), 0)}% of days)")
+    lines.append("long variance (reported, not a goal): buy when F > 1.5 DVOL^2, net Sharpe " + "; ".join(longs))
+    return lines
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--assets", nargs="+", default=["btc", "eth"], choices=["btc", "eth"])
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--period", default="oos", choices=list(PERIODS))
+    parser.add_argument("--out", default=str(OUT))
+    parser.add_argument("--report-only", action="store_true", help="recompute the tables from the saved books")
+    args = parser.parse_args(argv)
+    if args.report_only:
+        report(args.assets, args.period, Path(args.out))
+    else:
+        run(args.assets, args.workers, args.period, Path(args.out))
+
+
+if __name__ == "__main__":
+    main()
