@@ -198,7 +198,7 @@ class HedgedStraddleStrategy(_VarianceStrategy):
         row.update(hedge_gain=row["_gain"] / base, hedge_cost=row["_cost"] / base)
         row["net"] = (side * (row["premium"] - row["expiry_value"]) - row["option_fees"] - row["delivery_fee"]
                       + row["hedge_gain"] - row["hedge_cost"])
-        row["payoff"] = row["net"] * abs(row["w"]) * self.p.notional
+        row["payoff"] = row["net"] * abs(row["w"]) * self.p.notional * self.capital   # a full-notional straddle, cash
         self._hedging.remove(i)
 
     # -- reports -----------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import variance_config, window
+from lstm_strategies.strategies import HedgedStraddleStrategy
 
 from lstm_strategies import pricing
 from lstm_strategies.backtest import run_backtest
@@ -63,6 +64,10 @@ def test_the_straddles_parts_add_up_to_the_account(book, request):
     account = res.records["value"].iloc[-1] - 100_000
     assert (trades["net"] * trades["units"] * trades["strike"]).sum() == pytest.approx(account, abs=1e-6)
     assert res.extras["book"]["pnl"].sum() == pytest.approx(account, abs=1e-6)
+    # per trade, as a fraction of the capital: a full-notional (w = 1) straddle covers the capital
+    decision = HedgedStraddleStrategy.decision_metrics(res)
+    assert decision["pnl_per_trade"] == pytest.approx(trades["net"].mean())
+    assert decision["straddle"]["net_per_trade"] == pytest.approx(trades["net"].mean())
 
 
 def test_the_hedge_trades_through_the_broker_and_pays_its_costs(ladder, bars):
