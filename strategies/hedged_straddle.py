@@ -6,8 +6,6 @@ from __future__ import annotations
 import math
 from typing import Annotated
 
-import pandas as pd
-
 from lstm_strategies import pricing
 from lstm_strategies.declarations import Metric, NonNegative, Range
 
@@ -85,21 +83,16 @@ class HedgedStraddleStrategy(_VarianceStrategy):
             row["_ref"] = spot
         for pos in list(self.ledger.live):
             self.mark(pos, day, iv, spot)
+        self.ledger.take_pnl()
         if not math.isnan(iv):
             w = self.decide(day, iv * 100.0, YEAR / self.tenor * 1e4)
             if w:
                 self.open(day, w, iv, spot)
+        entry = self.ledger.take_pnl() * self.ledger.cash_per_unit
         self.hedge(day, iv, spot)
-        self.ledger.take_pnl()
         equity = self.equity()
-        self.book.append({"day": pd.Timestamp(day * 86_400_000_000_000, tz="UTC"), "pnl": equity - self._equity_prev,
-                          "gross": self.ledger.gross(), "margin": self.ledger.margin(), "loss_over_margin": 0.0})
-        prev_margin = self.book[-2]["margin"] if len(self.book) > 1 else 0.0
-        if equity < self._equity_prev and prev_margin > 0:
-            self.book[-1]["loss_over_margin"] = (self._equity_prev - equity) / prev_margin
+        self.close_day(day, equity - self._equity_prev - entry, entry, self.capital)
         self._equity_prev = equity
-        self.ledger.check_capital(equity, self.capital, self.book[-1]["day"].date(), f"{self.name} ({self.p.rule})",
-                                  "Trade a smaller notional or a lower max_multiple.")
 
     def _hedged(self) -> list[dict]:
         return [self.trades[i] for i in self._hedging]

@@ -196,12 +196,13 @@ class _VarianceStrategy(_OptionStrategy):
                             "forecast_vol": math.sqrt(forecast) if forecast >= 0 else math.nan})
         return float(w)
 
-    def close_day(self, day: int, capital_cash: float) -> None:
-        """Book the day's P&L, gross and margin; fail loudly when the account is gone."""
-        pnl = self.ledger.take_pnl()
+    def close_day(self, day: int, held: float, entry: float, capital_cash: float) -> None:
+        """Book the day's P&L (``held``: on the positions held at the previous close, hedges included;
+        ``entry``: today's new positions marked at mid, i.e. their spread and fees), gross and margin; the
+        largest loss on held positions relative to the margin they held; fail loudly when the account is gone."""
         margin = self.ledger.margin()
-        loss_over_margin = -pnl / self._margin_prev if pnl < 0 and self._margin_prev > 0 else 0.0
-        self.book.append({"day": day_stamp(day), "pnl": pnl, "gross": self.ledger.gross(), "margin": margin,
+        loss_over_margin = -held / self._margin_prev if held < 0 and self._margin_prev > 0 else 0.0
+        self.book.append({"day": day_stamp(day), "pnl": held + entry, "gross": self.ledger.gross(), "margin": margin,
                           "loss_over_margin": loss_over_margin})
         self._margin_prev = margin
         self.ledger.check_capital(self.equity(), capital_cash, day_stamp(day).date(), f"{self.name} ({self.p.rule})",

@@ -73,12 +73,13 @@ class VarianceSwapStrategy(_VarianceStrategy):
         spot = self.data.close[0]
         for pos in list(self.ledger.live):
             self.mark(pos, day, iv, spot)
+        held = self.ledger.take_pnl()
         if not math.isnan(iv):
             w = self.decide(day, iv, self.annual)
             if w:
                 self.open(day, w, iv, spot)
         if not math.isnan(self.capital):
-            self.close_day(day, self.capital * self.ledger.cash_per_unit)
+            self.close_day(day, held, self.ledger.take_pnl(), self.capital * self.ledger.cash_per_unit)
 
     def _shock(self, n: float) -> float:
         return self.p.shock_up**2 - 1.0 if n > 0 else 1.0 - self.p.shock_down**2
