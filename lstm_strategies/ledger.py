@@ -64,6 +64,7 @@ class CashLedger:
         self.closed: list[Position] = []
         self.total = 0.0        # units paid out (+) or in (-) over the ledger's life
         self.fees = 0.0
+        self.spread = 0.0       # units lost at entry between the price paid and the mark (a spread)
         self.pending = 0.0      # cash sent since new_bar(): the broker adds it to its value on the next bar
         self._period = 0.0      # units since take_pnl()
 
@@ -91,6 +92,7 @@ class CashLedger:
         """A new position marked at ``value``, bought for ``cost`` (received when negative) plus ``fee``."""
         pos = Position(key, when, quantity, cost, value, fee, margin, info=info)
         self.fees += fee
+        self.spread += cost - value
         self._pay(value - cost - fee)
         self.live.append(pos)
         return pos

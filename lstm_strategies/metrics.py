@@ -112,12 +112,15 @@ def build_metrics(result) -> dict:
     years = len(result.returns) / cal.days_per_year if len(result.returns) else float("nan")
     extras = result.extras
     borrowing = extras.get("borrowing", {})
-    costs = extras.get("commission", 0.0) + extras.get("slippage", 0.0) + borrowing.get("interest_paid", 0.0)
+    # cash-settled positions (options, variance swaps) pay the venue's fees and a spread beside the broker
+    settled = {k: extras[k] for k in ("option_fees", "option_spread") if k in extras}
+    costs = (extras.get("commission", 0.0) + extras.get("slippage", 0.0) + borrowing.get("interest_paid", 0.0)
+             + sum(settled.values()))
     metrics.update({
         "turnover_per_year": turnover_per_year(result), "orders": extras.get("orders", 0),
         "orders_rejected": extras.get("rejected_orders", 0),
         "costs": {"commission": extras.get("commission", 0.0), "slippage": extras.get("slippage", 0.0),
-                  "borrow_interest": borrowing.get("interest_paid", 0.0),
+                  "borrow_interest": borrowing.get("interest_paid", 0.0), **settled,
                   "total_over_cash_per_year": costs / cfg.backtest.cash / years if years and years > 0 else None},
         "borrowing": borrowing,
         "decision": strategy_class(cfg.strategy.name).decision_metrics(result),

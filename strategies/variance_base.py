@@ -220,6 +220,8 @@ class _VarianceStrategy(_OptionStrategy):
                 "days_without_forecast": self.days_without_forecast,
                 "open_positions": len(self.ledger.live),
                 "cash_settled_positions": len(self.ledger.live) + len(self.ledger.closed),
+                "option_fees": self.ledger.fees * self.ledger.cash_per_unit,
+                "option_spread": self.ledger.spread * self.ledger.cash_per_unit,
                 "implied_source": None if self._implied is None else self._implied.source}
 
     @staticmethod

@@ -47,6 +47,7 @@ def test_a_position_books_its_entry_spread_on_the_first_day():
     pos = ledger.open("swap", 0, quantity=1 / 30, value=-5.0, fee=1.5, margin=3.0)
     assert ledger.take_pnl() == -6.5 and ledger.pending == -6.5     # marked at mid: the spread is lost at once
     assert ledger.margin() == 3.0 and ledger.gross() == pytest.approx(1 / 30)
+    assert ledger.spread == 5.0 and ledger.fees == 1.5
     ledger.new_bar()
     assert ledger.pending == 0.0                                    # the broker has it now
     assert ledger.mark(pos, 10.0) == 15.0

@@ -90,6 +90,14 @@ def test_the_decision_metrics_are_those_of_the_daily_marks(always):
     assert metrics["decision"]["peak_margin"] == pytest.approx(points["peak_margin"] / capital)
     assert points["peak_margin"] > 0 and points["trades"] == 59 and points["days"] == len(always.returns)
     assert not any("placed no orders" in w for w in metrics["warnings"])
+    # the venue's fees and the replication spread are the run's costs (paid beside the broker)
+    trades, cash_per_point = always.extras["trades"], 100_000 / capital
+    fees = ((trades["entry_fee"] + trades["exit_fee"]) / 30).sum() * cash_per_point
+    spread = ((trades["implied_vol"] ** 2 - trades["strike"]) / 30).sum() * cash_per_point
+    assert metrics["costs"]["option_fees"] == pytest.approx(fees)
+    assert metrics["costs"]["option_spread"] == pytest.approx(spread) and spread > 0
+    years = len(always.returns) / 365
+    assert metrics["costs"]["total_over_cash_per_year"] == pytest.approx((fees + spread) / 100_000 / years)
 
 
 @pytest.mark.parametrize("strategy", ["variance_swap", "hedged_straddle"])
