@@ -43,6 +43,8 @@ BEST_ON_SELECTION = "log_har"   # the headline rule's best forecaster on the sel
 #: book -> (strategy, parameters, modes)
 BOOKS = {
     "always": ("variance_swap", {"rule": "always"}, ("ladder", "roll")),
+    "always_gross": ("variance_swap", {"rule": "always", "spread_points": 0.0, "option_fee": 0.0, "delivery_fee": 0.0},
+                     ("ladder",)),
     "gate": ("variance_swap", {"rule": "gate", "margin": 0.3}, ("ladder",)),
     "premium": ("variance_swap", {"rule": "premium", "cap": 2.0, "max_multiple": 3.0}, ("ladder", "roll")),
     "band": ("variance_swap", {"rule": "band", "margin": 0.3, "long_margin": 0.5}, ("ladder",)),
@@ -99,7 +101,7 @@ def run_book(raw: dict, book: str = "") -> dict:
     daily = cls.daily_frame(result)["pnl"] / (1.0 if points else cls.capital_units(result))
     trades = result.extras["trades"]
     return {"decision": decision, "points": points, "pnl": daily, "in_sample": result.provenance["in_sample"],
-            "straddles": trades if config.strategy.name == "hedged_straddle" else None}
+            "trades": trades}
 
 
 def tasks(assets: list[str], period: str) -> list[dict]:
@@ -151,7 +153,7 @@ def run(assets: list[str], workers: int = 1, period: str = "oos", out: Path = OU
 
     folder = out / period
     folder.mkdir(parents=True, exist_ok=True)
-    rows, daily, straddles = [], {a: {} for a in assets}, []
+    rows, daily, straddles, decisions = [], {a: {} for a in assets}, [], []
     for task, book in run_tasks(run_book, tasks(assets, period), "local", workers):
         raw = task["raw"]
         asset, name = raw["name"].split("_", 1)[0], raw["name"]
@@ -161,8 +163,11 @@ def run(assets: list[str], workers: int = 1, period: str = "oos", out: Path = OU
         label = f"{label_book}|{fc}|{mode}"
         rows.append(flat({"asset": asset, "book": label_book, "forecaster": fc, "mode": mode, "label": label}, book))
         daily[asset][label] = book["pnl"]
-        if book["straddles"] is not None:
-            straddles.append(book["straddles"].assign(asset=asset, book=label_book, forecaster=fc))
+        if label_book.startswith("straddle"):
+            straddles.append(book["trades"].assign(asset=asset, book=label_book, forecaster=fc))
+        elif label_book in ("always", "gate") and mode == "ladder":
+            keep = ["day", "implied_vol", "forecast_vol"] + (["realized"] if fc == "-" else [])
+            decisions.append(book["trades"][keep].assign(asset=asset, forecaster=fc))
         print(f"done {name}", flush=True)
     books = bootstrap(pd.DataFrame(rows), daily)
     books.sort_values(["asset", "book", "forecaster", "mode"]).to_csv(folder / "books.csv", index=False)
@@ -170,7 +175,26 @@ def run(assets: list[str], workers: int = 1, period: str = "oos", out: Path = OU
         pd.DataFrame(daily[asset]).to_csv(folder / f"daily_{asset}.csv")
     if straddles:
         pd.concat(straddles).to_csv(folder / "straddles.csv", index=False)
+    pd.concat(decisions).to_csv(folder / "forecasts.csv", index=False)
     report(assets, period, out)
+
+
+def bias_table(folder: Path) -> pd.DataFrame:
+    """Each forecaster's 30-day forecast against the variance realized over the swap's life and against DVOL^2,
+    on the decision days whose swaps settled (variance points)."""
+    frame = pd.read_csv(folder / "forecasts.csv")
+    realized = frame[frame["forecaster"] == "-"].set_index(["asset", "day"])
+    rows = []
+    for (asset, fc), group in frame[frame["forecaster"] != "-"].groupby(["asset", "forecaster"]):
+        g = group.set_index(["asset", "day"]).join(realized[["realized"]]).dropna(subset=["realized"])
+        f, iv2 = g["forecast_vol"] ** 2, g["implied_vol"] ** 2
+        rows.append({"asset": asset, "forecaster": fc, "days": len(g),
+                     "mean(RV)/mean(F)": g["realized"].mean() / f.mean(), "mean(DVOL^2/F)": (iv2 / f).mean(),
+                     "share DVOL^2 > 1.3 F": (iv2 > 1.3 * f).mean(), "share F > DVOL^2": (f > iv2).mean()})
+    for asset, g in realized.dropna(subset=["realized"]).groupby(level="asset"):
+        rows.append({"asset": asset, "forecaster": "DVOL^2 (implied)", "days": len(g),
+                     "mean(RV)/mean(F)": g["realized"].mean() / (g["implied_vol"] ** 2).mean()})
+    return pd.DataFrame(rows)
 
 
 def _fmt(v, digits=2) -> str:
@@ -207,6 +231,10 @@ def report(assets: list[str], period: str = "oos", out: Path = OUT) -> None:
             per["n"] = parts.groupby(["asset", "book", "forecaster"]).size()
             print("\nper straddle, fractions of the strike (S0); hedge_trades: rehedges per straddle")
             print(per.to_string())
+    if (folder / "forecasts.csv").exists():
+        with pd.option_context("display.width", 200, "display.float_format", "{:,.3f}".format):
+            print("\nthe 30-day forecasts against realized variance and DVOL^2 on the decision days")
+            print(bias_table(folder).to_string(index=False))
     if period == "oos":
         print()
         for line in goal_lines(books, assets):
