@@ -186,7 +186,8 @@ def bias_table(folder: Path) -> pd.DataFrame:
     realized = frame[frame["forecaster"] == "-"].set_index(["asset", "day"])
     rows = []
     for (asset, fc), group in frame[frame["forecaster"] != "-"].groupby(["asset", "forecaster"]):
-        g = group.set_index(["asset", "day"]).join(realized[["realized"]]).dropna(subset=["realized"])
+        g = group.drop(columns="realized", errors="ignore").set_index(["asset", "day"]).join(realized[["realized"]])
+        g = g.dropna(subset=["realized"])
         f, iv2 = g["forecast_vol"] ** 2, g["implied_vol"] ** 2
         rows.append({"asset": asset, "forecaster": fc, "days": len(g),
                      "mean(RV)/mean(F)": g["realized"].mean() / f.mean(), "mean(DVOL^2/F)": (iv2 / f).mean(),
