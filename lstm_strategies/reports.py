@@ -85,12 +85,30 @@ def _plot_weights(path: Path, name: str, records: pd.DataFrame) -> None:
 _QS_ONLINE = (re.compile(r'<link rel="shortcut icon" href="https?://[^"]*"[^>]*>'), re.compile(r' onload="save\(\)"'))
 
 
-def _offline(_, path: str) -> None:
-    """Strip :data:`_QS_ONLINE` from a QuantStats page in place: opening it makes no request, runs no script."""
+def _offline(_, path: str, section: str = "") -> None:
+    """Strip :data:`_QS_ONLINE` from a QuantStats page in place (opening it makes no request, runs no script)
+    and add ``section`` at the end of its body."""
     page = Path(path).read_text()
     for pattern in _QS_ONLINE:
         page = pattern.sub("", page)
+    if section:
+        at = page.rfind("</body>")
+        page = page[:at] + section + page[at:] if at >= 0 else page + section
     Path(path).write_text(page)
+
+
+def _decision_section(metrics: dict, strategy: str | None) -> str:
+    """The strategy's declared decision metrics as an HTML table (labels and values escaped)."""
+    from lstm_strategies.strategies import STRATEGIES
+
+    rows = [(m.label, m.format(m.get(metrics))) for m in getattr(STRATEGIES.get(strategy), "metrics", ())
+            if m.get(metrics) is not None]
+    if not rows:
+        return ""
+    cells = "".join(f"<tr><td>{html_lib.escape(label)}</td><td>{html_lib.escape(value)}</td></tr>"
+                    for label, value in rows)
+    return (f"<div style='margin: 2em'><h3>Decision metrics ({html_lib.escape(str(strategy))})</h3>"
+            f"<table>{cells}</table></div>")
 
 
 def _flat_page(title: str, metrics: dict) -> str:
@@ -143,9 +161,10 @@ def write_report(result, out: str | Path, tearsheet: bool | None = None) -> dict
                     warnings.filterwarnings("ignore", category=DeprecationWarning, module="seaborn")
                     warnings.filterwarnings("ignore", category=PendingDeprecationWarning, module="seaborn")
                     # QuantStats puts the title into its page as it is: escape it (names are user input)
+                    section = _decision_section(metrics, cfg.strategy.name)
                     atomic_write(tmp / "tearsheet.html", lambda p: _offline(qs.reports.html(
                         _naive(returns.rename(cfg.name)), benchmark=bench, output=p, periods_per_year=periods,
-                        title=html_lib.escape(title), download_filename="tearsheet.html"), p))
+                        title=html_lib.escape(title), download_filename="tearsheet.html"), p, section))
         traded = result.records
         _plot_equity(tmp / "equity.png", cfg.name, returns, benchmark, result.baseline)
         if len(traded) and traded["forecast_vol"].notna().any():

@@ -47,6 +47,9 @@ def test_tearsheet_shows_the_strategy_sharpe_and_max_drawdown(demo_report):
     assert float(bench) == pytest.approx(metrics["benchmark_sharpe"], abs=0.006)
     bench, strat = rows["Max Drawdown"]
     assert float(strat.rstrip("%")) == pytest.approx(100 * metrics["max_drawdown"], abs=0.006)
+    # the strategy's own decision metrics follow QuantStats' page, in their declared units
+    assert "Decision metrics (vol_target)" in html
+    assert f"<tr><td>TE30 (pts)</td><td>{100 * metrics['decision']['te30']:.1f}</td></tr>" in html
 
 
 def test_metrics_equal_quantstats_on_returns_csv(demo_report):

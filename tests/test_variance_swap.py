@@ -168,12 +168,14 @@ def test_the_report_shows_the_book_and_the_baseline(bars, tmp_path):
     from lstm_strategies.reports import write_report
 
     res = run_backtest(config({"rule": "gate", "margin": -0.2}, baselines=True), bars)
-    metrics = write_report(res, tmp_path / "gate", tearsheet=False)
+    metrics = write_report(res, tmp_path / "gate")
     assert json.loads((tmp_path / "gate" / "metrics.json").read_text())["decision"] == metrics["decision"]
     assert {"book.csv", "trades.csv"} <= {p.name for p in (tmp_path / "gate").iterdir()}
     test = metrics["baseline"]["mtm_sharpe_difference"]
     assert metrics["baseline"]["label"] == "always-sell" and test["pvalue"] is not None
     assert test["diff"] == pytest.approx(metrics["decision"]["sharpe_mtm"] - metrics["baseline"]["sharpe_mtm"])
+    sheet = (tmp_path / "gate" / "tearsheet.html").read_text()
+    assert "Decision metrics (variance_swap)" in sheet and "<tr><td>MTM Sharpe</td>" in sheet
     table = format_table(summary_table({"gate": metrics}))
     assert {"MTM Sharpe", "P&L/yr (var pts)", "Worst 30d / yr P&L"} <= set(table.columns)
 
