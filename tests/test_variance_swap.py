@@ -168,7 +168,7 @@ def test_the_report_shows_the_book_and_the_baseline(bars, tmp_path):
     from lstm_strategies.reports import write_report
 
     res = run_backtest(config({"rule": "gate", "margin": -0.2}, baselines=True), bars)
-    metrics = write_report(res, tmp_path / "gate")
+    metrics = write_report(res, tmp_path / "gate", tearsheet=True)
     assert json.loads((tmp_path / "gate" / "metrics.json").read_text())["decision"] == metrics["decision"]
     assert {"book.csv", "trades.csv"} <= {p.name for p in (tmp_path / "gate").iterdir()}
     test = metrics["baseline"]["mtm_sharpe_difference"]
