@@ -150,6 +150,10 @@ def data_warnings(result) -> list[str]:
     if len(df) and not bool((df["volume"] > 0).any()):
         out.append("the volume column is zero on every bar: volume features carry no information (the LSTM's "
                    "volume input is constant); check the data source")
+    missing = result.extras.get("days_without_implied", 0)
+    if missing:
+        out.append(f"no implied volatility from {result.extras.get('implied_source')} was known on {missing} decision "
+                   "day(s): nothing was opened or marked at implied on them; check that the series covers the run")
     if result.extras.get("orders", 0) == 0 and not result.extras.get("cash_settled_positions", 0):
         out.append("the strategy placed no orders and held no cash-settled position over the traded period (zero "
                    "exposure): check the forecaster's warm-up, [backtest] start and the strategy's parameters")

@@ -199,3 +199,14 @@ def test_the_shipped_configs_validate_and_compare(tmp_path):
     assert "P&L/yr (var pts)" in (tmp_path / "cmp" / "comparison.md").read_text()
     gated = (tmp_path / "cmp" / "btc_short_variance_gated_ewma" / "metrics.json").read_text()
     assert '"label": "always-sell"' in gated
+
+
+def test_days_without_an_implied_value_are_counted_and_said(btc_hourly):
+    """Before DVOL exists (2021-03-24) nothing is opened, and the run says why instead of failing silently."""
+    from lstm_strategies.metrics import build_metrics
+
+    cfg = variance_config(params={"entries_until": None}).with_overrides(**{"backtest.start": "2020-02-15"})
+    metrics = build_metrics(run_backtest(cfg, window(btc_hourly, "2020-01-01", "2020-04-01")))
+    assert metrics["decision"]["days_without_implied"] == 46 and metrics["decision"]["trades"] == 0
+    assert any("no implied volatility from btc_dvol_daily was known on 46 decision day(s)" in w
+               for w in metrics["warnings"])
