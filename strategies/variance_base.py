@@ -71,12 +71,14 @@ def shared_metrics(unit: str) -> tuple[Metric, ...]:
                rank=True, digits=2),
         Metric("decision.worst_trade", f"Worst trade ({unit})", "percent", "higher", digits=2),
         Metric("decision.cvar_95_mtm", f"CVaR95 MTM ({unit})", "percent", "higher", digits=2),
-        Metric("decision.max_drawdown", f"Max DD ({unit})", "percent", "higher"),
+        Metric("decision.max_drawdown", f"Max DD ({unit})", "percent", "higher", column="book_max_drawdown"),
         *(Metric(f"decision.stress.{name}", f"Stress {name}", "percent", "higher", digits=2) for name in STRESS),
         Metric("decision.peak_margin", f"Peak margin ({unit})", "percent", "lower"),
         Metric("decision.largest_loss_over_margin", "Largest day loss / margin", "percent", "lower"),
-        Metric("baseline.mtm_sharpe_difference.diff", "MTM Sharpe - always", "ratio", "higher", digits=2),
-        Metric("baseline.mtm_sharpe_difference.pvalue", "p vs always", "ratio", None, digits=3),
+        Metric("baseline.mtm_sharpe_difference.diff", "MTM Sharpe - always", "ratio", "higher", digits=2,
+               column="mtm_sharpe_minus_always"),
+        Metric("baseline.mtm_sharpe_difference.pvalue", "p vs always", "ratio", None, digits=3,
+               column="p_vs_always"),
     )
 
 

@@ -35,11 +35,11 @@ class VarianceSwapStrategy(_VarianceStrategy):
 
     name = "variance_swap"
     metrics = (*shared_metrics("cap"),
-               Metric("decision.points.pnl_per_year", "P&L/yr (var pts)", "count", "higher", headline=True),
-               Metric("decision.points.pnl_per_trade", "P&L/trade (var pts)", "count", "higher"),
-               Metric("decision.points.worst_30d", "Worst 30d (var pts)", "count", "higher"),
-               Metric("decision.points.worst_trade", "Worst trade (var pts)", "count", "higher"),
-               Metric("decision.points.cvar_95_mtm", "CVaR95 MTM (var pts)", "count", "higher"))
+               *(Metric(f"decision.points.{key}", f"{label} (var pts)", "count", "higher",
+                        headline=key == "pnl_per_year", column=f"{key}_points")
+                 for key, label in (("pnl_per_year", "P&L/yr"), ("pnl_per_trade", "P&L/trade"),
+                                    ("worst_30d", "Worst 30d"), ("worst_trade", "Worst trade"),
+                                    ("cvar_95_mtm", "CVaR95 MTM"))))
 
     class Params(_VarianceStrategy.Params):
         vega_budget: Annotated[float, Range(0, 1, low_open=True)] = 0.005

@@ -210,3 +210,17 @@ def test_days_without_an_implied_value_are_counted_and_said(btc_hourly):
     assert metrics["decision"]["days_without_implied"] == 46 and metrics["decision"]["trades"] == 0
     assert any("no implied volatility from btc_dvol_daily was known on 46 decision day(s)" in w
                for w in metrics["warnings"])
+
+
+def test_a_sweep_row_carries_every_declared_metric_once():
+    from lstm_strategies.strategies import VarianceSwapStrategy
+
+    from lstm_strategies.sweep import run_sweep_task
+
+    base = variance_config(params={"rule": "gate"}).model_dump()
+    base["data"] = {**base["data"], "file": None, "dataset": "btc_usdt_1h", "start": "2022-11-15", "end": "2023-03-31"}
+    row = run_sweep_task(base, {"params.margin": 0.5})
+    columns = [m.column for m in VarianceSwapStrategy.metrics]
+    assert len(set(columns)) == len(columns) and set(columns) <= set(row)
+    assert row["pnl_per_year_points"] == pytest.approx(row["pnl_per_year"] * 2 * 81.35 / 0.005)
+    assert row["worst_30d_over_annual_pnl"] is None or row["worst_30d_over_annual_pnl"] > 0
