@@ -144,6 +144,12 @@ class ForecastStrategy(bt.Strategy):
         return {}
 
     @classmethod
+    def report_figures(cls, result, folder) -> list[tuple[str, object]]:
+        """Figures of what the strategy is for, written as PNGs into ``folder``: ``[(title, path)]`` for the
+        tearsheet (the report draws the forecast, weights and equity for every strategy)."""
+        return []
+
+    @classmethod
     def baseline_metrics(cls, result, returns: pd.Series) -> dict:
         """Decision metrics of the baseline run (daily ``returns``), measured as this strategy's are."""
         return {}
@@ -206,9 +212,11 @@ class ForecastStrategy(bt.Strategy):
         return True
 
     def record(self, **extra) -> None:
-        self.records.append({"datetime": self.data.datetime[0], "forecast_vol": self.forecast.vol[0],
-                             "target_weight": self.target_weight, "weight": self.current_weight(),
-                             "hedge_ratio": self.hedge_ratio, "value": self.broker.getvalue(), **extra})
+        fc = self.forecast
+        self.records.append({"datetime": self.data.datetime[0], "forecast_vol": fc.vol[0], "vol_1d": fc.vol_1d[0],
+                             "vol_7d": fc.vol_7d[0], "vol_30d": fc.vol_30d[0], "target_weight": self.target_weight,
+                             "weight": self.current_weight(), "hedge_ratio": self.hedge_ratio,
+                             "value": self.broker.getvalue(), **extra})
 
 
 class ProgressAnalyzer(bt.Analyzer):
