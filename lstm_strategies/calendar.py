@@ -63,6 +63,16 @@ class Calendar:
         """Line/column suffix of a horizon: ``"1d"``, ``"7d"``, ``"30d"``."""
         return f"{int(days)}d"
 
+    def sessions(self, first, last) -> pd.DatetimeIndex:
+        """The days the market trades between two dates (naive UTC dates): every day for crypto; for
+        equities Monday to Friday without the regular US market holidays (New Year, Martin Luther King,
+        Presidents' Day, Good Friday, Memorial Day, Juneteenth from 2022, Independence Day, Labor Day,
+        Thanksgiving, Christmas), so a weekend or a holiday is not a gap, an unscheduled closure is."""
+        first, last = pd.Timestamp(first).normalize(), pd.Timestamp(last).normalize()
+        if self.time_based:
+            return pd.date_range(first, last, freq="1D")
+        return pd.bdate_range(first, last).difference(_us_market_holidays(first, last))
+
 
 CALENDARS: dict[str, Calendar] = {
     "crypto": Calendar("crypto", 365.0, 24.0, (1, 7, 30), (1, 7, 30), time_based=True),
@@ -147,3 +157,27 @@ def interpolate_variance_scalar(row, horizons, tau_days: float) -> float:
     prev_t = float(horizons[-2])
     prev_v = float(row[-2])
     return lo_v + (lo_v - prev_v) * (tau_days - lo_t) / (lo_t - prev_t) if not math.isnan(lo_v) else math.nan
+
+
+def _us_market_holidays(first, last) -> pd.DatetimeIndex:
+    from pandas.tseries.holiday import (
+        AbstractHolidayCalendar,
+        GoodFriday,
+        Holiday,
+        USLaborDay,
+        USMartinLutherKingJr,
+        USMemorialDay,
+        USPresidentsDay,
+        USThanksgivingDay,
+        nearest_workday,
+        sunday_to_monday,
+    )
+
+    class USMarket(AbstractHolidayCalendar):
+        rules = [Holiday("New Year's Day", month=1, day=1, observance=sunday_to_monday), USMartinLutherKingJr,
+                 USPresidentsDay, GoodFriday, USMemorialDay,
+                 Holiday("Juneteenth", month=6, day=19, start_date="2022-06-19", observance=nearest_workday),
+                 Holiday("Independence Day", month=7, day=4, observance=nearest_workday), USLaborDay,
+                 USThanksgivingDay, Holiday("Christmas", month=12, day=25, observance=nearest_workday)]
+
+    return USMarket().holidays(first, last)

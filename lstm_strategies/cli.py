@@ -25,13 +25,18 @@ def _cmd_data_inspect(args) -> None:
     from lstm_strategies.features import log_returns
 
     df = load_dataset(args.file) if args.file in names() else load_ohlcv(args.file, fmt=args.format, tz=args.tz)
-    gaps = find_gaps(df)
+    cal = get_calendar(args.calendar)
+    gaps = find_gaps(df, calendar=cal)
     print(f"file        {args.file}")
     print(f"rows        {len(df):,}")
     print(f"range       {df.index[0]} -> {df.index[-1]}")
     print(f"timeframe   {df.attrs['timeframe']}")
-    longest = f"{gaps.longest} from {gaps.longest_start}" if gaps.n_gaps else "-"
-    print(f"gaps        {gaps.n_gaps} ({gaps.missing_bars} missing bars); longest {longest}")
+    longest = "-"
+    if gaps.n_gaps:
+        span = f"{int(gaps.table['missing'].max())} sessions" if not cal.time_based else str(gaps.longest)
+        longest = f"{span} from {gaps.longest_start}"
+    sessions = " trading sessions (weekends and market holidays are not gaps)" if not cal.time_based else " bars"
+    print(f"gaps        {gaps.n_gaps} ({gaps.missing_bars} missing{sessions}); longest {longest}")
     ignored = df.attrs.get("ignored_columns") or []
     if ignored:
         print(f"ignored     {', '.join(map(str, ignored))}")

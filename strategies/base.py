@@ -10,6 +10,7 @@ as option rolls) and :meth:`ForecastStrategy.decision_metrics` (what the strateg
 from __future__ import annotations
 
 import math
+import sys
 from typing import Annotated, ClassVar
 
 import backtrader as bt
@@ -220,24 +221,37 @@ class ForecastStrategy(bt.Strategy):
 
 
 class ProgressAnalyzer(bt.Analyzer):
-    """A tqdm progress bar over the bars of a run (closed even when the run fails)."""
+    """Progress of a run: one line when the forecaster starts warming up (in runonce mode every forecast
+    is computed before the first bar is traded, which takes seconds for an LSTM), then a bar over the
+    bars, created at the first bar so that its rate and ETA count the bars alone (closed even when the
+    run fails)."""
 
     params = (("total", None), ("desc", "backtest"))
 
     def start(self):
         from tqdm.auto import tqdm
 
-        self.bar = tqdm(total=self.p.total, desc=self.p.desc, unit="bar", mininterval=0.5, miniters=500,
-                        leave=False)
+        self.bar = None
+        tqdm.write(f"{self.p.desc}: warming up the forecaster ({self.strategy.forecast.forecaster.name}) "
+                   f"over {self.p.total:,} bars", file=sys.stderr)
+
+    def _tick(self):
+        if self.bar is None:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=self.p.total, desc=self.p.desc, unit="bar", mininterval=0.5, miniters=500,
+                            leave=False)
+        self.bar.update(1)
 
     def prenext(self):
-        self.bar.update(1)
+        self._tick()
 
     def next(self):
-        self.bar.update(1)
+        self._tick()
 
     def stop(self):
-        self.bar.close()
+        if self.bar is not None:
+            self.bar.close()
 
 
 class RecordsAnalyzer(bt.Analyzer):
