@@ -21,10 +21,15 @@ def _cmd_data_inspect(args) -> None:
     from lstm_strategies.bars import find_gaps
     from lstm_strategies.calendar import get_calendar
     from lstm_strategies.data import load_ohlcv
-    from lstm_strategies.datasets import load_dataset, names
+    from lstm_strategies.datasets import SHIPPED, load_dataset, names
     from lstm_strategies.features import log_returns
 
-    df = load_dataset(args.file) if args.file in names() else load_ohlcv(args.file, fmt=args.format, tz=args.tz)
+    if args.file in SHIPPED and SHIPPED[args.file].kind == "implied_vol":
+        return _inspect_implied(args.file)
+    if args.file in names() or (args.format is None and args.tz is None):
+        df = load_dataset(args.file)   # a shipped name, a file, or an extra dataset (unknown names list them)
+    else:
+        df = load_ohlcv(args.file, fmt=args.format, tz=args.tz)
     cal = get_calendar(args.calendar)
     gaps = find_gaps(df, calendar=cal)
     print(f"file        {args.file}")
@@ -45,6 +50,22 @@ def _cmd_data_inspect(args) -> None:
     table = ret.groupby(ret.index.year).agg(lambda r: float(np.nanstd(r, ddof=1) * np.sqrt(ppy)))
     print(f"annualised volatility by calendar year ({args.calendar} calendar, {ppy:g} bars/year):")
     for year, vol in table.items():
+        print(f"  {year}  {vol:6.1%}")
+
+
+def _inspect_implied(name: str) -> None:
+    """``data inspect`` of an implied-volatility series: range, gaps, when values are known, yearly means."""
+    from lstm_strategies.implied import load_implied_vol
+
+    iv = load_implied_vol(name)
+    print(f"file        {name} (implied volatility, {iv.attrs['unit']} in the file)")
+    print(f"rows        {len(iv):,}")
+    print(f"range       {iv.attrs['first_period']} -> {iv.attrs['last_period']} (each value known at the end of "
+          f"its period: from {iv.index[0]} to {iv.index[-1]})")
+    print(f"period      {iv.attrs['period']}")
+    print(f"gaps        {iv.attrs['gaps']} ({iv.attrs['missing_periods']} missing periods)")
+    print("mean implied volatility by calendar year:")
+    for year, vol in iv.groupby(iv.index.year).mean().items():
         print(f"  {year}  {vol:6.1%}")
 
 
@@ -110,7 +131,7 @@ def _cmd_backtest(args) -> None:
     from lstm_strategies.api import load_config, run
     from lstm_strategies.atomic import check_destination, child
 
-    config = load_config(args.config)
+    config = load_config(_config_path(args))
     out = check_destination(args.out or child(Path("backtests") / "output", config.name, "config name"))
     result = run(config, args.data, runonce=not args.next_mode, progress=True)
     result.write(out)
@@ -134,20 +155,41 @@ def _cmd_sweep(args) -> None:
     from lstm_strategies.atomic import child
     from lstm_strategies.sweep import SweepConfig, run_sweep
 
-    config = SweepConfig.from_toml(args.config)
+    config = SweepConfig.from_toml(_config_path(args))
     out = Path(args.out) if args.out else child(Path("backtests") / "output" / "sweeps", config.name, "sweep name")
     run_sweep(config, out, args.executor, args.workers, args.address)
 
 
-class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    """Show every option's default in --help."""
+DESCRIPTION = """lstm-strategies: LSTM volatility forecasts for Backtrader, backtests and tearsheets.
+
+  lstm-strategies backtest CONFIG.toml            run one config, write its tearsheet
+  lstm-strategies compare A.toml B.toml ...       run several, side by side
+  lstm-strategies sweep GRID.toml                 a grid of backtests (local pool or Ray)
+  lstm-strategies evaluate --data btc_usdt_1h     forecast accuracy, out of sample
+  lstm-strategies data inspect btc_usdt_1h        what a data file holds
+  lstm-strategies models                          the bundled models
+
+Every error a user can cause prints one line starting with "error:" (exit status 2) that names
+the file, key or option and says what to do."""
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Show an option's default in --help once: where it has one and its help does not say it already."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        default = action.default
+        if ("default" in text or default in (None, False, argparse.SUPPRESS) or action.option_strings == []
+                or isinstance(action, argparse._VersionAction)):
+            return text
+        return f"{text} (default: {default})"
 
 
 def build_parser() -> argparse.ArgumentParser:
     from lstm_strategies.training import TrainConfig
 
     defaults = TrainConfig()
-    parser = argparse.ArgumentParser(prog="lstm-strategies", description=__doc__, formatter_class=_Formatter)
+    parser = argparse.ArgumentParser(prog="lstm-strategies", description=DESCRIPTION, formatter_class=_Formatter)
     parser.add_argument("--version", action="version", version=f"lstm-strategies {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -157,7 +199,8 @@ def build_parser() -> argparse.ArgumentParser:
     data = command(sub, "data", "inspect or fetch OHLCV data").add_subparsers(dest="data_command", required=True,
                                                                              metavar="ACTION")
     inspect = command(data, "inspect", "rows, range, timeframe, gaps and yearly volatility of a file")
-    inspect.add_argument("file", help="an OHLCV file, or a shipped dataset name (btc_usdt_1h, eth_usdt_1h)")
+    inspect.add_argument("file", help="an OHLCV file or a shipped dataset (btc_usdt_1h, eth_usdt_1h; implied-vol "
+                                      "series such as btc_dvol_daily too)")
     inspect.add_argument("--format", choices=["shared", "yahoo", "binance", "ccxt"], default=None,
                          help="force a format instead of detecting it")
     inspect.add_argument("--calendar", choices=["crypto", "equity"], default="crypto",
@@ -200,7 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
     models.set_defaults(func=_cmd_models)
 
     backtest = command(sub, "backtest", "run a backtest config and write its tearsheet")
-    backtest.add_argument("--config", required=True, help="a backtest TOML file (see backtests/)")
+    _add_config_arguments(backtest, "a backtest TOML file (see backtests/)")
     backtest.add_argument("--data", default=None, help="use this OHLCV file instead of the config's [data]")
     backtest.add_argument("--out", default=None, help="output folder (default: backtests/output/NAME)")
     backtest.add_argument("--next-mode", action="store_true", help="run Backtrader bar by bar (runonce=False)")
@@ -229,13 +272,31 @@ def build_parser() -> argparse.ArgumentParser:
     ev.set_defaults(func=_cmd_evaluate)
 
     sw = command(sub, "sweep", "run a parameter grid of backtests (local pool or Ray), resumable")
-    sw.add_argument("--config", required=True, help="a sweep TOML file (see backtests/sweeps/)")
+    _add_config_arguments(sw, "a sweep TOML file (see backtests/sweeps/)")
     sw.add_argument("--executor", choices=["local", "ray"], default="local", help="where tasks run")
     sw.add_argument("--address", default=None, help="Ray address (auto or ray://host:port)")
     sw.add_argument("--workers", type=int, default=None, help="processes (default: the cores available)")
     sw.add_argument("--out", default=None, help="output folder (default: backtests/output/sweeps/NAME)")
     sw.set_defaults(func=_cmd_sweep)
     return parser
+
+
+def _add_config_arguments(parser: argparse.ArgumentParser, what: str) -> None:
+    """A config given as the command's argument (``backtest X.toml``), or with ``--config`` as before."""
+    parser.add_argument("config", nargs="?", metavar="CONFIG", help=what)
+    parser.add_argument("--config", dest="config_option", metavar="CONFIG", help="the same, as an option")
+
+
+def _config_path(args) -> str:
+    from lstm_strategies.errors import ConfigError
+
+    given = [c for c in (args.config, args.config_option) if c]
+    if not given:
+        raise ConfigError(f"{args.command}: give a config file, e.g. `lstm-strategies {args.command} "
+                          f"backtests/btc_vol_target_lstm.toml`")
+    if len(given) == 2 and given[0] != given[1]:
+        raise ConfigError(f"{args.command}: two configs given ({given[0]} and --config {given[1]}); give one")
+    return given[0]
 
 
 def _add_fetch_arguments(fetch: argparse.ArgumentParser) -> None:
