@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas loads when a calendar computes, not when the CLI starts
+    import pandas as pd
 
 from lstm_strategies.errors import ConfigError
 
@@ -36,6 +38,8 @@ class Calendar:
 
     def bars_per_day(self, timeframe: str | pd.Timedelta) -> int:
         """Bars in one day of this calendar (at least 1): 24 hourly crypto bars, 1 daily bar."""
+        import pandas as pd
+
         step = pd.Timedelta(timeframe)
         if step >= pd.Timedelta("1D"):
             return 1
@@ -44,6 +48,8 @@ class Calendar:
 
     def periods_per_year(self, timeframe: str | pd.Timedelta) -> float:
         """Bars per year at a bar spacing (8760 hourly crypto bars, 252 daily equity bars)."""
+        import pandas as pd
+
         step = pd.Timedelta(timeframe)
         if step >= pd.Timedelta("1D"):
             return self.days_per_year / (step / pd.Timedelta("1D"))
@@ -68,6 +74,8 @@ class Calendar:
         equities Monday to Friday without the regular US market holidays (New Year, Martin Luther King,
         Presidents' Day, Good Friday, Memorial Day, Juneteenth from 2022, Independence Day, Labor Day,
         Thanksgiving, Christmas), so a weekend or a holiday is not a gap, an unscheduled closure is."""
+        import pandas as pd
+
         first, last = pd.Timestamp(first).normalize(), pd.Timestamp(last).normalize()
         if self.time_based:
             return pd.date_range(first, last, freq="1D")

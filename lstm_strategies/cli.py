@@ -12,7 +12,10 @@ import sys
 from pathlib import Path
 
 from lstm_strategies._version import __version__
+from lstm_strategies.calendar import CALENDARS
 from lstm_strategies.errors import LSTMStrategiesError
+
+CALENDAR_NAMES = sorted(CALENDARS)
 
 
 def _cmd_data_inspect(args) -> None:
@@ -203,7 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
                                       "series such as btc_dvol_daily too)")
     inspect.add_argument("--format", choices=["shared", "yahoo", "binance", "ccxt"], default=None,
                          help="force a format instead of detecting it")
-    inspect.add_argument("--calendar", choices=["crypto", "equity"], default="crypto",
+    inspect.add_argument("--calendar", choices=CALENDAR_NAMES, default="crypto",
                          help="annualisation calendar (365 or 252 days)")
     inspect.add_argument("--tz", default=None,
                          help="time zone of naive timestamps, e.g. Europe/Berlin or UTC (times with an offset "
@@ -229,7 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--lr", type=float, default=defaults.lr, help="learning rate of the LSTM")
     train.add_argument("--weight-decay", type=float, default=defaults.weight_decay, help="Adam weight decay")
     train.add_argument("--device", default=defaults.device, help="cpu or cuda")
-    train.add_argument("--calendar", choices=["crypto", "equity"], default=defaults.calendar,
+    train.add_argument("--calendar", choices=CALENDAR_NAMES, default=defaults.calendar,
                        help="crypto: 365 days, 24h; equity: 252 trading days")
     train.add_argument("--walk-forward", action="store_true", help="retrain every --every-months")
     train.add_argument("--every-months", type=int, default=6, help="months between walk-forward folds")

@@ -34,12 +34,14 @@ import datetime as _dt
 import difflib
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import pandas as pd
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from lstm_strategies.atomic import name_problem
+from lstm_strategies.calendar import CALENDARS
+from lstm_strategies.declarations import OneOf
 from lstm_strategies.errors import ConfigError, LSTMStrategiesError
 
 
@@ -72,7 +74,7 @@ class DataSection(BaseModel):
     file: str | None = None
     start: DateText | None = None
     end: DateText | None = None
-    calendar: Literal["crypto", "equity"] = "crypto"
+    calendar: Annotated[str, OneOf(*CALENDARS)] = "crypto"
 
     @model_validator(mode="after")
     def _one_source(self):
