@@ -18,6 +18,32 @@ def test_the_shipped_dvol_loads_as_fractions_known_at_the_end_of_each_day():
     assert iv.attrs["gaps"] == 1 and iv.attrs["missing_periods"] == 1  # 2025-11-11 is missing
 
 
+@pytest.mark.parametrize("name", ["btc_dvol_daily", "eth_dvol_daily"])
+def test_the_daily_dvol_files_load_without_gaps_from_deribits_first_day(name):
+    iv = load_implied_vol(name)
+    assert len(iv) == 1840 and iv.attrs["gaps"] == 0 and iv.attrs["unit"] == "percent"
+    assert iv.index[0] == pd.Timestamp("2021-03-25", tz="UTC") and iv.index[-1] == pd.Timestamp("2026-04-07", tz="UTC")
+    assert 0.3 < iv.min() and iv.max() < 2.0
+
+
+def test_the_daily_btc_file_supersedes_the_older_one_with_final_closes():
+    old, new = load_implied_vol("btc_dvol_1d"), load_implied_vol("btc_dvol_daily")
+    common = old.index.intersection(new.index)
+    differ = common[(old[common] != new[common]).to_numpy()]
+    assert len(common) == 1102 and len(differ) <= 7 and differ.min() >= pd.Timestamp("2025-11-06", tz="UTC")
+
+
+def test_many_bars_read_what_one_bar_reads():
+    iv = load_implied_vol("btc_dvol_daily")
+    closes = pd.date_range("2021-03-24 20:00", "2021-03-30", freq="1h", tz="UTC").as_unit("ns").asi8
+    now, prev = ImpliedVolLookup(iv).values_at(closes)
+    one = ImpliedVolLookup(iv)
+    expected = [one.at_with_previous(int(t)) for t in closes]
+    np.testing.assert_array_equal(now, [e[0] for e in expected])
+    np.testing.assert_array_equal(prev, [e[1] for e in expected])
+    assert np.isnan(now[:4]).all() and not np.isnan(now[4]) and np.isnan(prev[4]) and not np.isnan(prev[-1])
+
+
 def test_a_bar_sees_only_values_known_at_its_close():
     iv = load_implied_vol("btc_dvol_1d")
     lookup = ImpliedVolLookup(iv)

@@ -1,8 +1,10 @@
 """Real market data that ships with the package, found by name.
 
-``btc_usdt_1h`` and ``eth_usdt_1h`` (Binance spot, hourly, 2019-01 .. 2026-06) and ``btc_dvol_1d``
-(Deribit's BTC DVOL implied-volatility index, daily, 2022-11 .. 2025-11) are byte-identical copies
-of the project's shared data; ``PROVENANCE.md`` in this folder says where they come from. Each
+``btc_usdt_1h`` and ``eth_usdt_1h`` (Binance spot, hourly, 2019-01 .. 2026-06), ``btc_dvol_daily`` and
+``eth_dvol_daily`` (Deribit's BTC and ETH DVOL implied-volatility indices, daily closes, 2021-03-24 ..
+2026-04-06) and ``btc_dvol_1d`` (the older, shorter BTC DVOL file, 2022-11 .. 2025-11, superseded by
+``btc_dvol_daily``; kept for what already names it) are byte-identical copies of the project's shared
+data; ``PROVENANCE.md`` in this folder says where they come from. Each
 file's SHA-256 is checked when it is first loaded.
 
 :func:`load_dataset` is the one entry point used by configs and the CLI: a shipped name, a
@@ -49,8 +51,14 @@ SHIPPED: dict[str, Dataset] = {d.name: d for d in (
     Dataset("eth_usdt_1h", "eth_usdt_1h.csv.gz", "ohlcv",
             "Binance spot ETH/USDT hourly, 2019-01-01 .. 2026-06-30 (65,653 bars, 20 gaps)",
             "262dc6f9d12d3453f7b5ebb43dbd3748321c988022f75c297e2b6ddbfa276777"),
+    Dataset("btc_dvol_daily", "btc_dvol_daily.csv", "implied_vol",
+            "Deribit BTC DVOL (30-day implied volatility, %), daily close, 2021-03-24 .. 2026-04-06 (1,840 days)",
+            "34d6edea208489094babf64c7860a8a68ff768f56395c0c357961d94a8567002"),
+    Dataset("eth_dvol_daily", "eth_dvol_daily.csv", "implied_vol",
+            "Deribit ETH DVOL (30-day implied volatility, %), daily close, 2021-03-24 .. 2026-04-06 (1,840 days)",
+            "05e9eef91b7392ca20bd61a72710903cc07f69b322f3ab39e45d4b3774f55862"),
     Dataset("btc_dvol_1d", "btc_dvol_1d.csv", "implied_vol",
-            "Deribit BTC DVOL (30-day implied volatility, %), daily, 2022-11-06 .. 2025-11-12",
+            "Deribit BTC DVOL, daily, 2022-11-06 .. 2025-11-12 (superseded by btc_dvol_daily)",
             "fcec2d77e6cd96f4357389e555875b86fd3e6b98ffd4b14d88a549833959d52d"),
 )}
 BUILTIN = {"arch:sp500": "S&P 500 daily OHLCV, 1999-2018 (ships with the arch package)"}
