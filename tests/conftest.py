@@ -135,3 +135,23 @@ def assert_causal(make, df: pd.DataFrame, implied: pd.Series, when: str, start: 
     np.testing.assert_array_equal(moved[before], base[before])
     later = df.index > when
     assert np.mean(moved[later] != base[later]) > 0.5
+
+
+def moved_at_its_close(make, df: pd.DataFrame, implied: pd.Series, when: str, start: str) -> list[list[bool]]:
+    """Change only the implied value that becomes known at the close of bar ``when``: forecasts before
+    that bar stay bit-identical in both paths; returns, per path (batched, streaming), which horizons
+    moved at ``when`` (the value is read as soon as it is known)."""
+    import numpy as np
+
+    when = pd.Timestamp(when, tz="UTC")
+    changed = implied.copy()
+    changed[when + pd.Timedelta(df.attrs.get("timeframe") or "1h")] *= 1.3
+    changed.attrs = dict(implied.attrs)
+    i = df.index.get_loc(when)
+    moved = []
+    for streaming in (False, True):
+        base = forecasts(make, df, implied, start, streaming)
+        other = forecasts(make, df, changed, start, streaming)
+        np.testing.assert_array_equal(other[:i], base[:i])
+        moved.append(list(other[i] != base[i]))
+    return moved
