@@ -102,6 +102,14 @@ class FallbackLog:
         entry["first"] = first if entry["first"] is None else min(entry["first"], first)
         entry["last"] = last if entry["last"] is None else max(entry["last"], last)
 
+    def merge(self, other: FallbackLog) -> None:
+        """Add another log's entries (e.g. a fold model's) to this one."""
+        for reason, e in other.entries.items():
+            mine = self.entries.setdefault(reason, {"fallback": e["fallback"], "bars": 0, "first": e["first"],
+                                                    "last": e["last"]})
+            mine["bars"] += e["bars"]
+            mine["first"], mine["last"] = min(mine["first"], e["first"]), max(mine["last"], e["last"])
+
     def as_dict(self) -> dict[str, dict]:
         return {reason: dict(entry) for reason, entry in self.entries.items()}
 

@@ -26,6 +26,7 @@ see :mod:`lstm_strategies.exogenous`):
 ``implied``        :class:`~lstm_strategies.forecasters.implied_var.ImpliedForecaster` (IV² h/365)
 ``implied_level``  :class:`~lstm_strategies.forecasters.implied_var.ImpliedLevelForecaster`
 ``lstm_iv``        :class:`~lstm_strategies.forecasters.lstm_iv.ImpliedLSTMForecaster` (``btc-1h-iv``)
+``lstm_iv_refit``  :class:`~lstm_strategies.forecasters.lstm_iv_refit.ImpliedRefittingLSTMForecaster`
 =================  =================================================================
 
 Importing this package imports no torch: the LSTM modules load it when a network is built.
@@ -49,7 +50,8 @@ def register(cls: type) -> type:
     return cls
 
 
-from lstm_strategies.forecasters import ewma, garch, har, har_iv, implied_var, lstm, lstm_iv, lstm_refit  # noqa: E402,F401,I001,E501  (they register)
+from lstm_strategies.forecasters import ewma, garch, har, har_iv, implied_var, lstm, lstm_iv  # noqa: E402,F401,I001
+from lstm_strategies.forecasters import lstm_iv_refit, lstm_refit  # noqa: E402,F401,I001  (they register)
 from lstm_strategies.forecasters.base import Forecaster  # noqa: E402
 
 #: parameters that come from the data or the config's calendar, not from forecaster_params
