@@ -104,7 +104,8 @@ def run_backtest(config: BacktestConfig, data: pd.DataFrame | None = None, runon
         commission=config.commission, leverage=1.0 if leverage <= 1.0 else CREDIT_LINE))
     if config.slippage:
         cerebro.broker.set_slippage_perc(config.slippage, slip_open=True, slip_limit=True, slip_match=True)
-    cerebro.addstrategy(cls, forecaster=config.forecaster, forecaster_params=config.forecaster_params,
+    inputs = config.load_inputs()
+    cerebro.addstrategy(cls, forecaster=config.forecaster, forecaster_params=config.forecaster_params, inputs=inputs,
                         calendar=config.calendar, start=str(start), allow_in_sample=config.allow_in_sample, **params)
     cerebro.addanalyzer(RecordsAnalyzer, _name="records")
     if progress:
@@ -154,6 +155,9 @@ def run_backtest(config: BacktestConfig, data: pd.DataFrame | None = None, runon
     }
     if getattr(fc, "fold_log", None):
         provenance["refit_folds"] = fc.fold_log
+    if fc.inputs:
+        provenance["inputs"] = {name: fc.input_series[name].attrs.get("source") for name in fc.inputs}
+        provenance["input_fallbacks"] = fc.input_fallbacks
     extras = {**strategy.extras(), "traded_value": strategy.traded_value, "orders": strategy.n_orders,
               "commission": strategy.commission_paid, "slippage": strategy.slippage_paid,
               "rejected_orders": int(len(rejected)), "borrowing": cerebro.broker.borrowing()}

@@ -15,6 +15,7 @@ A config::
     start = "2021-01-01"           # first bar read (warm-up)
     end = "2026-06-30"
     calendar = "crypto"            # or "equity"
+    implied = "btc_dvol_daily"     # optional: implied vol for forecasters that read it (har_iv, lstm_iv, ...)
     [backtest]
     start = "2022-01-01"           # first bar traded and scored
     cash = 100000
@@ -75,6 +76,8 @@ class DataSection(BaseModel):
     start: DateText | None = None
     end: DateText | None = None
     calendar: Literal["crypto", "equity"] = "crypto"
+    #: implied-volatility series (shipped name or CSV path) for forecasters that declare that input
+    implied: str | None = None
 
     @model_validator(mode="after")
     def _one_source(self):
@@ -148,6 +151,7 @@ class BacktestConfig(BaseModel):
     forecaster_params: dict[str, Any] = Field(default_factory=dict)
     data_file: str | None = None
     dataset: str | None = None
+    implied: str | None = None
     data_start: str | None = None
     data_end: str | None = None
     start: str | None = None
@@ -176,7 +180,7 @@ class BacktestConfig(BaseModel):
         """The nested (TOML) form; ``validate_config(cfg.to_dict())`` gives ``cfg`` back."""
         data = {"calendar": self.calendar}
         data |= {"dataset": self.dataset} if self.dataset else {"file": self.data_file}
-        data |= {k: v for k, v in (("start", self.data_start), ("end", self.data_end)) if v}
+        data |= {k: v for k, v in (("start", self.data_start), ("end", self.data_end), ("implied", self.implied)) if v}
         backtest = {"cash": self.cash, "commission": self.commission, "slippage": self.slippage,
                     "borrow_rate": self.borrow_rate, "allow_rejected_orders": self.allow_rejected_orders}
         if self.start:
@@ -243,10 +247,23 @@ class BacktestConfig(BaseModel):
             raise ConfigError(f"{self.path}: [backtest] start {self.start} is after the last bar {df.index[-1]}")
         return df
 
+    def load_inputs(self) -> dict:
+        """The exogenous series ``[data]`` names, by input (``{"implied_vol": Series}``); errors name the key."""
+        from lstm_strategies.exogenous import INPUT_KINDS, config_inputs, load_input
+
+        out = {}
+        for name, spec in config_inputs({"implied": self.implied}).items():
+            try:
+                out[name] = load_input(name, spec)
+            except LSTMStrategiesError as exc:
+                raise ConfigError(f"{self.path}: [data] {INPUT_KINDS[name].config_key} = {spec!r}: {exc}") from None
+        return out
+
 
 #: flat config field -> (TOML table, key), for overrides
 FLAT_KEYS = {
-    "data_file": ("data", "file"), "dataset": ("data", "dataset"), "data_start": ("data", "start"),
+    "data_file": ("data", "file"), "dataset": ("data", "dataset"), "implied": ("data", "implied"),
+    "data_start": ("data", "start"),
     "data_end": ("data", "end"), "calendar": ("data", "calendar"), "start": ("backtest", "start"),
     "cash": ("backtest", "cash"), "commission": ("backtest", "commission"), "slippage": ("backtest", "slippage"),
     "borrow_rate": ("backtest", "borrow_rate"), "allow_rejected_orders": ("backtest", "allow_rejected_orders"),
@@ -331,6 +348,7 @@ def validate_config(raw: dict, path: str = "<dict>") -> BacktestConfig:
         raise ConfigError(f"{path}: strategy.name = {s.name!r}: {exc}") from None
     params = check_strategy_params(cls, s.params, path)
     forecaster = check_forecaster(s.forecaster, s.forecaster_params, cfg.data.calendar, path)
+    check_inputs_given(forecaster, {"implied": cfg.data.implied}, path)
     check_decision_horizon(cls, params, forecaster, path)
     name = cfg.name or Path(path).stem
     if name_problem(name):
@@ -339,6 +357,7 @@ def validate_config(raw: dict, path: str = "<dict>") -> BacktestConfig:
     return BacktestConfig(
         name=name, strategy=s.name, forecaster=s.forecaster, strategy_params=params,
         forecaster_params=dict(s.forecaster_params), data_file=cfg.data.file, dataset=cfg.data.dataset,
+        implied=cfg.data.implied,
         data_start=cfg.data.start, data_end=cfg.data.end, start=cfg.backtest.start, cash=cfg.backtest.cash,
         commission=cfg.backtest.commission, slippage=cfg.backtest.slippage, borrow_rate=cfg.backtest.borrow_rate,
         allow_rejected_orders=cfg.backtest.allow_rejected_orders, calendar=cfg.data.calendar,
@@ -387,6 +406,19 @@ def check_forecaster(name: str, params: dict, calendar: str, path: str):
         return make_forecaster(name, calendar, **dict(params))
     except LSTMStrategiesError as exc:
         raise ConfigError(f"{path}: strategy.forecaster = {name!r}, forecaster_params = {params}: {exc}") from None
+
+
+def check_inputs_given(forecaster, specs: dict, path: str) -> None:
+    """Every exogenous input the forecaster declares must be named in ``[data]``."""
+    from lstm_strategies.exogenous import INPUT_KINDS, config_inputs
+
+    given = config_inputs(specs)
+    for name in forecaster.inputs:
+        if name not in given:
+            key = INPUT_KINDS[name].config_key
+            raise ConfigError(f"{path}: [data] {key} is missing: the {forecaster.name} forecaster reads the exogenous "
+                              f"input {name!r} ({INPUT_KINDS[name].description}); set [data] {key} = \"...\" (a "
+                              "shipped name or a CSV path)")
 
 
 #: a decision horizon within this share beyond the forecaster's longest horizon reads that horizon

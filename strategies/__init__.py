@@ -22,7 +22,7 @@ STRATEGIES: dict[str, type[ForecastStrategy]] = {
 }
 
 #: parameters every strategy receives from the runner, not from ``[strategy] params``
-RUNNER_PARAMS = ("forecaster", "forecaster_params", "calendar", "start", "allow_in_sample")
+RUNNER_PARAMS = ("forecaster", "forecaster_params", "inputs", "calendar", "start", "allow_in_sample")
 
 
 def strategy_class(name: str) -> type[ForecastStrategy]:

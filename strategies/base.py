@@ -29,6 +29,9 @@ class ForecastStrategy(bt.Strategy):
         A registered forecaster (``lstm``, ``lstm_refit``, ``ewma``, ``garch``, ``har``, ``log_har``).
     forecaster_params : dict
         Its parameters (e.g. ``{"model": "btc-1h"}``).
+    inputs : dict or None
+        Exogenous series by input name (``{"implied_vol": ...}``, from ``[data] implied``), given to the
+        forecaster when it declares them.
     calendar : str
         ``crypto`` or ``equity`` (set by the backtest runner from ``[data] calendar``).
     start : str or None
@@ -55,6 +58,7 @@ class ForecastStrategy(bt.Strategy):
     params = (
         ("forecaster", "lstm"),
         ("forecaster_params", None),
+        ("inputs", None),
         ("calendar", "crypto"),
         ("start", None),
         ("allow_in_sample", False),
@@ -78,7 +82,7 @@ class ForecastStrategy(bt.Strategy):
             raise ConfigError(f"rebalance={self.p.rebalance!r}: choose one of {SCHEDULES}")
         self.forecast = VolatilityForecast(
             self.data, forecaster=self.p.forecaster, forecaster_params=dict(self.p.forecaster_params or {}),
-            calendar=self.p.calendar, horizon=self.horizon_days(), snap_horizon=self.snap_horizon,
+            inputs=self.p.inputs, calendar=self.p.calendar, horizon=self.horizon_days(), snap_horizon=self.snap_horizon,
             start=self.p.start, allow_in_sample=self.p.allow_in_sample)
         self.calendar = self.forecast.forecaster.cal
         # compare Backtrader's float date numbers per bar: no Timestamp objects in the hot path

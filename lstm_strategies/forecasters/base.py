@@ -283,7 +283,8 @@ class Forecaster(ABC):
         """Bars forecast without an input value (since the last reset or batched pass), by reason."""
         return self._fallbacks.as_dict()
 
-    def _require_inputs(self) -> None:
+    def require_inputs(self) -> None:
+        """A :class:`ConfigError` saying how to give it, for a declared input that was not given."""
         for name in self.inputs:
             if name not in self._input_series:
                 raise ConfigError(missing_input_advice(self.name, name))
@@ -294,7 +295,7 @@ class Forecaster(ABC):
         if lookup is None:
             from lstm_strategies.implied import ImpliedVolLookup
 
-            self._require_inputs()
+            self.require_inputs()
             lookup = self._lookups[name] = ImpliedVolLookup(self._input_series[name], MAX_AGE)
         return lookup
 
@@ -336,7 +337,7 @@ class Forecaster(ABC):
         may be left NaN instead of computed (the bars before it still feed the later ones).
         """
         self._require_fitted()
-        self._require_inputs()
+        self.require_inputs()
         check_frame(df)
         self._fallbacks = FallbackLog()  # the record describes this pass
         step = frame_timeframe(df) if len(df) > 1 else self.timeframe
@@ -380,7 +381,7 @@ class Forecaster(ABC):
         and return the term structure forecast at its close (NaN during warm-up)."""
         self._require_fitted()
         if self._needs_inputs:
-            self._require_inputs()
+            self.require_inputs()
         b = as_bar(bar)
         ts = b.timestamp.value
         self._checker.check(ts, b.open, b.high, b.low, b.close, b.volume)
@@ -390,7 +391,7 @@ class Forecaster(ABC):
                       volume: float) -> np.ndarray:
         """:meth:`update` from raw fields (the indicators' hot path: no object per bar)."""
         if self._needs_inputs:
-            self._require_inputs()
+            self.require_inputs()
         self._checker.check(ts_ns, open_, high, low, close, volume)
         return self._update(ts_ns, open_, high, low, close, volume)
 

@@ -30,7 +30,7 @@ class ImpliedRefittingLSTMForecaster(RefittingLSTMForecaster):
         return ImpliedTrainConfig
 
     def _fold_implied(self) -> pd.Series:
-        self._require_inputs()
+        self.require_inputs()
         return self._input_series["implied_vol"]
 
     def _fold_forecaster(self, network, card) -> Forecaster:
