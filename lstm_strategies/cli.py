@@ -247,7 +247,11 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--refit-every", default=None,
                     help="also score the self-refitting LSTM, retrained every N months (e.g. 6M)")
     ev.add_argument("--implied", default=None,
-                    help="compare 30-day forecasts with an implied-vol series (btc_dvol_1d or a CSV)")
+                    help="an implied-vol series (btc_dvol_daily, eth_dvol_daily or a CSV): the forecasters that read "
+                         "it join the race, and every forecaster is scored against it")
+    ev.add_argument("--iv-model", default="auto",
+                    help="with --implied, the LSTM-IV scored (auto: the bundled <model>-iv when the window starts "
+                         "after its training; none: no LSTM-IV)")
     ev.add_argument("--mcs-size", type=float, default=0.05, help="Model Confidence Set size")
     ev.add_argument("--mcs-reps", type=int, default=1000, help="MCS bootstrap replications")
     ev.add_argument("--mcs-block", type=int, default=10, help="MCS bootstrap block length (days)")

@@ -79,17 +79,37 @@ def test_units_are_detected_or_declared(tmp_path):
     assert load_implied_vol(tmp_path / "frac.csv", unit="percent").iloc[1] == pytest.approx(0.006)
 
 
-def test_forecast_against_implied_on_a_slice(btc_hourly):
-    from lstm_strategies.evaluation import compare_with_implied
+def test_every_forecaster_against_implied_on_a_short_window(tmp_path, capsys):
+    """evaluate --implied: the implied forecasters and the LSTM-IV join the race; each is scored against DVOL."""
+    from lstm_strategies.cli import main
 
-    df = btc_hourly[(btc_hourly.index >= "2022-05-01") & (btc_hourly.index < "2023-06-01")]
-    df.attrs = dict(btc_hourly.attrs)
-    cmp = compare_with_implied(df, load_implied_vol("btc_dvol_1d"), "btc-1h")
-    assert list(cmp.table.index) == ["implied", "lstm", "log_har"]
-    assert cmp.series.index[0] >= pd.Timestamp("2022-11-06", tz="UTC")
-    assert {"const", "implied", "lstm"} == set(cmp.encompassing.index)
-    assert (cmp.encompassing["hac_se"] > 0).all()
-    assert cmp.table.loc["lstm", "dm_pvalue_vs_implied"] <= 1
+    out = tmp_path / "eval"
+    assert main(["evaluate", "--data", "btc_usdt_1h", "--model", "btc-1h", "--start", "2025-10-01", "--end",
+                 "2026-01-31", "--implied", "btc_dvol_daily", "--mcs-reps", "100", "--out", str(out)]) == 0
+    table = pd.read_csv(out / "evaluation_7d.csv", index_col=0)
+    assert set(table.index) == {"lstm", "lstm_iv", "log_har", "ewma", "garch", "har", "har_iv", "implied",
+                                "implied_level"}
+    assert np.isnan(table.loc["implied", "dm_pvalue_vs_implied"]) and table.loc["implied", "ratio_vs_har_iv"] > 0
+    assert table["mcs_pvalue"].notna().all()
+    vs = pd.read_csv(out / "implied_vs_forecasts.csv").set_index(["horizon", "forecaster"])
+    assert vs.loc[(30, "implied"), "ratio_vs_implied"] == 1.0 and np.isnan(vs.loc[(30, "implied"), "enc_b_model"])
+    lstm_iv = vs.loc[(30, "lstm_iv")]
+    assert lstm_iv["enc_se_model"] > 0 and 0 <= lstm_iv["enc_p_model"] <= 1 and lstm_iv["enc_nobs"] == 123
+    # 30 days: LSTM-IV is its log-HAR head alone, the same forecasts (no DM test between identical forecasts)
+    assert np.isnan(pd.read_csv(out / "evaluation_30d.csv", index_col=0).loc["lstm_iv", "dm_pvalue_vs_log_har"])
+    assert (out / "implied_vs_forecast.png").stat().st_size > 10_000
+    assert "the forecasts against btc_dvol_daily" in capsys.readouterr().out
+
+
+def test_an_lstm_iv_inside_its_training_window_is_left_out_with_a_note(tmp_path, capsys):
+    from lstm_strategies.cli import main
+
+    assert main(["evaluate", "--data", "eth_usdt_1h", "--model", "eth-1h", "--start", "2022-11-01", "--end",
+                 "2022-12-15", "--implied", "eth_dvol_daily", "--mcs-reps", "50", "--out", str(tmp_path / "e")]) == 0
+    assert "eth-1h-iv left out: it was trained on data to 2022-12-31" in capsys.readouterr().out
+    assert main(["evaluate", "--data", "eth_usdt_1h", "--model", "eth-1h", "--start", "2022-11-01", "--implied",
+                 "eth_dvol_daily", "--iv-model", "eth-1h-iv", "--out", str(tmp_path / "f")]) == 2
+    assert "in-sample" in capsys.readouterr().err
 
 
 @pytest.mark.timeout(20)
