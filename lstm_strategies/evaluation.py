@@ -342,7 +342,8 @@ def score_forecasts(df: pd.DataFrame, horizons: list[int], cal: str, frames: dic
 def evaluate_forecasters(df: pd.DataFrame, model: str = "btc-1h", start: str = "2022-01-01",
                          end: str | None = None, refit_every: str | None = None,
                          first_train_end: str | None = None, mcs: MCSSettings = MCSSettings(),
-                         refit_kwargs: dict | None = None) -> Evaluation:
+                         refit_kwargs: dict | None = None, implied: pd.Series | None = None,
+                         iv_model: str | None = "auto") -> Evaluation:
     """Out-of-sample term-structure forecasts of the LSTM and every baseline, scored per horizon.
 
     Parameters
@@ -357,9 +358,11 @@ def evaluate_forecasters(df: pd.DataFrame, model: str = "btc-1h", start: str = "
     refit_every : str, optional
         Also score the self-refitting LSTM (e.g. ``"6M"``), first trained to ``first_train_end``
         (default: the day before ``start``).
+    implied : Series, optional
+        An implied-vol series: the forecasters that read it join (see :func:`collect_forecasts`).
     """
     horizons, cal, frames, notes = collect_forecasts(df, model, start, end, refit_every, first_train_end,
-                                                     refit_kwargs)
+                                                     refit_kwargs, implied, iv_model)
     return score_forecasts(df, horizons, cal, frames, notes, mcs)
 
 
