@@ -52,7 +52,8 @@ def run_implied_race(assets: list[str], start: str, end: str, refit: dict, out: 
                 scores.append({"asset": asset, "horizon": h, "forecaster": name, "origins": len(frame),
                                "first": str(frame.index[0].date()), "last": str(frame.index[-1].date()),
                                "qlike": row["qlike"],
-                               **{f"{kind}_vs_{ref}": row.get(f"{kind}_vs_{ref}", 1.0 if kind == "ratio" else np.nan)
+                               **{f"{kind}_vs_{ref}": (1.0 if kind == "ratio" else np.nan) if name == ref else
+                                  row.get(f"{kind}_vs_{ref}", np.nan)
                                   for ref in ("log_har", "har_iv", "implied") for kind in ("ratio", "dm_pvalue")},
                                "ratio_vs_lstm": 1.0 / row["lstm_qlike_ratio"] if name != "lstm" else 1.0,
                                "dm_pvalue_vs_lstm": row.get("dm_pvalue", np.nan), "mcs_pvalue": row["mcs_pvalue"]})
