@@ -42,7 +42,8 @@ def run_implied_race(assets: list[str], start: str, end: str, refit: dict, out: 
         df = load_dataset(f"{asset}_usdt_1h")
         implied = load_implied_vol(f"{asset}_dvol_daily")
         ev = evaluate_forecasters(df, f"{asset}-1h", start, end, refit_every=refit["refit_every"],
-                                  first_train_end=refit["first_train_end"], mcs=MCSSettings(), implied=implied)
+                                  first_train_end=refit["first_train_end"], mcs=MCSSettings(), implied=implied,
+                                  iv_model=f"{asset}-1h-iv")
         notes[asset] = {k: v for k, v in ev.notes.items() if not k.endswith("_convergence_warnings")}
         wide = pd.concat({f"{name}_{h}d": frame[name] for h, frame in ev.forecasts.items() for name in frame}, axis=1)
         wide.to_csv(out / f"implied_forecasts_{asset}.csv")

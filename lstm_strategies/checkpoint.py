@@ -40,7 +40,7 @@ from safetensors.torch import save as save_tensors
 from lstm_strategies.atomic import atomic_write
 from lstm_strategies.calendar import CALENDARS, MAX_HORIZON_DAYS
 from lstm_strategies.errors import CheckpointError
-from lstm_strategies.exogenous import INPUT_KINDS
+from lstm_strategies.exogenous import INPUT_KINDS, check_model_inputs
 from lstm_strategies.model import VolatilityLSTM
 from lstm_strategies.readers import path_kind, read_bytes
 
@@ -398,21 +398,6 @@ def _load_tensors(weights: Path, data: bytes, arch: dict) -> VolatilityLSTM:
     return model.eval()
 
 
-def check_inputs(card: ModelCard, expected_inputs, where: str | Path) -> None:
-    """A :class:`CheckpointError` unless the model reads exactly the exogenous inputs the caller feeds."""
-    if sorted(expected_inputs) == sorted(card.inputs):
-        return
-    if card.inputs:
-        raise CheckpointError(
-            f"{where}: the model reads the exogenous input(s) {card.inputs} (card field 'inputs') besides the bars, "
-            f"and this forecaster gives it {list(expected_inputs) or 'none'}: use forecaster = \"lstm_iv\" (or "
-            "\"lstm_iv_refit\") and give it the series ([data] implied = \"btc_dvol_daily\"; Python: "
-            "forecaster.set_inputs(implied_vol=...))")
-    raise CheckpointError(f"{where}: the model reads the bars alone (card field 'inputs' is empty), but this "
-                          f"forecaster feeds it {list(expected_inputs)}: use a model trained with them (bundled: "
-                          "btc-1h-iv, eth-1h-iv) or forecaster = \"lstm\"")
-
-
 def load_checkpoint(directory: str | Path, expected_features: list[str] | None = None,
                     expected_inputs: tuple[str, ...] | list[str] | None = None) -> tuple[VolatilityLSTM, ModelCard]:
     """Rebuild a model from a checkpoint folder without executing any code from it.
@@ -430,7 +415,7 @@ def load_checkpoint(directory: str | Path, expected_features: list[str] | None =
     directory = Path(directory)
     card, data = _verified(directory)  # the card's fields, the weights hash and the seal, before any tensor
     if expected_inputs is not None:
-        check_inputs(card, expected_inputs, directory)
+        check_model_inputs(card.inputs, expected_inputs, directory)
     if expected_features is not None and list(expected_features) != list(card.feature_names):
         extra = sorted(set(card.feature_names) - set(expected_features))
         lacking = sorted(set(expected_features) - set(card.feature_names))

@@ -150,7 +150,7 @@ def _cmd_compare(args) -> None:
 
 
 def _cmd_evaluate(args) -> None:
-    from lstm_strategies.evaluation import evaluate_cli
+    from lstm_strategies.evaluation_cli import evaluate_cli
 
     evaluate_cli(args)
 

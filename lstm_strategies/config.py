@@ -44,6 +44,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from lstm_strategies.atomic import name_problem
 from lstm_strategies.checks import fraction, non_negative, one_of
 from lstm_strategies.errors import ConfigError, LSTMStrategiesError
+from lstm_strategies.exogenous import check_config_inputs
 
 
 def _date_text(value: Any) -> str:
@@ -249,15 +250,9 @@ class BacktestConfig(BaseModel):
 
     def load_inputs(self) -> dict:
         """The exogenous series ``[data]`` names, by input (``{"implied_vol": Series}``); errors name the key."""
-        from lstm_strategies.exogenous import INPUT_KINDS, config_inputs, load_input
+        from lstm_strategies.exogenous import load_config_inputs
 
-        out = {}
-        for name, spec in config_inputs({"implied": self.implied}).items():
-            try:
-                out[name] = load_input(name, spec)
-            except LSTMStrategiesError as exc:
-                raise ConfigError(f"{self.path}: [data] {INPUT_KINDS[name].config_key} = {spec!r}: {exc}") from None
-        return out
+        return load_config_inputs({"implied": self.implied}, self.path)
 
 
 #: flat config field -> (TOML table, key), for overrides
@@ -348,7 +343,7 @@ def validate_config(raw: dict, path: str = "<dict>") -> BacktestConfig:
         raise ConfigError(f"{path}: strategy.name = {s.name!r}: {exc}") from None
     params = check_strategy_params(cls, s.params, path)
     forecaster = check_forecaster(s.forecaster, s.forecaster_params, cfg.data.calendar, path)
-    check_inputs_given(forecaster, {"implied": cfg.data.implied}, path)
+    check_config_inputs(forecaster, {"implied": cfg.data.implied}, path)
     check_decision_horizon(cls, params, forecaster, path)
     name = cfg.name or Path(path).stem
     if name_problem(name):
@@ -406,19 +401,6 @@ def check_forecaster(name: str, params: dict, calendar: str, path: str):
         return make_forecaster(name, calendar, **dict(params))
     except LSTMStrategiesError as exc:
         raise ConfigError(f"{path}: strategy.forecaster = {name!r}, forecaster_params = {params}: {exc}") from None
-
-
-def check_inputs_given(forecaster, specs: dict, path: str) -> None:
-    """Every exogenous input the forecaster declares must be named in ``[data]``."""
-    from lstm_strategies.exogenous import INPUT_KINDS, config_inputs
-
-    given = config_inputs(specs)
-    for name in forecaster.inputs:
-        if name not in given:
-            key = INPUT_KINDS[name].config_key
-            raise ConfigError(f"{path}: [data] {key} is missing: the {forecaster.name} forecaster reads the exogenous "
-                              f"input {name!r} ({INPUT_KINDS[name].description}); set [data] {key} = \"...\" (a "
-                              "shipped name or a CSV path)")
 
 
 #: a decision horizon within this share beyond the forecaster's longest horizon reads that horizon

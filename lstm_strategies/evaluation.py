@@ -18,9 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lstm_strategies.atomic import atomic_write, atomic_write_text
 from lstm_strategies.calendar import get_calendar
-from lstm_strategies.features import forward_realized_variance, log_returns
+from lstm_strategies.features import forecast_origins, forward_realized_variance, log_returns
 
 #: named stress windows (UTC dates, inclusive): chosen from the events, not from the forecasts
 STRESS_WINDOWS: dict[str, tuple[str, str]] = {
@@ -148,17 +147,6 @@ def score_table(rv: pd.Series, forecasts: pd.DataFrame, reference: str = "lstm",
     return table
 
 
-def forecast_origins(df: pd.DataFrame, start: str, end: str | None = None) -> np.ndarray:
-    """Positions of each UTC day's last bar between ``start`` and ``end`` (the forecast origins)."""
-    step = pd.Timedelta(df.attrs.get("timeframe") or (df.index[1] - df.index[0]))
-    closes_at = df.index + min(step, pd.Timedelta("1D"))
-    last_of_day = closes_at.floor("1D") != (closes_at - pd.Timedelta(1, "ns")).floor("1D")
-    keep = last_of_day & (df.index >= pd.Timestamp(start, tz="UTC"))
-    if end:
-        keep &= df.index <= pd.Timestamp(end, tz="UTC") + pd.Timedelta("1D")
-    return np.flatnonzero(keep)
-
-
 def daily_targets(df: pd.DataFrame, start: str, end: str | None = None, days: int = 1,
                   calendar: str = "crypto") -> tuple[pd.Series, np.ndarray]:
     """Realized variance of the next ``days`` days at each day's last bar, and those bars' positions."""
@@ -238,15 +226,15 @@ class Evaluation:
 def collect_forecasts(df: pd.DataFrame, model: str = "btc-1h", start: str = "2022-01-01", end: str | None = None,
                       refit_every: str | None = None, first_train_end: str | None = None,
                       refit_kwargs: dict | None = None, implied: pd.Series | None = None,
-                      iv_model: str | None = "auto") -> tuple[list[int], str, dict[int, pd.DataFrame], dict]:
+                      iv_model: str | None = None) -> tuple[list[int], str, dict[int, pd.DataFrame], dict]:
     """The forecasts :func:`evaluate_forecasters` scores: per horizon, one column per forecaster and
     ``realized``, on the days every forecaster has a forecast.
 
     With ``implied`` (an implied-vol series) the forecasters that read it join: the baselines that
-    declare it (HAR-IV, raw and level-corrected implied), the LSTM-IV ``iv_model`` (``"auto"``: the
-    bundled ``<model>-iv`` when there is one and the window is after its training; None: none) and,
-    with ``refit_every``, the self-refitting LSTM-IV. Every forecaster forecasts the bars up to the
-    last origin scored (nothing later is needed), from ``start`` on.
+    declare it (HAR-IV, raw and level-corrected implied), the LSTM-IV ``iv_model`` (a bundled name such
+    as ``"btc-1h-iv"`` or a folder; None: none) and, with ``refit_every``, the self-refitting LSTM-IV.
+    Every forecaster forecasts the bars up to the last origin scored (nothing later is needed), from
+    ``start`` on.
 
     A forecaster that gives an infinite or non-positive variance on a scored day (a corrupted model)
     is a :class:`~lstm_strategies.errors.ForecastError` naming it, not a failure deep in the scoring.
@@ -267,14 +255,9 @@ def collect_forecasts(df: pd.DataFrame, model: str = "btc-1h", start: str = "202
         models["lstm_refit"] = make_forecaster("lstm_refit", cal, **refit)
     inputs = {} if implied is None else {"implied_vol": implied}
     if implied is not None:
-        from lstm_strategies.versus_implied import implied_model
-
-        chosen, note = implied_model(model, iv_model, first)
-        if chosen:
-            models["lstm_iv"] = make_forecaster("lstm_iv", model=chosen)
+        if iv_model:
+            models["lstm_iv"] = make_forecaster("lstm_iv", model=iv_model)
             models["lstm_iv"].check_out_of_sample(first)
-        if note:
-            notes["lstm_iv"] = note
         if refit_every:
             models["lstm_iv_refit"] = make_forecaster("lstm_iv_refit", cal, **refit)
     for name in sorted(forecaster_names(kind="baseline"), key=lambda n: (n != REFERENCE, n)):
@@ -343,7 +326,7 @@ def evaluate_forecasters(df: pd.DataFrame, model: str = "btc-1h", start: str = "
                          end: str | None = None, refit_every: str | None = None,
                          first_train_end: str | None = None, mcs: MCSSettings = MCSSettings(),
                          refit_kwargs: dict | None = None, implied: pd.Series | None = None,
-                         iv_model: str | None = "auto") -> Evaluation:
+                         iv_model: str | None = None) -> Evaluation:
     """Out-of-sample term-structure forecasts of the LSTM and every baseline, scored per horizon.
 
     Parameters
@@ -378,67 +361,3 @@ def plot_forecasts(forecasts: pd.DataFrame, path: Path, days_per_year: float = 3
     percent_axis(ax)
     save_figure(fig, path, f"{days}-day volatility forecasts against what was realized (out of sample)",
                 "annualised volatility")
-
-
-def _print(title: str, table: pd.DataFrame) -> None:
-    with pd.option_context("display.width", 220, "display.max_columns", 30, "display.float_format", "{:.4g}".format):
-        print(f"\n{title}")
-        print(table)
-
-
-def evaluate_cli(args) -> None:
-    """``lstm-strategies evaluate``: each table is written as soon as it is computed, so a late failure
-    (or an interrupt) keeps what was done."""
-    from lstm_strategies.atomic import claim_folder
-    from lstm_strategies.datasets import load_dataset
-
-    out = claim_folder(args.out, "evaluation")
-    df = load_dataset(args.data)
-    implied = None
-    if args.implied:
-        from lstm_strategies.implied import load_implied_vol
-
-        implied = load_implied_vol(args.implied)
-    horizons, cal, frames, notes = collect_forecasts(df, args.model, args.start, args.end,
-                                                     refit_every=args.refit_every, implied=implied,
-                                                     iv_model=None if args.iv_model == "none" else args.iv_model)
-    for h, frame in frames.items():
-        atomic_write(out / f"forecasts_{h}d.csv", lambda tmp, f=frame: f.to_csv(tmp))
-    ev = score_forecasts(df, horizons, cal, frames, notes, MCSSettings(size=args.mcs_size, reps=args.mcs_reps,
-                                                                       block_size=args.mcs_block, seed=args.seed))
-    md = []
-    for h, table in ev.overall.items():
-        atomic_write(out / f"evaluation_{h}d.csv", lambda tmp, t=table: t.to_csv(tmp))
-        md.append(f"## Horizon {h} day(s)\n\n{table.to_markdown(floatfmt='.4g')}\n")
-    for name, table in (("by_year", ev.by_year), ("by_regime", ev.by_regime), ("stress", ev.stress)):
-        atomic_write(out / f"evaluation_{name}.csv", lambda tmp, t=table: t.to_csv(tmp))
-        md.append(f"## 1-day QLIKE {name.replace('_', ' ')}\n\n{table.to_markdown(floatfmt='.4g')}\n")
-    md += [f"note: {key}: {text}\n" for key, text in ev.notes.items() if key.startswith("mcs_")]
-    atomic_write_text(out / "evaluation.md", "\n".join(md))
-    h0 = ev.horizons[0]
-    days_per_year = get_calendar(ev.calendar).days_per_year
-    for h in ev.horizons:
-        plot_forecasts(ev.forecasts[h], out / f"forecast_vs_realized_{h}d.png", days_per_year, h)
-    first, last = ev.forecasts[h0].index[0].date(), ev.forecasts[h0].index[-1].date()
-    print(f"out-of-sample forecast origins {first} .. {last}, {len(ev.forecasts[h0])} days, {args.data}")
-    for h, table in ev.overall.items():
-        _print(f"horizon {h} day(s): realized variance of the next {h} day(s)", table)
-    _print("1-day QLIKE by calendar year", ev.by_year)
-    _print("1-day QLIKE by regime (terciles of the trailing 30-day variance known at the forecast)", ev.by_regime)
-    _print("1-day QLIKE in named stress windows", ev.stress)
-    for key, count in ev.notes.items():
-        if key.endswith("_convergence_warnings"):
-            print(f"\n{key.removesuffix('_convergence_warnings')} fits that arch flagged as not converged: {count}")
-    for key, text in ev.notes.items():
-        if key.startswith("mcs_"):
-            print(f"note ({key}): {text}")
-    for key, value in ev.notes.items():
-        if key.endswith("_input_fallbacks"):
-            print(f"\n{key.removesuffix('_input_fallbacks')} forecast without an input value on some bars: {value}")
-        elif key == "lstm_iv":
-            print(f"note (lstm_iv): {value}")
-    if implied is not None:
-        from lstm_strategies.versus_implied import report_implied
-
-        report_implied(ev, implied.attrs.get("source", args.implied), out)
-    print(f"wrote {out}/evaluation.md, evaluation_*.csv, forecasts_*.csv and forecast_vs_realized_*.png")

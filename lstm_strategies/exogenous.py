@@ -74,6 +74,47 @@ def config_inputs(specs: dict[str, str | None]) -> dict[str, str]:
     return {by_key[key]: spec for key, spec in specs.items() if spec is not None and key in by_key}
 
 
+def load_config_inputs(specs: dict[str, str | None], path: str) -> dict[str, pd.Series]:
+    """The series a config's ``[data]`` keys name, by input; a bad one is a :class:`ConfigError` naming the key."""
+    from lstm_strategies.errors import LSTMStrategiesError
+
+    out = {}
+    for name, spec in config_inputs(specs).items():
+        try:
+            out[name] = load_input(name, spec)
+        except LSTMStrategiesError as exc:
+            raise ConfigError(f"{path}: [data] {INPUT_KINDS[name].config_key} = {spec!r}: {exc}") from None
+    return out
+
+
+def check_config_inputs(forecaster, specs: dict[str, str | None], path: str) -> None:
+    """Every exogenous input the forecaster declares must be named by a config's ``[data]`` key."""
+    given = config_inputs(specs)
+    for name in forecaster.inputs:
+        if name not in given:
+            kind = INPUT_KINDS[name]
+            raise ConfigError(f"{path}: [data] {kind.config_key} is missing: the {forecaster.name} forecaster reads "
+                              f"the exogenous input {name!r} ({kind.description}); set [data] {kind.config_key} = "
+                              "\"...\" (a shipped name or a CSV path)")
+
+
+def check_model_inputs(card_inputs: list[str], expected, where) -> None:
+    """A :class:`CheckpointError` unless a model (its card's ``inputs``) reads exactly the inputs its caller feeds."""
+    from lstm_strategies.errors import CheckpointError
+
+    if sorted(expected) == sorted(card_inputs):
+        return
+    if card_inputs:
+        raise CheckpointError(
+            f"{where}: the model reads the exogenous input(s) {card_inputs} (card field 'inputs') besides the bars, "
+            f"and this forecaster gives it {list(expected) or 'none'}: use forecaster = \"lstm_iv\" (or "
+            "\"lstm_iv_refit\") and give it the series ([data] implied = \"btc_dvol_daily\"; Python: "
+            "forecaster.set_inputs(implied_vol=...))")
+    raise CheckpointError(f"{where}: the model reads the bars alone (card field 'inputs' is empty), but this "
+                          f"forecaster feeds it {list(expected)}: use a model trained with them (bundled: "
+                          "btc-1h-iv, eth-1h-iv) or forecaster = \"lstm\"")
+
+
 def missing_input_advice(forecaster_name: str, name: str) -> str:
     """How to give input ``name`` to a forecaster, in a config and in Python."""
     kind = input_kind(name)

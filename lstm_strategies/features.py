@@ -134,6 +134,17 @@ def target_ends(df: pd.DataFrame, horizons, calendar: str | Calendar = "crypto",
     return np.arange(len(df))[:, None] + bars[None, :]
 
 
+def forecast_origins(df: pd.DataFrame, start: str, end: str | None = None) -> np.ndarray:
+    """Positions of each UTC day's last bar between ``start`` and ``end`` (the forecast origins)."""
+    step = pd.Timedelta(df.attrs.get("timeframe") or (df.index[1] - df.index[0]))
+    closes_at = df.index + min(step, pd.Timedelta("1D"))
+    last_of_day = closes_at.floor("1D") != (closes_at - pd.Timedelta(1, "ns")).floor("1D")
+    keep = last_of_day & (df.index >= pd.Timestamp(start, tz="UTC"))
+    if end:
+        keep &= df.index <= pd.Timestamp(end, tz="UTC") + pd.Timedelta("1D")
+    return np.flatnonzero(keep)
+
+
 def feature_lookback(bars_in_day: int, calendar: str | Calendar = "crypto") -> int:
     """Bars of history one feature row needs: the month-long HAR window plus one return."""
     return max(get_calendar(calendar).har_days) * bars_in_day + 1

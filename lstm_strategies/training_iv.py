@@ -39,9 +39,14 @@ from lstm_strategies.bars import end_of_day, fingerprint, infer_timeframe, timef
 from lstm_strategies.calendar import get_calendar, validate_horizons
 from lstm_strategies.checkpoint import ModelCard
 from lstm_strategies.errors import DataError
-from lstm_strategies.evaluation import forecast_origins
 from lstm_strategies.exogenous import MAX_AGE
-from lstm_strategies.features import FEATURE_NAMES, feature_matrix, forward_variance_matrix, target_ends
+from lstm_strategies.features import (
+    FEATURE_NAMES,
+    feature_matrix,
+    forecast_origins,
+    forward_variance_matrix,
+    target_ends,
+)
 from lstm_strategies.implied import ImpliedVolLookup
 from lstm_strategies.implied_features import IMPLIED_FEATURE_NAMES, MONTH, implied_block, implied_input_map
 from lstm_strategies.model import VolatilityLSTM, merge_ensemble, qlike_loss, relative_form

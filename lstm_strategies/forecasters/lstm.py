@@ -121,9 +121,9 @@ class LSTMForecaster(Forecaster):
         if head not in HEADS:
             raise ConfigError(f"LSTMForecaster: head={head!r}; choose one of {list(HEADS)}")
         if list(card.feature_names) != list(self.features) or sorted(card.inputs) != sorted(self.inputs):
-            from lstm_strategies.checkpoint import check_inputs
+            from lstm_strategies.exogenous import check_model_inputs
 
-            check_inputs(card, self.inputs, path or "<in-memory model>")
+            check_model_inputs(card.inputs, self.inputs, path or "<in-memory model>")
             raise CheckpointError(f"{path or '<in-memory model>'}: the model reads the features {card.feature_names}, "
                                   f"{type(self).__name__} feeds {list(self.features)}")
         self.network = network.eval()
