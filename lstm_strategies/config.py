@@ -44,7 +44,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from lstm_strategies.atomic import name_problem
 from lstm_strategies.checks import fraction, non_negative, one_of
 from lstm_strategies.errors import ConfigError, LSTMStrategiesError
-from lstm_strategies.exogenous import check_config_inputs
+from lstm_strategies.exogenous import check_config_inputs, load_config_inputs
 
 
 def _date_text(value: Any) -> str:
@@ -250,8 +250,6 @@ class BacktestConfig(BaseModel):
 
     def load_inputs(self) -> dict:
         """The exogenous series ``[data]`` names, by input (``{"implied_vol": Series}``); errors name the key."""
-        from lstm_strategies.exogenous import load_config_inputs
-
         return load_config_inputs({"implied": self.implied}, self.path)
 
 
