@@ -84,3 +84,17 @@ def test_nothing_after_a_bar_moves_its_forecast(spring, btc_dvol, streaming):
 def test_the_value_known_at_a_bars_close_is_used_at_that_bar_where_a_correction_reads_it(spring, btc_dvol):
     moved = moved_at_its_close(lstm_iv, spring, btc_dvol, "2021-04-10 23:00", "2021-03-01")
     assert moved == [[True, True, False]] * 2          # btc-1h-iv corrects 1 and 7 days; 30 days is the head
+
+
+def test_a_card_naming_an_unknown_input_is_refused(tmp_path):
+    import json
+    import shutil
+
+    folder = tmp_path / "m"
+    shutil.copytree(pretrained_path("btc-1h-iv"), folder)
+    card = json.loads((folder / "model.json").read_text())
+    card["inputs"] = ["funding_rate"]
+    (folder / "model.json").write_text(json.dumps(card))
+    with pytest.raises(CheckpointError, match=r"field 'inputs' = \['funding_rate'\]: exogenous inputs must be "
+                                              r"distinct and among \['implied_vol'\]"):
+        read_card(folder)
