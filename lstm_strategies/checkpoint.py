@@ -1,8 +1,9 @@
 """Save and load LSTM checkpoints: weights in safetensors, metadata in JSON, no pickle.
 
 A checkpoint is a folder with ``model.safetensors`` and ``model.json`` (the *card*). The card holds
-the format version, the architecture, the feature names in order, the bar size, horizons and
-window, the training window and a fingerprint of its rows, validation metrics, library versions
+the format version, the architecture, the feature names in order, the exogenous inputs the model
+reads (``inputs``, e.g. ``["implied_vol"]``; absent or empty: the bars alone), the bar size, horizons
+and window, the training window and a fingerprint of its rows, validation metrics, library versions
 and the SHA-256 of the weights file.
 
 The folder is sealed both ways, so that nothing can change after training without being noticed:
@@ -39,6 +40,7 @@ from safetensors.torch import save as save_tensors
 from lstm_strategies.atomic import atomic_write
 from lstm_strategies.calendar import CALENDARS, MAX_HORIZON_DAYS
 from lstm_strategies.errors import CheckpointError
+from lstm_strategies.exogenous import INPUT_KINDS, check_model_inputs
 from lstm_strategies.model import VolatilityLSTM
 from lstm_strategies.readers import path_kind, read_bytes
 
@@ -72,6 +74,8 @@ class ModelCard:
     metrics: dict = field(default_factory=dict)
     training: dict = field(default_factory=dict)
     versions: dict = field(default_factory=dict)
+    #: exogenous inputs the model reads besides the bars (see lstm_strategies.exogenous); [] = none
+    inputs: list[str] = field(default_factory=list)
     format_version: int = FORMAT_VERSION
     weights_sha256: str = ""
 
@@ -116,6 +120,7 @@ class _Card(_Strict):
     metrics: dict[str, Any]
     training: dict[str, Any]
     versions: dict[str, str]
+    inputs: list[Annotated[str, Field(min_length=1)]] = []
     format_version: int
     weights_sha256: Hex64
 
@@ -178,6 +183,10 @@ def _check_consistency(path: Path, card: _Card) -> None:
         raise _bad(path, "architecture.hidden_size", f"= {arch.hidden_size} with num_layers = {arch.num_layers}: "
                    f"a merged ensemble of {arch.ensemble_members} members of {arch.member_hidden_size} units has "
                    f"one layer of {arch.ensemble_members * arch.member_hidden_size}", _RETRAIN)
+    unknown = sorted(set(card.inputs) - set(INPUT_KINDS))
+    if unknown or len(set(card.inputs)) != len(card.inputs):
+        raise _bad(path, "inputs", f"= {card.inputs}: exogenous inputs must be distinct and among "
+                   f"{sorted(INPUT_KINDS)}", _RETRAIN)
     if card.horizons != sorted(set(card.horizons)):
         raise _bad(path, "horizons", f"= {card.horizons} must be distinct and increasing", _RETRAIN)
     if len(card.horizons) != arch.n_horizons:
@@ -233,7 +242,7 @@ def validate_card(raw: Any, path: str | Path = METADATA) -> ModelCard:
     except ValidationError as exc:
         raise _from_validation_error(path, exc) from None
     _check_consistency(path, card)
-    return ModelCard(**{k: raw[k] for k in ModelCard.__dataclass_fields__})
+    return ModelCard(**{k: raw[k] for k in ModelCard.__dataclass_fields__ if k in raw})
 
 
 # --------------------------------------------------------------------------------------------
@@ -389,8 +398,8 @@ def _load_tensors(weights: Path, data: bytes, arch: dict) -> VolatilityLSTM:
     return model.eval()
 
 
-def load_checkpoint(directory: str | Path,
-                    expected_features: list[str] | None = None) -> tuple[VolatilityLSTM, ModelCard]:
+def load_checkpoint(directory: str | Path, expected_features: list[str] | None = None,
+                    expected_inputs: tuple[str, ...] | list[str] | None = None) -> tuple[VolatilityLSTM, ModelCard]:
     """Rebuild a model from a checkpoint folder without executing any code from it.
 
     Parameters
@@ -399,9 +408,14 @@ def load_checkpoint(directory: str | Path,
         Folder with ``model.json`` and ``model.safetensors``.
     expected_features : list of str, optional
         The feature names the caller will feed, in order; a mismatch is a :class:`CheckpointError`.
+    expected_inputs : sequence of str, optional
+        The exogenous inputs the caller will feed (``()``: none); a model that reads others (the
+        card's ``inputs``) is a :class:`CheckpointError` saying which forecaster and series it needs.
     """
     directory = Path(directory)
     card, data = _verified(directory)  # the card's fields, the weights hash and the seal, before any tensor
+    if expected_inputs is not None:
+        check_model_inputs(card.inputs, expected_inputs, directory)
     if expected_features is not None and list(expected_features) != list(card.feature_names):
         extra = sorted(set(card.feature_names) - set(expected_features))
         lacking = sorted(set(expected_features) - set(card.feature_names))

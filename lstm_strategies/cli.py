@@ -90,13 +90,43 @@ def _train_config(args):
 
     horizons = [int(h) for h in args.horizons.split(",")] if args.horizons else None
     return TrainConfig(window=args.window, hidden_size=args.hidden, horizons=horizons, seed=args.seed,
-                       max_epochs=args.epochs, val_days=args.val_days, weight_decay=args.weight_decay, lr=args.lr,
-                       calendar=args.calendar, device=args.device)
+                       max_epochs=args.epochs or TrainConfig.max_epochs, val_days=args.val_days,
+                       weight_decay=args.weight_decay, lr=args.lr, calendar=args.calendar, device=args.device)
+
+
+def _train_implied(args) -> None:
+    """``train --implied``: the LSTM-IV design (fixed epochs, corrections gated on the last val_days)."""
+    from lstm_strategies.checkpoint import save_checkpoint
+    from lstm_strategies.datasets import load_dataset
+    from lstm_strategies.errors import ConfigError
+    from lstm_strategies.implied import load_implied_vol
+    from lstm_strategies.training_iv import ImpliedTrainConfig, train_implied_lstm
+
+    if args.walk_forward or args.train_start:
+        raise ConfigError("train --implied trains one LSTM-IV from the first bar: --walk-forward and --train-start do "
+                          "not apply (the self-refitting lstm_iv_refit forecaster retrains it in a backtest)")
+    horizons = [int(h) for h in args.horizons.split(",")] if args.horizons else None
+    cfg = ImpliedTrainConfig(window=args.window, hidden_size=args.hidden, horizons=horizons, seed=args.seed,
+                             epochs=args.epochs or ImpliedTrainConfig.epochs, val_days=args.val_days,
+                             weight_decay=args.weight_decay, lr=args.lr, calendar=args.calendar)
+    result = train_implied_lstm(load_dataset(args.data), load_implied_vol(args.implied), args.train_end, cfg,
+                                members=args.ensemble)
+    save_checkpoint(result.model, result.card, args.out)
+    m = result.card.metrics
+    kept = [h for h, k in zip(result.card.horizons, m["correction_kept"], strict=True) if k]
+    ratios = [round(r, 4) for r in m["val_qlike_ratio_to_head"]]
+    print(f"saved {args.out}: LSTM-IV on {args.data} and {args.implied}, horizons {result.card.horizons} days, "
+          f"corrections kept at {kept} days (validation QLIKE / head {ratios}), {m['train_rows']} training rows, "
+          f"{args.ensemble} member(s), {m['seconds']:.1f} s of training")
 
 
 def _cmd_train(args) -> None:
     from lstm_strategies.atomic import claim_folder
 
+    if args.implied:
+        claim_folder(args.out, "checkpoint")
+        _train_implied(args)
+        return
     cfg = _train_config(args)
     claim_folder(args.out, "walk-forward forecasts" if args.walk_forward else "checkpoint")
     if args.walk_forward:
@@ -125,9 +155,14 @@ def _cmd_models(args) -> None:
 
     for name in pretrained_names():
         card = read_card(pretrained_path(name))
-        print(f"{name:8s} {card.timeframe:>3s} bars, {card.calendar}, horizons {card.horizons} days, window "
+        if card.inputs:
+            kept = [h for h, k in zip(card.horizons, card.metrics["correction_kept"], strict=True) if k]
+            val = f"reads {', '.join(card.inputs)} ({card.training.get('implied_source')}), corrections at {kept} days"
+        else:
+            val = f"val QLIKE {card.metrics.get('val_qlike', float('nan')):.4f}"
+        print(f"{name:10s} {card.timeframe:>3s} bars, {card.calendar}, horizons {card.horizons} days, window "
               f"{card.window}, trained {card.train_start[:10]} .. {card.train_end[:10]} on {Path(card.source).name}, "
-              f"val QLIKE {card.metrics.get('val_qlike', float('nan')):.4f}")
+              f"{val}")
 
 
 def _cmd_backtest(args) -> None:
@@ -149,7 +184,7 @@ def _cmd_compare(args) -> None:
 
 
 def _cmd_evaluate(args) -> None:
-    from lstm_strategies.evaluation import evaluate_cli
+    from lstm_strategies.evaluation_cli import evaluate_cli
 
     evaluate_cli(args)
 
@@ -225,7 +260,12 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--hidden", type=int, default=defaults.hidden_size, help="LSTM units per ensemble member")
     train.add_argument("--horizons", default=None,
                        help="comma-separated horizons in days (default: 1,7,30 crypto; 1,5,21 equity)")
-    train.add_argument("--epochs", type=int, default=defaults.max_epochs, help="most epochs (early stopping)")
+    train.add_argument("--epochs", type=int, default=None,
+                       help=f"most epochs with early stopping (default {defaults.max_epochs}); with --implied the "
+                            "fixed number (default 4)")
+    train.add_argument("--implied", default=None,
+                       help="train the LSTM with implied volatility (LSTM-IV) on this series (btc_dvol_daily, "
+                            "eth_dvol_daily or a CSV)")
     train.add_argument("--val-days", type=int, default=defaults.val_days, help="validation days before --train-end")
     train.add_argument("--seed", type=int, default=defaults.seed, help="seed of the first member")
     train.add_argument("--ensemble", type=int, default=3, help="seeds merged into one network")
@@ -266,7 +306,11 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--refit-every", default=None,
                     help="also score the self-refitting LSTM, retrained every N months (e.g. 6M)")
     ev.add_argument("--implied", default=None,
-                    help="compare 30-day forecasts with an implied-vol series (btc_dvol_1d or a CSV)")
+                    help="an implied-vol series (btc_dvol_daily, eth_dvol_daily or a CSV): the forecasters that read "
+                         "it join the race, and every forecaster is scored against it")
+    ev.add_argument("--iv-model", default="auto",
+                    help="with --implied, the LSTM-IV scored (auto: the bundled <model>-iv when the window starts "
+                         "after its training; none: no LSTM-IV)")
     ev.add_argument("--mcs-size", type=float, default=0.05, help="Model Confidence Set size")
     ev.add_argument("--mcs-reps", type=int, default=1000, help="MCS bootstrap replications")
     ev.add_argument("--mcs-block", type=int, default=10, help="MCS bootstrap block length (days)")

@@ -25,8 +25,8 @@ from lstm_strategies.indicators import VolatilityForecast
 SCHEDULES = ("bar", "daily", "weekly")
 #: parameters every strategy receives from the runner (the config's [strategy] table and [data]
 #: calendar, [backtest] start), not from ``[strategy] params``
-RUNNER_PARAMS = (("forecaster", "lstm"), ("forecaster_params", None), ("calendar", "crypto"), ("start", None),
-                 ("allow_in_sample", False))
+RUNNER_PARAMS = (("forecaster", "lstm"), ("forecaster_params", None), ("inputs", None), ("calendar", "crypto"),
+                 ("start", None), ("allow_in_sample", False))
 
 
 class ForecastStrategy(bt.Strategy):
@@ -38,6 +38,9 @@ class ForecastStrategy(bt.Strategy):
         A registered forecaster (``lstm``, ``lstm_refit``, ``ewma``, ``garch``, ``har``, ``log_har``).
     forecaster_params : dict
         Its parameters (e.g. ``{"model": "btc-1h"}``).
+    inputs : dict or None
+        Exogenous series by input name (``{"implied_vol": ...}``, from ``[data] implied``), given to the
+        forecaster when it declares them.
     calendar : str
         ``crypto`` or ``equity`` (set by the backtest runner from ``[data] calendar``).
     start : str or None
@@ -102,7 +105,7 @@ class ForecastStrategy(bt.Strategy):
         self.Params.check({k: v.item() if isinstance(v, np.generic) else v for k, v in values.items()})
         self.forecast = VolatilityForecast(
             self.data, forecaster=self.p.forecaster, forecaster_params=dict(self.p.forecaster_params or {}),
-            calendar=self.p.calendar, horizon=self.horizon_days(), snap_horizon=self.snap_horizon,
+            inputs=self.p.inputs, calendar=self.p.calendar, horizon=self.horizon_days(), snap_horizon=self.snap_horizon,
             start=self.p.start, allow_in_sample=self.p.allow_in_sample)
         self.calendar = self.forecast.forecaster.cal
         # compare Backtrader's float date numbers per bar: no Timestamp objects in the hot path

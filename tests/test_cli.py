@@ -46,6 +46,24 @@ def test_train_writes_a_loadable_checkpoint(tmp_path, capsys):
     assert load_pretrained(out).window == 10
 
 
+def test_train_implied_writes_an_lstm_iv_that_reads_its_series(tmp_path, capsys, btc_hourly):
+    from conftest import window
+
+    bars = tmp_path / "bars.csv"
+    window(btc_hourly, "2020-06-01", "2021-08-10").to_csv(bars, index_label="timestamp")
+    out = tmp_path / "iv"
+    assert main(["train", "--data", str(bars), "--implied", "btc_dvol_daily", "--train-end", "2021-07-31",
+                 "--window", "12", "--hidden", "2", "--epochs", "1", "--ensemble", "1", "--val-days", "45",
+                 "--out", str(out)]) == 0
+    card = json.loads((out / "model.json").read_text())
+    assert card["inputs"] == ["implied_vol"] and card["training"]["epochs"] == 1
+    assert card["training"]["implied_source"] == "btc_dvol_daily"
+    assert "corrections kept at" in capsys.readouterr().out
+    assert main(["train", "--data", str(bars), "--implied", "btc_dvol_daily", "--train-end", "2021-07-31",
+                 "--walk-forward", "--out", str(tmp_path / "wf")]) == 2
+    assert "--walk-forward and --train-start do not apply" in capsys.readouterr().err
+
+
 def test_backtest_main_job(tmp_path, capsys):
     assert main(["backtest", "--config", "backtests/spx_vol_target_demo.toml", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
