@@ -350,14 +350,21 @@ def evaluate_forecasters(df: pd.DataFrame, model: str = "btc-1h", start: str = "
 
 
 def plot_forecasts(forecasts: pd.DataFrame, path: Path, days_per_year: float = 365.0, days: int = 1) -> None:
-    """Forecast vs realized annualised volatility: the realized line, log-HAR and the LSTM, each visible."""
+    """Forecast against realized annualised volatility, as weekly means of the daily variances: a 1-day
+    forecast drawn against one day's squared returns would look biased high (a day's realized variance is
+    mostly noise around its forecast); the weekly mean of both is the comparison the eye can make."""
     from lstm_strategies.plotting import new_figure, percent_axis, save_figure
 
-    vol = np.sqrt(forecasts * days_per_year / days)
+    weekly = forecasts.resample("W-MON").mean()
+    vol = np.sqrt(weekly * days_per_year / days)
     fig, ax = new_figure(11, 4.8)
-    ax.plot(vol.index, vol["realized"], lw=0.5, color="0.6", label=f"realized, next {days} day(s)")
-    ax.plot(vol.index, vol["log_har"], lw=1.4, color="tab:blue", alpha=0.9, label="log-HAR forecast")
-    ax.plot(vol.index, vol["lstm"], lw=1.0, color="darkred", ls="--", label="LSTM forecast")
+    ax.plot(vol.index, vol["realized"], lw=1.0, color="0.5", label=f"realized, next {days} day(s)")
+    styles = {"log_har": ("tab:blue", "-", "log-HAR"), "lstm": ("darkred", "--", "LSTM"),
+              "lstm_iv": ("tab:purple", "-", "LSTM with implied vol")}
+    for name, (color, ls, label) in styles.items():
+        if name in vol:
+            ax.plot(vol.index, vol[name], lw=1.2, color=color, ls=ls, label=f"{label} forecast")
+    ax.set_ylim(bottom=0)
     percent_axis(ax)
-    save_figure(fig, path, f"{days}-day volatility forecasts against what was realized (out of sample)",
+    save_figure(fig, path, f"{days}-day volatility forecasts against what was realized (out of sample, weekly means)",
                 "annualised volatility")

@@ -93,7 +93,8 @@ def check_config_inputs(forecaster, specs: dict[str, str | None], path: str) -> 
     for name in forecaster.inputs:
         if name not in given:
             kind = INPUT_KINDS[name]
-            raise ConfigError(f"{path}: [data] {kind.config_key} is missing: the {forecaster.name} forecaster reads "
+            where = f"{path}: " if path else ""
+            raise ConfigError(f"{where}[data] {kind.config_key} is missing: the {forecaster.name} forecaster reads "
                               f"the exogenous input {name!r} ({kind.description}); set [data] {kind.config_key} = "
                               "\"...\" (a shipped name or a CSV path)")
 
