@@ -86,7 +86,7 @@ def _cmd_data_fetch(args) -> None:
 
 
 def _train_config(args):
-    from lstm_strategies.training import TrainConfig
+    from lstm_strategies.train_config import TrainConfig
 
     horizons = [int(h) for h in args.horizons.split(",")] if args.horizons else None
     return TrainConfig(window=args.window, hidden_size=args.hidden, horizons=horizons, seed=args.seed,
@@ -224,7 +224,7 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from lstm_strategies.training import TrainConfig
+    from lstm_strategies.train_config import TrainConfig
 
     defaults = TrainConfig()
     parser = argparse.ArgumentParser(prog="lstm-strategies", description=DESCRIPTION, formatter_class=_Formatter)
