@@ -226,7 +226,8 @@ class Evaluation:
 def collect_forecasts(df: pd.DataFrame, model: str = "btc-1h", start: str = "2022-01-01", end: str | None = None,
                       refit_every: str | None = None, first_train_end: str | None = None,
                       refit_kwargs: dict | None = None, implied: pd.Series | None = None,
-                      iv_model: str | None = None) -> tuple[list[int], str, dict[int, pd.DataFrame], dict]:
+                      iv_model: str | None = None, progress: bool = False
+                      ) -> tuple[list[int], str, dict[int, pd.DataFrame], dict]:
     """The forecasts :func:`evaluate_forecasters` scores: per horizon, one column per forecaster and
     ``realized``, on the days every forecaster has a forecast.
 
@@ -239,6 +240,8 @@ def collect_forecasts(df: pd.DataFrame, model: str = "btc-1h", start: str = "202
     A forecaster that gives an infinite or non-positive variance on a scored day (a corrupted model)
     is a :class:`~lstm_strategies.errors.ForecastError` naming it, not a failure deep in the scoring.
     """
+    from tqdm.auto import tqdm
+
     from lstm_strategies.errors import ForecastError
     from lstm_strategies.forecasters import forecaster_class, forecaster_names, make_forecaster
 
@@ -271,9 +274,12 @@ def collect_forecasts(df: pd.DataFrame, model: str = "btc-1h", start: str = "202
         df = df.iloc[: origins[-1] + 1]
         df.attrs = dict(full.attrs)
     predictions = {}
-    for name, m in models.items():
+    bar = tqdm(models.items(), desc="forecasts", unit="forecaster", leave=False, disable=not progress)
+    for name, m in bar:
+        bar.set_postfix_str(name)
         with np.errstate(over="ignore", invalid="ignore"):
             predictions[name] = m.fit(df).predict_batch(df, start=first)
+    bar.close()
     notes |= {f"{name}_convergence_warnings": m.convergence_warnings for name, m in models.items()
               if hasattr(m, "convergence_warnings")}
     notes |= {f"{name}_input_fallbacks": m.input_fallbacks for name, m in models.items() if m.input_fallbacks}
@@ -298,11 +304,13 @@ def collect_forecasts(df: pd.DataFrame, model: str = "btc-1h", start: str = "202
 
 
 def score_forecasts(df: pd.DataFrame, horizons: list[int], cal: str, frames: dict[int, pd.DataFrame],
-                    notes: dict | None = None, mcs: MCSSettings = MCSSettings()) -> Evaluation:
+                    notes: dict | None = None, mcs: MCSSettings = MCSSettings(), progress: bool = False) -> Evaluation:
     """Score the forecasts of :func:`collect_forecasts`: per horizon, per year, by regime, in stress windows."""
+    from tqdm.auto import tqdm
+
     overall = {}
     notes = dict(notes or {})
-    for h in horizons:
+    for h in tqdm(horizons, desc="scores (DM tests, MCS)", unit="horizon", leave=False, disable=not progress):
         fc = frames[h].drop(columns="realized")
         overall[h] = score_table(frames[h]["realized"], fc, horizon=h, against=[REFERENCE, "har_iv", "implied"],
                                  mcs=mcs)

@@ -37,11 +37,11 @@ def evaluate_cli(args) -> None:
             print(f"note (lstm_iv): {note}")
     horizons, cal, frames, notes = evaluation.collect_forecasts(df, args.model, args.start, args.end,
                                                                 refit_every=args.refit_every, implied=implied,
-                                                                iv_model=chosen)
+                                                                iv_model=chosen, progress=True)
     for h, frame in frames.items():
         atomic_write(out / f"forecasts_{h}d.csv", lambda tmp, f=frame: f.to_csv(tmp))
     ev = evaluation.score_forecasts(df, horizons, cal, frames, notes, MCSSettings(
-        size=args.mcs_size, reps=args.mcs_reps, block_size=args.mcs_block, seed=args.seed))
+        size=args.mcs_size, reps=args.mcs_reps, block_size=args.mcs_block, seed=args.seed), progress=True)
     md = []
     for h, table in ev.overall.items():
         atomic_write(out / f"evaluation_{h}d.csv", lambda tmp, t=table: t.to_csv(tmp))
