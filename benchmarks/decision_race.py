@@ -12,6 +12,12 @@ defaults chosen on 2021 (benchmarks/choose_decision_defaults.py); nothing here i
 * The TE30-turnover frontier: vol targeting over one fixed grid of relative bands and partial
   adjustments, the same for every forecaster; a table and a plot per asset.
 * QLIKE per horizon against log-HAR (the evaluation protocol of `lstm-strategies evaluate`).
+* The race with implied volatility (issue #18), BTC and ETH, on one common window (2023-01-01 ..
+  2026-04-06, the last DVOL day; every forecaster, with and without implied volatility, on the same
+  origins): QLIKE per horizon with DM-HLN p-values against log-HAR, HAR-IV, raw implied and the
+  bundled LSTM, the MCS over all of them, the forecast-against-implied table (QLIKE ratio to raw
+  implied, Mincer-Zarnowitz, the encompassing regression with Newey-West) and ratios by year. The
+  LSTM-IVs and every IV choice were fixed on data up to 2022-12-31 (README).
 * One line per goal: ``goal <name>: met`` or ``goal <name>: not met (<figures>)``.
 
 SOL has no bundled model: its frozen LSTM is btc-1h (the scale-free inputs and the refit head
@@ -19,7 +25,10 @@ carry across assets), its self-refitting LSTM trains on SOL. SOL's data is read 
 $LSTM_STRATEGIES_DATA (default ../shared/data); BTC and ETH ship with the package.
 
     python benchmarks/decision_race.py [--assets btc eth sol] [--workers 2] [--executor local|ray]
-    python benchmarks/decision_race.py --part variance [...]   # trading variance against DVOL: variance_race.py
+    python benchmarks/decision_race.py --part accuracy     # the forecast accuracy alone (both races)
+    python benchmarks/decision_race.py --part decisions    # the backtests alone
+    python benchmarks/decision_race.py --report-only       # tables and goal lines from the saved CSVs
+    python benchmarks/decision_race.py --part variance     # trading variance against DVOL (variance_race.py)
 
 Runs go through the sweep executors (both cores, or a Ray cluster with --executor ray --address).
 Self-refitting folds are trained first (about 9 folds x 3 assets; cached afterwards in
@@ -43,6 +52,9 @@ from lstm_strategies.sweep import run_sweep_task
 
 START, END, DATA_START = "2022-01-01", "2026-06-30", "2019-01-01"
 REFIT = {"refit_every": "6M", "first_train_end": "2021-12-31"}
+#: the race with implied volatility: one common window after the LSTM-IVs' training (to 2022-12-31)
+IV_START, IV_END, IV_ASSETS = "2023-01-01", "2026-04-06", ("btc", "eth")
+IV_REFIT = {"refit_every": "6M", "first_train_end": "2022-12-31"}
 BANDS, ADJUSTS = [0.0, 0.05, 0.1, 0.2, 0.35, 0.5], [1.0, 0.5]
 
 
@@ -172,19 +184,41 @@ def qlike_table(assets: list[str]) -> pd.DataFrame:
 OUT = Path("benchmarks/output/decision_race")
 
 
+def implied_race(assets: list[str]) -> None:
+    """Every forecaster, with and without implied vol, on the common window: ``implied_*.csv`` in OUT."""
+    from implied_race import run_implied_race
+
+    run_implied_race(assets, IV_START, IV_END, IV_REFIT, OUT)
+
+
+def print_implied_tables() -> None:
+    from implied_race import print_tables
+
+    if (OUT / "implied_race.csv").exists():
+        print_tables(OUT)
+
+
+def implied_goals() -> dict:
+    from implied_race import goals
+
+    return goals(OUT)
+
+
 def main() -> None:
     global OUT
-    part = argparse.ArgumentParser(add_help=False)
-    part.add_argument("--part", default="decisions", choices=["decisions", "variance"],
-                      help="variance: trading variance against DVOL (benchmarks/variance_race.py, BTC and ETH)")
-    chosen, rest = part.parse_known_args()
-    if chosen.part == "variance":
+    early = argparse.ArgumentParser(add_help=False)
+    early.add_argument("--part", default="all")
+    chosen, rest = early.parse_known_args()
+    if chosen.part == "variance":  # its own options: benchmarks/variance_race.py
         from variance_race import main as variance_main
 
         variance_main(rest)
         return
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], parents=[part])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--assets", nargs="+", default=["btc", "eth", "sol"])
+    parser.add_argument("--part", choices=["all", "accuracy", "decisions", "variance"], default="all",
+                        help="accuracy: the QLIKE tables and the race with implied vol; decisions: the backtests; "
+                             "variance: trading variance against DVOL (BTC and ETH, its own options)")
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--executor", default="local", choices=["local", "ray"])
     parser.add_argument("--address", default=None)
@@ -193,17 +227,25 @@ def main() -> None:
     args = parser.parse_args()
     OUT = Path(args.out)
     OUT.mkdir(parents=True, exist_ok=True)
-    if args.report_only:
-        print_goals(args.assets)
-        return
-    train_folds(args.assets)
-    rows = []
-    for task, row in run_tasks(run_sweep_task, tasks(args.assets), args.executor, args.workers, args.address):
-        asset, name, kind, *grid = task["task"].split("|")
-        rows.append({"asset": asset, "forecaster": name, "kind": kind, **row})
-        print(f"done {task['task']}", flush=True)
-    runs = pd.DataFrame(rows)
-    report(runs, args.assets)
+    parts = ["accuracy", "decisions"] if args.part == "all" else [args.part]
+    if not args.report_only:
+        import torch
+
+        torch.set_num_threads(1)  # small networks: one thread trains the refitting folds fastest (12x here)
+        if "decisions" in parts:
+            train_folds(args.assets)
+            rows = []
+            for task, row in run_tasks(run_sweep_task, tasks(args.assets), args.executor, args.workers, args.address):
+                asset, name, kind, *grid = task["task"].split("|")
+                rows.append({"asset": asset, "forecaster": name, "kind": kind, **row})
+                print(f"done {task['task']}", flush=True)
+            report(pd.DataFrame(rows), args.assets)
+        if "accuracy" in parts:
+            qlike_table(args.assets).to_csv(OUT / "qlike.csv", index=False)
+            implied_race([a for a in IV_ASSETS if a in args.assets])
+    if "accuracy" in parts:
+        print_implied_tables()
+    print_goals(args.assets, parts)
 
 
 def report(runs: pd.DataFrame, assets: list[str]) -> None:
@@ -253,25 +295,26 @@ def report(runs: pd.DataFrame, assets: list[str]) -> None:
             print(f"\n{asset.upper()} frontier: best TE30 reachable with at most N books a year")
             print(pd.DataFrame({name: [envelope_at(e, t) for t in levels] for name, e in env.items()},
                                index=[f"<= {t}/yr" for t in levels]).replace(math.inf, np.nan).to_string())
-        q = qlike_table(assets)
-        q.to_csv(OUT / "qlike.csv", index=False)
-    print_goals(assets)
 
 
-def print_goals(assets: list[str]) -> None:
-    """The goal lines, computed from the tables written in OUT (so --report-only can recompute them)."""
+def print_goals(assets: list[str], parts: list[str]) -> None:
+    """The goal lines of the parts asked for, from the tables written in OUT (so --report-only can
+    recompute them)."""
+    goals = {}
+    main_assets = [a for a in ("btc", "eth") if a in assets]
+    if "decisions" in parts:
+        goals |= decision_goals(main_assets)
+    if "accuracy" in parts:
+        goals |= accuracy_goals(main_assets)
+    print()
+    for name, (ok, details) in goals.items():  # a met goal shows figures only where it has some to show
+        print(f"goal {name}: {'met' if ok else 'not met'}" + (f" ({details})" if details else ""))
+
+
+def decision_goals(main_assets: list[str]) -> dict:
     grid = pd.read_csv(OUT / "frontier.csv")
     put_table = pd.read_csv(OUT / "synthetic_put.csv")
-    q = pd.read_csv(OUT / "qlike.csv")
     goals = {}
-    with pd.option_context("display.width", 200, "display.float_format", "{:.3f}".format):
-        print("\nQLIKE per horizon, ratio to log-HAR")
-        print(q.pivot_table(index=["asset", "horizon"], columns="forecaster", values="vs_log_har").to_string())
-        print("\nDiebold-Mariano (HLN) p-value against log-HAR")
-        print(q[q["forecaster"].isin(["lstm", "lstm_refit"])].pivot_table(
-            index=["asset", "horizon"], columns="forecaster", values="dm_p_vs_log_har").to_string(
-            float_format=lambda p: f"{p:.2g}"))
-    main_assets = [a for a in ("btc", "eth") if a in assets]
     for variant in ("lstm", "lstm_refit"):
         details, ok = [], True
         for asset in main_assets:
@@ -302,6 +345,19 @@ def print_goals(assets: list[str]) -> None:
             details.append(f"{asset}: lowest sd {best} {100 * sub[best]:.2f}% against lstm {100 * sub['lstm']:.2f}%, "
                            f"lstm_refit {100 * sub['lstm_refit']:.2f}%")
     goals["put hedging error"] = (ok, "; ".join(details))
+    return goals
+
+
+def accuracy_goals(main_assets: list[str]) -> dict:
+    q = pd.read_csv(OUT / "qlike.csv")
+    with pd.option_context("display.width", 200, "display.float_format", "{:.3f}".format):
+        print("\nQLIKE per horizon, ratio to log-HAR")
+        print(q.pivot_table(index=["asset", "horizon"], columns="forecaster", values="vs_log_har").to_string())
+        print("\nDiebold-Mariano (HLN) p-value against log-HAR")
+        print(q[q["forecaster"].isin(["lstm", "lstm_refit"])].pivot_table(
+            index=["asset", "horizon"], columns="forecaster", values="dm_p_vs_log_har").to_string(
+            float_format=lambda p: f"{p:.2g}"))
+    goals = {}
     for variant in ("lstm", "lstm_refit"):
         details, ok = [], True
         for asset in main_assets:
@@ -312,9 +368,9 @@ def print_goals(assets: list[str]) -> None:
                     ok = False
                     details.append(f"{asset} {h}d {ratio:.3f}x")
         goals[f"horizons ({variant})"] = (ok, "; ".join(details))
-    print()
-    for name, (ok, details) in goals.items():
-        print(f"goal {name}: met" if ok else f"goal {name}: not met ({details})")
+    if (OUT / "implied_race.csv").exists():
+        goals |= implied_goals()
+    return goals
 
 
 if __name__ == "__main__":

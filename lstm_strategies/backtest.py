@@ -105,7 +105,8 @@ def run_backtest(config: BacktestConfig, data: pd.DataFrame | None = None, runon
         commission=config.backtest.commission, leverage=1.0 if leverage <= 1.0 else CREDIT_LINE))
     if config.backtest.slippage:
         cerebro.broker.set_slippage_perc(config.backtest.slippage, slip_open=True, slip_limit=True, slip_match=True)
-    cerebro.addstrategy(cls, forecaster=strat.forecaster, forecaster_params=strat.forecaster_params,
+    inputs = config.load_inputs()
+    cerebro.addstrategy(cls, forecaster=strat.forecaster, forecaster_params=strat.forecaster_params, inputs=inputs,
                         calendar=config.data.calendar, start=str(start), allow_in_sample=strat.allow_in_sample,
                         **params)
     cerebro.addanalyzer(RecordsAnalyzer, _name="records")
@@ -156,6 +157,9 @@ def run_backtest(config: BacktestConfig, data: pd.DataFrame | None = None, runon
     }
     if getattr(fc, "fold_log", None):
         provenance["refit_folds"] = fc.fold_log
+    if fc.inputs:
+        provenance["inputs"] = {name: fc.input_series[name].attrs.get("source") for name in fc.inputs}
+        provenance["input_fallbacks"] = fc.input_fallbacks
     extras = {**strategy.extras(), "traded_value": strategy.traded_value, "orders": strategy.n_orders,
               "commission": strategy.commission_paid, "slippage": strategy.slippage_paid,
               "rejected_orders": int(len(rejected)), "borrowing": cerebro.broker.borrowing()}

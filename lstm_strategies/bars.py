@@ -119,8 +119,11 @@ def timeframe_label(step: str | pd.Timedelta) -> str:
     return str(step)
 
 
-def find_gaps(df: pd.DataFrame, timeframe: str | pd.Timedelta | None = None) -> GapReport:
+def find_gaps(df: pd.DataFrame, timeframe: str | pd.Timedelta | None = None, calendar=None) -> GapReport:
     """Count missing bars: any step longer than one bar is a gap.
+
+    With an equity ``calendar`` (:class:`~lstm_strategies.calendar.Calendar`) and daily bars, a gap is a
+    missing trading session instead: weekends and the regular market holidays are not gaps.
 
     Returns
     -------
@@ -128,6 +131,19 @@ def find_gaps(df: pd.DataFrame, timeframe: str | pd.Timedelta | None = None) -> 
         ``table`` has one row per gap: ``start`` (first missing bar), ``missing`` (bars).
     """
     step = pd.Timedelta(timeframe) if timeframe is not None else infer_timeframe(df.index)
+    if calendar is not None and not calendar.time_based and step >= pd.Timedelta("1D") and len(df):
+        days = df.index.normalize().tz_localize(None)
+        missing_days = calendar.sessions(days[0], days[-1]).difference(days)
+        if not len(missing_days):
+            return GapReport(0, 0, pd.Timedelta(0), None, pd.DataFrame({"start": [], "missing": []}))
+        sessions = calendar.sessions(days[0], days[-1])
+        pos = sessions.get_indexer(missing_days)
+        runs = np.split(pos, np.flatnonzero(np.diff(pos) != 1) + 1)
+        starts = pd.DatetimeIndex([sessions[r[0]] for r in runs]).tz_localize("UTC")
+        missing = np.array([len(r) for r in runs])
+        table = pd.DataFrame({"start": starts, "missing": missing})
+        k = int(np.argmax(missing))
+        return GapReport(len(table), int(missing.sum()), step * int(missing[k]), starts[k], table)
     diffs = np.diff(df.index.asi8)
     where = np.flatnonzero(diffs > step.value)
     missing = (diffs[where] // step.value - 1).astype(int)

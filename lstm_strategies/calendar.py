@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas loads when a calendar computes, not when the CLI starts
+    import pandas as pd
 
 from lstm_strategies.errors import ConfigError
 
@@ -36,6 +38,8 @@ class Calendar:
 
     def bars_per_day(self, timeframe: str | pd.Timedelta) -> int:
         """Bars in one day of this calendar (at least 1): 24 hourly crypto bars, 1 daily bar."""
+        import pandas as pd
+
         step = pd.Timedelta(timeframe)
         if step >= pd.Timedelta("1D"):
             return 1
@@ -44,6 +48,8 @@ class Calendar:
 
     def periods_per_year(self, timeframe: str | pd.Timedelta) -> float:
         """Bars per year at a bar spacing (8760 hourly crypto bars, 252 daily equity bars)."""
+        import pandas as pd
+
         step = pd.Timedelta(timeframe)
         if step >= pd.Timedelta("1D"):
             return self.days_per_year / (step / pd.Timedelta("1D"))
@@ -62,6 +68,18 @@ class Calendar:
     def horizon_label(self, days: int) -> str:
         """Line/column suffix of a horizon: ``"1d"``, ``"7d"``, ``"30d"``."""
         return f"{int(days)}d"
+
+    def sessions(self, first, last) -> pd.DatetimeIndex:
+        """The days the market trades between two dates (naive UTC dates): every day for crypto; for
+        equities Monday to Friday without the regular US market holidays (New Year, Martin Luther King,
+        Presidents' Day, Good Friday, Memorial Day, Juneteenth from 2022, Independence Day, Labor Day,
+        Thanksgiving, Christmas), so a weekend or a holiday is not a gap, an unscheduled closure is."""
+        import pandas as pd
+
+        first, last = pd.Timestamp(first).normalize(), pd.Timestamp(last).normalize()
+        if self.time_based:
+            return pd.date_range(first, last, freq="1D")
+        return pd.bdate_range(first, last).difference(_us_market_holidays(first, last))
 
 
 CALENDARS: dict[str, Calendar] = {
@@ -147,3 +165,27 @@ def interpolate_variance_scalar(row, horizons, tau_days: float) -> float:
     prev_t = float(horizons[-2])
     prev_v = float(row[-2])
     return lo_v + (lo_v - prev_v) * (tau_days - lo_t) / (lo_t - prev_t) if not math.isnan(lo_v) else math.nan
+
+
+def _us_market_holidays(first, last) -> pd.DatetimeIndex:
+    from pandas.tseries.holiday import (
+        AbstractHolidayCalendar,
+        GoodFriday,
+        Holiday,
+        USLaborDay,
+        USMartinLutherKingJr,
+        USMemorialDay,
+        USPresidentsDay,
+        USThanksgivingDay,
+        nearest_workday,
+        sunday_to_monday,
+    )
+
+    class USMarket(AbstractHolidayCalendar):
+        rules = [Holiday("New Year's Day", month=1, day=1, observance=sunday_to_monday), USMartinLutherKingJr,
+                 USPresidentsDay, GoodFriday, USMemorialDay,
+                 Holiday("Juneteenth", month=6, day=19, start_date="2022-06-19", observance=nearest_workday),
+                 Holiday("Independence Day", month=7, day=4, observance=nearest_workday), USLaborDay,
+                 USThanksgivingDay, Holiday("Christmas", month=12, day=25, observance=nearest_workday)]
+
+    return USMarket().holidays(first, last)

@@ -1,8 +1,9 @@
 """Save and load LSTM checkpoints: weights in safetensors, metadata in JSON, no pickle.
 
 A checkpoint is a folder with ``model.safetensors`` and ``model.json`` (the *card*). The card holds
-the format version, the architecture, the feature names in order, the bar size, horizons and
-window, the training window and a fingerprint of its rows, validation metrics, library versions
+the format version, the architecture, the feature names in order, the exogenous inputs the model
+reads (``inputs``, e.g. ``["implied_vol"]``; absent or empty: the bars alone), the bar size, horizons
+and window, the training window and a fingerprint of its rows, validation metrics, library versions
 and the SHA-256 of the weights file.
 
 The folder is sealed both ways, so that nothing can change after training without being noticed:
@@ -25,215 +26,39 @@ import hashlib
 import json
 import re
 import sys
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-import pandas as pd
 import torch
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from safetensors import SafetensorError
 from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 
 from lstm_strategies.atomic import atomic_write
-from lstm_strategies.calendar import CALENDARS, MAX_HORIZON_DAYS
 from lstm_strategies.errors import CheckpointError
+from lstm_strategies.exogenous import check_model_inputs
 from lstm_strategies.model import VolatilityLSTM
+from lstm_strategies.model_card import (  # noqa: F401  (the card's API, re-exported where checkpoints are)
+    FORMAT_VERSION,
+    METADATA,
+    SHA256_PATTERN,
+    UNSEALED_FORMAT_VERSION,
+    ModelCard,
+    _bad,
+    canonical_json,
+    card_digest,
+    validate_card,
+)
+from lstm_strategies.model_card import RETRAIN as _RETRAIN
 from lstm_strategies.readers import path_kind, read_bytes
 
-FORMAT_VERSION = 3
-UNSEALED_FORMAT_VERSION = 2  # weights hash in the card, no seal of the card: upgrade with reseal()
 WEIGHTS = "model.safetensors"
-METADATA = "model.json"
 PRETRAINED_DIR = Path(__file__).parent / "pretrained"
 SEAL_KEY = "card_sha256"
-CALENDAR_NAMES = tuple(CALENDARS)
 #: no trained weight or scaler value comes near this; a tampered file (weights x 1e30) is refused at load
 MAX_ABS_WEIGHT = 1e4
 
-_RETRAIN = "retrain the model or restore the checkpoint folder from its source"
-
-
-@dataclass
-class ModelCard:
-    """Everything needed to rebuild and check a trained model (stored as ``model.json``)."""
-
-    architecture: dict
-    feature_names: list[str]
-    timeframe: str
-    horizons: list[int]
-    window: int
-    calendar: str = "crypto"
-    train_start: str = ""
-    train_end: str = ""
-    train_fingerprint: str = ""
-    source: str = ""
-    metrics: dict = field(default_factory=dict)
-    training: dict = field(default_factory=dict)
-    versions: dict = field(default_factory=dict)
-    format_version: int = FORMAT_VERSION
-    weights_sha256: str = ""
-
-
-# --------------------------------------------------------------------------------------------
-# The card's schema: types and ranges of each field (strict: "24" is not 24, true is not 1)
-# --------------------------------------------------------------------------------------------
-
-_SHA256 = r"^[0-9a-f]{64}$"
-PosInt = Annotated[int, Field(ge=1)]
-Hex64 = Annotated[str, Field(pattern=_SHA256)]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False)
-
-
-class _Architecture(_Strict):
-    n_features: Annotated[int, Field(ge=1, le=4096)]
-    hidden_size: Annotated[int, Field(ge=1, le=65536)]
-    num_layers: Annotated[int, Field(ge=1, le=64)]
-    dropout: Annotated[float, Field(ge=0.0, lt=1.0)]
-    har_index: Annotated[list[Annotated[int, Field(ge=0)]], Field(min_length=1)]
-    n_horizons: Annotated[int, Field(ge=1, le=4096)]
-    relative: bool
-    # only in merged ensembles (merge_ensemble); the defaults mean "not an ensemble"
-    ensemble_members: Annotated[int, Field(ge=2)] = 0
-    member_hidden_size: PosInt = 0
-
-
-class _Card(_Strict):
-    architecture: _Architecture
-    feature_names: Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)]
-    timeframe: str
-    horizons: Annotated[list[Annotated[int, Field(ge=1, le=MAX_HORIZON_DAYS)]], Field(min_length=1)]
-    window: Annotated[int, Field(ge=1, le=10_000_000)]
-    calendar: str
-    train_start: str
-    train_end: str
-    train_fingerprint: str
-    source: str
-    metrics: dict[str, Any]
-    training: dict[str, Any]
-    versions: dict[str, str]
-    format_version: int
-    weights_sha256: Hex64
-
-
-def _bad(path: Path, name: str, what: str, advice: str = "") -> CheckpointError:
-    return CheckpointError(f"{path}: field '{name}' {what}" + (f"; {advice}" if advice else ""))
-
-
-def _loc(loc: tuple) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
-def _from_validation_error(path: Path, exc: ValidationError) -> CheckpointError:
-    problems = []
-    for err in exc.errors():
-        where = _loc(err["loc"]) or "(card)"
-        if err["type"] == "missing":
-            problems.append(f"field '{where}' is missing")
-        elif err["type"] == "extra_forbidden":
-            problems.append(f"field '{where}' is not a field of format {FORMAT_VERSION} (unknown key)")
-        else:
-            shown = repr(err.get("input"))
-            shown = shown if len(shown) <= 60 else shown[:57] + "..."
-            problems.append(f"field '{where}' = {shown}: {err['msg'].removeprefix('Value error, ')}")
-    return CheckpointError(f"{path}: {'; '.join(problems)}; the card is malformed: {_RETRAIN}")
-
-
-def _parse_time(path: Path, name: str, text: str) -> pd.Timestamp:
-    if not text[:1].isdigit():
-        raise _bad(path, name, f"= {text!r} is not a date (expected e.g. '2021-12-31 23:59:59+00:00')", _RETRAIN)
-    try:
-        stamp = pd.Timestamp(text)
-    except (ValueError, TypeError, OverflowError) as exc:
-        raise _bad(path, name, f"= {text!r} is not a date ({exc})", _RETRAIN) from None
-    if pd.isna(stamp):
-        raise _bad(path, name, f"= {text!r} is not a date", _RETRAIN)
-    return stamp
-
-
-def _check_consistency(path: Path, card: _Card) -> None:
-    """Ranges that span fields, and the fields pydantic's types cannot express."""
-    arch = card.architecture
-    if len(card.feature_names) != len(set(card.feature_names)):
-        dup = sorted({n for n in card.feature_names if card.feature_names.count(n) > 1})
-        raise _bad(path, "feature_names", f"repeats {dup}", _RETRAIN)
-    if arch.n_features != len(card.feature_names):
-        raise _bad(path, "architecture.n_features", f"= {arch.n_features} but feature_names lists "
-                   f"{len(card.feature_names)} features", _RETRAIN)
-    if any(i >= arch.n_features for i in arch.har_index) or len(set(arch.har_index)) != len(arch.har_index):
-        raise _bad(path, "architecture.har_index", f"= {arch.har_index}: positions must be distinct and below "
-                   f"n_features = {arch.n_features}", _RETRAIN)
-    if (arch.ensemble_members == 0) != (arch.member_hidden_size == 0):
-        raise _bad(path, "architecture.ensemble_members", "and architecture.member_hidden_size come together "
-                   "(an ensemble records both)", _RETRAIN)
-    if arch.ensemble_members and (arch.hidden_size != arch.ensemble_members * arch.member_hidden_size
-                                  or arch.num_layers != 1):
-        raise _bad(path, "architecture.hidden_size", f"= {arch.hidden_size} with num_layers = {arch.num_layers}: "
-                   f"a merged ensemble of {arch.ensemble_members} members of {arch.member_hidden_size} units has "
-                   f"one layer of {arch.ensemble_members * arch.member_hidden_size}", _RETRAIN)
-    if card.horizons != sorted(set(card.horizons)):
-        raise _bad(path, "horizons", f"= {card.horizons} must be distinct and increasing", _RETRAIN)
-    if len(card.horizons) != arch.n_horizons:
-        raise _bad(path, "horizons", f"= {card.horizons} lists {len(card.horizons)} horizons but "
-                   f"architecture.n_horizons = {arch.n_horizons}", _RETRAIN)
-    try:
-        step = pd.Timedelta(card.timeframe) if re.search("[A-Za-z]", card.timeframe) else None
-    except (ValueError, TypeError, OverflowError):
-        step = None
-    if step is None or pd.isna(step) or step < pd.Timedelta("1s"):
-        raise _bad(path, "timeframe", f"= {card.timeframe!r} is not a bar size of at least one second "
-                   "(e.g. '1h', '15min', '1D')", _RETRAIN)
-    if card.calendar not in CALENDAR_NAMES:
-        raise _bad(path, "calendar", f"= {card.calendar!r}; choose one of {list(CALENDAR_NAMES)}", _RETRAIN)
-    if bool(card.train_start) != bool(card.train_end):
-        empty = "train_start" if not card.train_start else "train_end"
-        raise _bad(path, empty, "is empty while the other end of the training window is set", _RETRAIN)
-    if card.train_start:
-        start = _parse_time(path, "train_start", card.train_start)
-        end = _parse_time(path, "train_end", card.train_end)
-        try:
-            ordered = start < end
-        except TypeError:
-            raise _bad(path, "train_end", f"= {card.train_end!r} and train_start = {card.train_start!r}: one has a "
-                       "time zone, the other not", _RETRAIN) from None
-        if not ordered:
-            raise _bad(path, "train_end", f"= {card.train_end!r} is not after train_start = {card.train_start!r}",
-                       _RETRAIN)
-    if card.train_start or card.train_fingerprint:
-        if not re.fullmatch(_SHA256, card.train_fingerprint):
-            raise _bad(path, "train_fingerprint", f"= {card.train_fingerprint!r} is not a SHA-256 (64 lowercase hex "
-                       "digits) of the training rows", _RETRAIN)
-
-
-def validate_card(raw: Any, path: str | Path = METADATA) -> ModelCard:
-    """Check a parsed ``model.json`` (types, ranges, consistency) and return its :class:`ModelCard`.
-
-    Raises :class:`CheckpointError` naming ``path`` and the offending field; the seal is not checked
-    here (see :func:`read_card`).
-    """
-    path = Path(path)
-    if not isinstance(raw, dict):
-        kind = {list: "array", str: "string", int: "number", float: "number", bool: "boolean"}.get(type(raw), "null")
-        raise CheckpointError(f"{path}: holds a JSON {kind}, not an object with the card's fields; {_RETRAIN}")
-    version = raw.get("format_version", None)
-    if "format_version" in raw and (type(version) is not int or version != FORMAT_VERSION):
-        hint = (f"upgrade it with `python -m lstm_strategies.checkpoint {path.parent}` (reseal) or retrain"
-                if version == UNSEALED_FORMAT_VERSION else "retrain, or use the lstm-strategies that wrote it")
-        raise _bad(path, "format_version", f"= {version!r}: checkpoint format version {version!r}, this library "
-                   f"reads version {FORMAT_VERSION}", hint)
-    try:
-        card = _Card.model_validate(raw)
-    except ValidationError as exc:
-        raise _from_validation_error(path, exc) from None
-    _check_consistency(path, card)
-    return ModelCard(**{k: raw[k] for k in ModelCard.__dataclass_fields__})
 
 
 # --------------------------------------------------------------------------------------------
@@ -242,17 +67,6 @@ def validate_card(raw: Any, path: str | Path = METADATA) -> ModelCard:
 
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def canonical_json(card: dict) -> str:
-    """The card as hashed: sorted keys, no whitespace, ASCII, without ``weights_sha256``."""
-    body = {k: v for k, v in card.items() if k != "weights_sha256"}
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=True)
-
-
-def card_digest(card: dict) -> str:
-    """SHA-256 of :func:`canonical_json` (what the weights file's header seals)."""
-    return hashlib.sha256(canonical_json(card).encode("ascii")).hexdigest()
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict:
@@ -389,8 +203,8 @@ def _load_tensors(weights: Path, data: bytes, arch: dict) -> VolatilityLSTM:
     return model.eval()
 
 
-def load_checkpoint(directory: str | Path,
-                    expected_features: list[str] | None = None) -> tuple[VolatilityLSTM, ModelCard]:
+def load_checkpoint(directory: str | Path, expected_features: list[str] | None = None,
+                    expected_inputs: tuple[str, ...] | list[str] | None = None) -> tuple[VolatilityLSTM, ModelCard]:
     """Rebuild a model from a checkpoint folder without executing any code from it.
 
     Parameters
@@ -399,9 +213,14 @@ def load_checkpoint(directory: str | Path,
         Folder with ``model.json`` and ``model.safetensors``.
     expected_features : list of str, optional
         The feature names the caller will feed, in order; a mismatch is a :class:`CheckpointError`.
+    expected_inputs : sequence of str, optional
+        The exogenous inputs the caller will feed (``()``: none); a model that reads others (the
+        card's ``inputs``) is a :class:`CheckpointError` saying which forecaster and series it needs.
     """
     directory = Path(directory)
     card, data = _verified(directory)  # the card's fields, the weights hash and the seal, before any tensor
+    if expected_inputs is not None:
+        check_model_inputs(card.inputs, expected_inputs, directory)
     if expected_features is not None and list(expected_features) != list(card.feature_names):
         extra = sorted(set(card.feature_names) - set(expected_features))
         lacking = sorted(set(expected_features) - set(card.feature_names))
@@ -493,7 +312,7 @@ def reseal(directory: str | Path) -> Path:
         raise _bad(path, "format_version", f"= {version!r}: reseal upgrades format {UNSEALED_FORMAT_VERSION} "
                    f"only", "retrain the model")
     digest = raw.get("weights_sha256")
-    if not isinstance(digest, str) or not re.fullmatch(_SHA256, digest):
+    if not isinstance(digest, str) or not re.fullmatch(SHA256_PATTERN, digest):
         raise _bad(path, "weights_sha256", f"= {digest!r} is not a SHA-256: the weights cannot be verified, "
                    "so they are not resealed", "retrain the model")
     data = _read_weights(directory / WEIGHTS, digest, path)

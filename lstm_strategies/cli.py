@@ -12,7 +12,10 @@ import sys
 from pathlib import Path
 
 from lstm_strategies._version import __version__
+from lstm_strategies.calendar import CALENDARS
 from lstm_strategies.errors import LSTMStrategiesError
+
+CALENDAR_NAMES = sorted(CALENDARS)
 
 
 def _cmd_data_inspect(args) -> None:
@@ -21,17 +24,27 @@ def _cmd_data_inspect(args) -> None:
     from lstm_strategies.bars import find_gaps
     from lstm_strategies.calendar import get_calendar
     from lstm_strategies.data import load_ohlcv
-    from lstm_strategies.datasets import load_dataset, names
+    from lstm_strategies.datasets import SHIPPED, load_dataset, names
     from lstm_strategies.features import log_returns
 
-    df = load_dataset(args.file) if args.file in names() else load_ohlcv(args.file, fmt=args.format, tz=args.tz)
-    gaps = find_gaps(df)
+    if args.file in SHIPPED and SHIPPED[args.file].kind == "implied_vol":
+        return _inspect_implied(args.file)
+    if args.file in names() or (args.format is None and args.tz is None):
+        df = load_dataset(args.file)   # a shipped name, a file, or an extra dataset (unknown names list them)
+    else:
+        df = load_ohlcv(args.file, fmt=args.format, tz=args.tz)
+    cal = get_calendar(args.calendar)
+    gaps = find_gaps(df, calendar=cal)
     print(f"file        {args.file}")
     print(f"rows        {len(df):,}")
     print(f"range       {df.index[0]} -> {df.index[-1]}")
     print(f"timeframe   {df.attrs['timeframe']}")
-    longest = f"{gaps.longest} from {gaps.longest_start}" if gaps.n_gaps else "-"
-    print(f"gaps        {gaps.n_gaps} ({gaps.missing_bars} missing bars); longest {longest}")
+    longest = "-"
+    if gaps.n_gaps:
+        span = f"{int(gaps.table['missing'].max())} sessions" if not cal.time_based else str(gaps.longest)
+        longest = f"{span} from {gaps.longest_start}"
+    sessions = " trading sessions (weekends and market holidays are not gaps)" if not cal.time_based else " bars"
+    print(f"gaps        {gaps.n_gaps} ({gaps.missing_bars} missing{sessions}); longest {longest}")
     ignored = df.attrs.get("ignored_columns") or []
     if ignored:
         print(f"ignored     {', '.join(map(str, ignored))}")
@@ -40,6 +53,22 @@ def _cmd_data_inspect(args) -> None:
     table = ret.groupby(ret.index.year).agg(lambda r: float(np.nanstd(r, ddof=1) * np.sqrt(ppy)))
     print(f"annualised volatility by calendar year ({args.calendar} calendar, {ppy:g} bars/year):")
     for year, vol in table.items():
+        print(f"  {year}  {vol:6.1%}")
+
+
+def _inspect_implied(name: str) -> None:
+    """``data inspect`` of an implied-volatility series: range, gaps, when values are known, yearly means."""
+    from lstm_strategies.implied import load_implied_vol
+
+    iv = load_implied_vol(name)
+    print(f"file        {name} (implied volatility, {iv.attrs['unit']} in the file)")
+    print(f"rows        {len(iv):,}")
+    print(f"range       {iv.attrs['first_period']} -> {iv.attrs['last_period']} (each value known at the end of "
+          f"its period: from {iv.index[0]} to {iv.index[-1]})")
+    print(f"period      {iv.attrs['period']}")
+    print(f"gaps        {iv.attrs['gaps']} ({iv.attrs['missing_periods']} missing periods)")
+    print("mean implied volatility by calendar year:")
+    for year, vol in iv.groupby(iv.index.year).mean().items():
         print(f"  {year}  {vol:6.1%}")
 
 
@@ -57,17 +86,47 @@ def _cmd_data_fetch(args) -> None:
 
 
 def _train_config(args):
-    from lstm_strategies.training import TrainConfig
+    from lstm_strategies.train_config import TrainConfig
 
     horizons = [int(h) for h in args.horizons.split(",")] if args.horizons else None
     return TrainConfig(window=args.window, hidden_size=args.hidden, horizons=horizons, seed=args.seed,
-                       max_epochs=args.epochs, val_days=args.val_days, weight_decay=args.weight_decay, lr=args.lr,
-                       calendar=args.calendar, device=args.device)
+                       max_epochs=args.epochs or TrainConfig.max_epochs, val_days=args.val_days,
+                       weight_decay=args.weight_decay, lr=args.lr, calendar=args.calendar, device=args.device)
+
+
+def _train_implied(args) -> None:
+    """``train --implied``: the LSTM-IV design (fixed epochs, corrections gated on the last val_days)."""
+    from lstm_strategies.checkpoint import save_checkpoint
+    from lstm_strategies.datasets import load_dataset
+    from lstm_strategies.errors import ConfigError
+    from lstm_strategies.implied import load_implied_vol
+    from lstm_strategies.training_iv import ImpliedTrainConfig, train_implied_lstm
+
+    if args.walk_forward or args.train_start:
+        raise ConfigError("train --implied trains one LSTM-IV from the first bar: --walk-forward and --train-start do "
+                          "not apply (the self-refitting lstm_iv_refit forecaster retrains it in a backtest)")
+    horizons = [int(h) for h in args.horizons.split(",")] if args.horizons else None
+    cfg = ImpliedTrainConfig(window=args.window, hidden_size=args.hidden, horizons=horizons, seed=args.seed,
+                             epochs=args.epochs or ImpliedTrainConfig.epochs, val_days=args.val_days,
+                             weight_decay=args.weight_decay, lr=args.lr, calendar=args.calendar)
+    result = train_implied_lstm(load_dataset(args.data), load_implied_vol(args.implied), args.train_end, cfg,
+                                members=args.ensemble)
+    save_checkpoint(result.model, result.card, args.out)
+    m = result.card.metrics
+    kept = [h for h, k in zip(result.card.horizons, m["correction_kept"], strict=True) if k]
+    ratios = [round(r, 4) for r in m["val_qlike_ratio_to_head"]]
+    print(f"saved {args.out}: LSTM-IV on {args.data} and {args.implied}, horizons {result.card.horizons} days, "
+          f"corrections kept at {kept} days (validation QLIKE / head {ratios}), {m['train_rows']} training rows, "
+          f"{args.ensemble} member(s), {m['seconds']:.1f} s of training")
 
 
 def _cmd_train(args) -> None:
     from lstm_strategies.atomic import claim_folder
 
+    if args.implied:
+        claim_folder(args.out, "checkpoint")
+        _train_implied(args)
+        return
     cfg = _train_config(args)
     claim_folder(args.out, "walk-forward forecasts" if args.walk_forward else "checkpoint")
     if args.walk_forward:
@@ -96,16 +155,21 @@ def _cmd_models(args) -> None:
 
     for name in pretrained_names():
         card = read_card(pretrained_path(name))
-        print(f"{name:8s} {card.timeframe:>3s} bars, {card.calendar}, horizons {card.horizons} days, window "
+        if card.inputs:
+            kept = [h for h, k in zip(card.horizons, card.metrics["correction_kept"], strict=True) if k]
+            val = f"reads {', '.join(card.inputs)} ({card.training.get('implied_source')}), corrections at {kept} days"
+        else:
+            val = f"val QLIKE {card.metrics.get('val_qlike', float('nan')):.4f}"
+        print(f"{name:10s} {card.timeframe:>3s} bars, {card.calendar}, horizons {card.horizons} days, window "
               f"{card.window}, trained {card.train_start[:10]} .. {card.train_end[:10]} on {Path(card.source).name}, "
-              f"val QLIKE {card.metrics.get('val_qlike', float('nan')):.4f}")
+              f"{val}")
 
 
 def _cmd_backtest(args) -> None:
     from lstm_strategies.api import load_config, run
     from lstm_strategies.atomic import check_destination, child
 
-    config = load_config(args.config)
+    config = load_config(_config_path(args))
     out = check_destination(args.out or child(Path("backtests") / "output", config.name, "config name"))
     result = run(config, args.data, runonce=not args.next_mode, progress=True)
     result.write(out)
@@ -120,7 +184,7 @@ def _cmd_compare(args) -> None:
 
 
 def _cmd_evaluate(args) -> None:
-    from lstm_strategies.evaluation import evaluate_cli
+    from lstm_strategies.evaluation_cli import evaluate_cli
 
     evaluate_cli(args)
 
@@ -129,20 +193,41 @@ def _cmd_sweep(args) -> None:
     from lstm_strategies.atomic import child
     from lstm_strategies.sweep import SweepConfig, run_sweep
 
-    config = SweepConfig.from_toml(args.config)
+    config = SweepConfig.from_toml(_config_path(args))
     out = Path(args.out) if args.out else child(Path("backtests") / "output" / "sweeps", config.name, "sweep name")
     run_sweep(config, out, args.executor, args.workers, args.address)
 
 
-class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    """Show every option's default in --help."""
+DESCRIPTION = """lstm-strategies: LSTM volatility forecasts for Backtrader, backtests and tearsheets.
+
+  lstm-strategies backtest CONFIG.toml            run one config, write its tearsheet
+  lstm-strategies compare A.toml B.toml ...       run several, side by side
+  lstm-strategies sweep GRID.toml                 a grid of backtests (local pool or Ray)
+  lstm-strategies evaluate --data btc_usdt_1h     forecast accuracy, out of sample
+  lstm-strategies data inspect btc_usdt_1h        what a data file holds
+  lstm-strategies models                          the bundled models
+
+Every error a user can cause prints one line starting with "error:" (exit status 2) that names
+the file, key or option and says what to do."""
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Show an option's default in --help once: where it has one and its help does not say it already."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        default = action.default
+        if ("default" in text or default in (None, False, argparse.SUPPRESS) or action.option_strings == []
+                or isinstance(action, argparse._VersionAction)):
+            return text
+        return f"{text} (default: {default})"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from lstm_strategies.training import TrainConfig
+    from lstm_strategies.train_config import TrainConfig
 
     defaults = TrainConfig()
-    parser = argparse.ArgumentParser(prog="lstm-strategies", description=__doc__, formatter_class=_Formatter)
+    parser = argparse.ArgumentParser(prog="lstm-strategies", description=DESCRIPTION, formatter_class=_Formatter)
     parser.add_argument("--version", action="version", version=f"lstm-strategies {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -152,10 +237,11 @@ def build_parser() -> argparse.ArgumentParser:
     data = command(sub, "data", "inspect or fetch OHLCV data").add_subparsers(dest="data_command", required=True,
                                                                              metavar="ACTION")
     inspect = command(data, "inspect", "rows, range, timeframe, gaps and yearly volatility of a file")
-    inspect.add_argument("file", help="an OHLCV file, or a shipped dataset name (btc_usdt_1h, eth_usdt_1h)")
+    inspect.add_argument("file", help="an OHLCV file or a shipped dataset (btc_usdt_1h, eth_usdt_1h; implied-vol "
+                                      "series such as btc_dvol_daily too)")
     inspect.add_argument("--format", choices=["shared", "yahoo", "binance", "ccxt"], default=None,
                          help="force a format instead of detecting it")
-    inspect.add_argument("--calendar", choices=["crypto", "equity"], default="crypto",
+    inspect.add_argument("--calendar", choices=CALENDAR_NAMES, default="crypto",
                          help="annualisation calendar (365 or 252 days)")
     inspect.add_argument("--tz", default=None,
                          help="time zone of naive timestamps, e.g. Europe/Berlin or UTC (times with an offset "
@@ -174,14 +260,19 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--hidden", type=int, default=defaults.hidden_size, help="LSTM units per ensemble member")
     train.add_argument("--horizons", default=None,
                        help="comma-separated horizons in days (default: 1,7,30 crypto; 1,5,21 equity)")
-    train.add_argument("--epochs", type=int, default=defaults.max_epochs, help="most epochs (early stopping)")
+    train.add_argument("--epochs", type=int, default=None,
+                       help=f"most epochs with early stopping (default {defaults.max_epochs}); with --implied the "
+                            "fixed number (default 4)")
+    train.add_argument("--implied", default=None,
+                       help="train the LSTM with implied volatility (LSTM-IV) on this series (btc_dvol_daily, "
+                            "eth_dvol_daily or a CSV)")
     train.add_argument("--val-days", type=int, default=defaults.val_days, help="validation days before --train-end")
     train.add_argument("--seed", type=int, default=defaults.seed, help="seed of the first member")
     train.add_argument("--ensemble", type=int, default=3, help="seeds merged into one network")
     train.add_argument("--lr", type=float, default=defaults.lr, help="learning rate of the LSTM")
     train.add_argument("--weight-decay", type=float, default=defaults.weight_decay, help="Adam weight decay")
     train.add_argument("--device", default=defaults.device, help="cpu or cuda")
-    train.add_argument("--calendar", choices=["crypto", "equity"], default=defaults.calendar,
+    train.add_argument("--calendar", choices=CALENDAR_NAMES, default=defaults.calendar,
                        help="crypto: 365 days, 24h; equity: 252 trading days")
     train.add_argument("--walk-forward", action="store_true", help="retrain every --every-months")
     train.add_argument("--every-months", type=int, default=6, help="months between walk-forward folds")
@@ -195,7 +286,7 @@ def build_parser() -> argparse.ArgumentParser:
     models.set_defaults(func=_cmd_models)
 
     backtest = command(sub, "backtest", "run a backtest config and write its tearsheet")
-    backtest.add_argument("--config", required=True, help="a backtest TOML file (see backtests/)")
+    _add_config_arguments(backtest, "a backtest TOML file (see backtests/)")
     backtest.add_argument("--data", default=None, help="use this OHLCV file instead of the config's [data]")
     backtest.add_argument("--out", default=None, help="output folder (default: backtests/output/NAME)")
     backtest.add_argument("--next-mode", action="store_true", help="run Backtrader bar by bar (runonce=False)")
@@ -215,7 +306,11 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--refit-every", default=None,
                     help="also score the self-refitting LSTM, retrained every N months (e.g. 6M)")
     ev.add_argument("--implied", default=None,
-                    help="compare 30-day forecasts with an implied-vol series (btc_dvol_1d or a CSV)")
+                    help="an implied-vol series (btc_dvol_daily, eth_dvol_daily or a CSV): the forecasters that read "
+                         "it join the race, and every forecaster is scored against it")
+    ev.add_argument("--iv-model", default="auto",
+                    help="with --implied, the LSTM-IV scored (auto: the bundled <model>-iv when the window starts "
+                         "after its training; none: no LSTM-IV)")
     ev.add_argument("--mcs-size", type=float, default=0.05, help="Model Confidence Set size")
     ev.add_argument("--mcs-reps", type=int, default=1000, help="MCS bootstrap replications")
     ev.add_argument("--mcs-block", type=int, default=10, help="MCS bootstrap block length (days)")
@@ -224,13 +319,31 @@ def build_parser() -> argparse.ArgumentParser:
     ev.set_defaults(func=_cmd_evaluate)
 
     sw = command(sub, "sweep", "run a parameter grid of backtests (local pool or Ray), resumable")
-    sw.add_argument("--config", required=True, help="a sweep TOML file (see backtests/sweeps/)")
+    _add_config_arguments(sw, "a sweep TOML file (see backtests/sweeps/)")
     sw.add_argument("--executor", choices=["local", "ray"], default="local", help="where tasks run")
     sw.add_argument("--address", default=None, help="Ray address (auto or ray://host:port)")
     sw.add_argument("--workers", type=int, default=None, help="processes (default: the cores available)")
     sw.add_argument("--out", default=None, help="output folder (default: backtests/output/sweeps/NAME)")
     sw.set_defaults(func=_cmd_sweep)
     return parser
+
+
+def _add_config_arguments(parser: argparse.ArgumentParser, what: str) -> None:
+    """A config given as the command's argument (``backtest X.toml``), or with ``--config`` as before."""
+    parser.add_argument("config", nargs="?", metavar="CONFIG", help=what)
+    parser.add_argument("--config", dest="config_option", metavar="CONFIG", help="the same, as an option")
+
+
+def _config_path(args) -> str:
+    from lstm_strategies.errors import ConfigError
+
+    given = [c for c in (args.config, args.config_option) if c]
+    if not given:
+        raise ConfigError(f"{args.command}: give a config file, e.g. `lstm-strategies {args.command} "
+                          f"backtests/btc_vol_target_lstm.toml`")
+    if len(given) == 2 and given[0] != given[1]:
+        raise ConfigError(f"{args.command}: two configs given ({given[0]} and --config {given[1]}); give one")
+    return given[0]
 
 
 def _add_fetch_arguments(fetch: argparse.ArgumentParser) -> None:

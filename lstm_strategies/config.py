@@ -15,6 +15,7 @@ A config::
     start = "2021-01-01"           # first bar read (warm-up)
     end = "2026-06-30"
     calendar = "crypto"            # or "equity"
+    implied = "btc_dvol_daily"     # optional: implied vol for forecasters that read it (har_iv, lstm_iv, ...)
     [backtest]
     start = "2022-01-01"           # first bar traded and scored
     cash = 100000
@@ -34,13 +35,16 @@ import datetime as _dt
 import difflib
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import pandas as pd
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from lstm_strategies.atomic import name_problem
+from lstm_strategies.calendar import CALENDARS
+from lstm_strategies.declarations import OneOf
 from lstm_strategies.errors import ConfigError, LSTMStrategiesError
+from lstm_strategies.exogenous import check_config_inputs, load_config_inputs
 
 
 def _date_text(value: Any) -> str:
@@ -72,7 +76,9 @@ class DataSection(BaseModel):
     file: str | None = None
     start: DateText | None = None
     end: DateText | None = None
-    calendar: Literal["crypto", "equity"] = "crypto"
+    calendar: Annotated[str, OneOf(*CALENDARS)] = "crypto"
+    #: implied-volatility series (shipped name or CSV path) for forecasters that declare that input
+    implied: str | None = None
 
     @model_validator(mode="after")
     def _one_source(self):
@@ -167,6 +173,7 @@ class BacktestConfig(ConfigFile):
             raise ConfigError(f"strategy.name = {s.name!r}: {exc}") from None
         cls.Params.check(s.params, "strategy.params", owner=s.name)
         forecaster = check_forecaster(s.forecaster, s.forecaster_params, self.data.calendar)
+        check_config_inputs(forecaster, {"implied": self.data.implied}, "")
         check_decision_horizon(cls, s.params, forecaster)
         return self
 
@@ -241,6 +248,10 @@ class BacktestConfig(ConfigFile):
         if start and _utc(start) > df.index[-1]:
             raise ConfigError(f"{self.path}: [backtest] start {start} is after the last bar {df.index[-1]}")
         return df
+
+    def load_inputs(self) -> dict:
+        """The exogenous series ``[data]`` names, by input (``{"implied_vol": Series}``); errors name the key."""
+        return load_config_inputs({"implied": self.data.implied}, self.path)
 
 
 #: override names kept for sweeps written before configs were read as tables

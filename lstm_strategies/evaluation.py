@@ -18,9 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lstm_strategies.atomic import atomic_write, atomic_write_text
 from lstm_strategies.calendar import get_calendar
-from lstm_strategies.features import forward_realized_variance, log_returns
+from lstm_strategies.features import forecast_origins, forward_realized_variance, log_returns
 
 #: named stress windows (UTC dates, inclusive): chosen from the events, not from the forecasts
 STRESS_WINDOWS: dict[str, tuple[str, str]] = {
@@ -114,11 +113,13 @@ def model_confidence_set(losses: pd.DataFrame, settings: MCSSettings = MCSSettin
 
 
 def score_table(rv: pd.Series, forecasts: pd.DataFrame, reference: str = "lstm", horizon: int = 1,
-                against: str | None = None, mcs: MCSSettings | None = MCSSettings()) -> pd.DataFrame:
+                against: str | list[str] | None = None, mcs: MCSSettings | None = MCSSettings()) -> pd.DataFrame:
     """One row per forecaster: QLIKE, MSE, MAE of log variance, MZ R², DM vs ``reference``, MCS p-value.
 
-    ``against`` (e.g. ``"log_har"``) adds the ratio and DM p-value of every forecaster against it.
+    ``against`` (e.g. ``"log_har"``, or several names) adds the ratio and DM p-value of every
+    forecaster against each (p-value NaN where the two forecasts are identical: no test to make).
     """
+    refs = [against] if isinstance(against, str) else list(against or [])
     y = rv.to_numpy()
     losses = pd.DataFrame({name: qlike(y, forecasts[name]) for name in forecasts}, index=rv.index)
     rows = {}
@@ -131,10 +132,12 @@ def score_table(rv: pd.Series, forecasts: pd.DataFrame, reference: str = "lstm",
             dm = diebold_mariano(y, forecasts[reference], f, horizon)
             row.update({f"{reference}_qlike_ratio": losses[reference].mean() / losses[name].mean(),
                         "dm_stat": dm["stat"], "dm_pvalue": dm["pvalue"]})
-        if against and against in forecasts and name != against:
-            dm = diebold_mariano(y, f, forecasts[against], horizon)
-            row.update({f"ratio_vs_{against}": losses[name].mean() / losses[against].mean(),
-                        f"dm_pvalue_vs_{against}": dm["pvalue"]})
+        for ref in refs:
+            if ref in forecasts and name != ref:
+                same = np.array_equal(f, forecasts[ref].to_numpy())
+                row.update({f"ratio_vs_{ref}": losses[name].mean() / losses[ref].mean(),
+                            f"dm_pvalue_vs_{ref}": np.nan if same else diebold_mariano(y, f, forecasts[ref],
+                                                                                       horizon)["pvalue"]})
         rows[name] = row
     table = pd.DataFrame(rows).T
     if mcs is not None and len(forecasts.columns) > 1:
@@ -142,17 +145,6 @@ def score_table(rv: pd.Series, forecasts: pd.DataFrame, reference: str = "lstm",
         table["mcs_pvalue"] = pvalues
         table.attrs["mcs_note"] = pvalues.attrs.get("note", "")
     return table
-
-
-def forecast_origins(df: pd.DataFrame, start: str, end: str | None = None) -> np.ndarray:
-    """Positions of each UTC day's last bar between ``start`` and ``end`` (the forecast origins)."""
-    step = pd.Timedelta(df.attrs.get("timeframe") or (df.index[1] - df.index[0]))
-    closes_at = df.index + min(step, pd.Timedelta("1D"))
-    last_of_day = closes_at.floor("1D") != (closes_at - pd.Timedelta(1, "ns")).floor("1D")
-    keep = last_of_day & (df.index >= pd.Timestamp(start, tz="UTC"))
-    if end:
-        keep &= df.index <= pd.Timestamp(end, tz="UTC") + pd.Timedelta("1D")
-    return np.flatnonzero(keep)
 
 
 def daily_targets(df: pd.DataFrame, start: str, end: str | None = None, days: int = 1,
@@ -233,36 +225,67 @@ class Evaluation:
 
 def collect_forecasts(df: pd.DataFrame, model: str = "btc-1h", start: str = "2022-01-01", end: str | None = None,
                       refit_every: str | None = None, first_train_end: str | None = None,
-                      refit_kwargs: dict | None = None) -> tuple[list[int], str, dict[int, pd.DataFrame], dict]:
+                      refit_kwargs: dict | None = None, implied: pd.Series | None = None,
+                      iv_model: str | None = None, progress: bool = False
+                      ) -> tuple[list[int], str, dict[int, pd.DataFrame], dict]:
     """The forecasts :func:`evaluate_forecasters` scores: per horizon, one column per forecaster and
     ``realized``, on the days every forecaster has a forecast.
+
+    With ``implied`` (an implied-vol series) the forecasters that read it join: the baselines that
+    declare it (HAR-IV, raw and level-corrected implied), the LSTM-IV ``iv_model`` (a bundled name such
+    as ``"btc-1h-iv"`` or a folder; None: none) and, with ``refit_every``, the self-refitting LSTM-IV.
+    Every forecaster forecasts the bars up to the last origin scored (nothing later is needed), from
+    ``start`` on.
 
     A forecaster that gives an infinite or non-positive variance on a scored day (a corrupted model)
     is a :class:`~lstm_strategies.errors.ForecastError` naming it, not a failure deep in the scoring.
     """
+    from tqdm.auto import tqdm
+
     from lstm_strategies.errors import ForecastError
     from lstm_strategies.forecasters import forecaster_class, forecaster_names, make_forecaster
 
     lstm = make_forecaster("lstm", model=model)
-    lstm.check_out_of_sample(pd.Timestamp(start, tz="UTC"))
+    first = pd.Timestamp(start, tz="UTC")
+    lstm.check_out_of_sample(first)
     cal, horizons = lstm.calendar, list(lstm.horizons)
     models = {"lstm": lstm}
+    notes = {}
+    refit = {}
     if refit_every:
-        first = first_train_end or str((pd.Timestamp(start) - pd.Timedelta("1D")).date())
-        models["lstm_refit"] = make_forecaster("lstm_refit", cal, refit_every=refit_every, first_train_end=first,
-                                               horizons=horizons, **(refit_kwargs or {}))
+        refit = {"refit_every": refit_every, "horizons": horizons, **(refit_kwargs or {}),
+                 "first_train_end": first_train_end or str((pd.Timestamp(start) - pd.Timedelta("1D")).date())}
+        models["lstm_refit"] = make_forecaster("lstm_refit", cal, **refit)
+    inputs = {} if implied is None else {"implied_vol": implied}
+    if implied is not None:
+        if iv_model:
+            models["lstm_iv"] = make_forecaster("lstm_iv", model=iv_model)
+            models["lstm_iv"].check_out_of_sample(first)
+        if refit_every:
+            models["lstm_iv_refit"] = make_forecaster("lstm_iv_refit", cal, **refit)
     for name in sorted(forecaster_names(kind="baseline"), key=lambda n: (n != REFERENCE, n)):
-        if not forecaster_class(name).inputs:  # baselines that need an exogenous series are scored with it
+        if set(forecaster_class(name).inputs) <= set(inputs):  # those that read an input are scored with it
             models[name] = make_forecaster(name, cal, horizons=horizons)
+    for m in models.values():
+        if m.inputs:
+            m.set_inputs(**{k: inputs[k] for k in m.inputs})
+    full, origins = df, forecast_origins(df, start, end)
+    if len(origins):  # forecasts are causal: the bars after the last origin change none of them
+        df = df.iloc[: origins[-1] + 1]
+        df.attrs = dict(full.attrs)
     predictions = {}
-    for name, m in models.items():
+    bar = tqdm(models.items(), desc="forecasts", unit="forecaster", leave=False, disable=not progress)
+    for name, m in bar:
+        bar.set_postfix_str(name)
         with np.errstate(over="ignore", invalid="ignore"):
-            predictions[name] = m.fit(df).predict_batch(df)
-    notes = {f"{name}_convergence_warnings": m.convergence_warnings for name, m in models.items()
-             if hasattr(m, "convergence_warnings")}
+            predictions[name] = m.fit(df).predict_batch(df, start=first)
+    bar.close()
+    notes |= {f"{name}_convergence_warnings": m.convergence_warnings for name, m in models.items()
+              if hasattr(m, "convergence_warnings")}
+    notes |= {f"{name}_input_fallbacks": m.input_fallbacks for name, m in models.items() if m.input_fallbacks}
     frames = {}
     for j, h in enumerate(horizons):
-        rv, pos = daily_targets(df, start, end, h, cal)
+        rv, pos = daily_targets(full, start, end, h, cal)
         fc = pd.DataFrame({name: p[pos, j] for name, p in predictions.items()}, index=rv.index)
         broken = fc.columns[((np.isinf(fc) | (fc <= 0)) & fc.notna()).any()]
         if len(broken):
@@ -281,13 +304,16 @@ def collect_forecasts(df: pd.DataFrame, model: str = "btc-1h", start: str = "202
 
 
 def score_forecasts(df: pd.DataFrame, horizons: list[int], cal: str, frames: dict[int, pd.DataFrame],
-                    notes: dict | None = None, mcs: MCSSettings = MCSSettings()) -> Evaluation:
+                    notes: dict | None = None, mcs: MCSSettings = MCSSettings(), progress: bool = False) -> Evaluation:
     """Score the forecasts of :func:`collect_forecasts`: per horizon, per year, by regime, in stress windows."""
+    from tqdm.auto import tqdm
+
     overall = {}
     notes = dict(notes or {})
-    for h in horizons:
+    for h in tqdm(horizons, desc="scores (DM tests, MCS)", unit="horizon", leave=False, disable=not progress):
         fc = frames[h].drop(columns="realized")
-        overall[h] = score_table(frames[h]["realized"], fc, horizon=h, against=REFERENCE, mcs=mcs)
+        overall[h] = score_table(frames[h]["realized"], fc, horizon=h, against=[REFERENCE, "har_iv", "implied"],
+                                 mcs=mcs)
         note = overall[h].attrs.get("mcs_note")
         if note:
             notes[f"mcs_{h}d"] = note
@@ -307,7 +333,8 @@ def score_forecasts(df: pd.DataFrame, horizons: list[int], cal: str, frames: dic
 def evaluate_forecasters(df: pd.DataFrame, model: str = "btc-1h", start: str = "2022-01-01",
                          end: str | None = None, refit_every: str | None = None,
                          first_train_end: str | None = None, mcs: MCSSettings = MCSSettings(),
-                         refit_kwargs: dict | None = None) -> Evaluation:
+                         refit_kwargs: dict | None = None, implied: pd.Series | None = None,
+                         iv_model: str | None = None) -> Evaluation:
     """Out-of-sample term-structure forecasts of the LSTM and every baseline, scored per horizon.
 
     Parameters
@@ -322,174 +349,30 @@ def evaluate_forecasters(df: pd.DataFrame, model: str = "btc-1h", start: str = "
     refit_every : str, optional
         Also score the self-refitting LSTM (e.g. ``"6M"``), first trained to ``first_train_end``
         (default: the day before ``start``).
+    implied : Series, optional
+        An implied-vol series: the forecasters that read it join (see :func:`collect_forecasts`).
     """
     horizons, cal, frames, notes = collect_forecasts(df, model, start, end, refit_every, first_train_end,
-                                                     refit_kwargs)
+                                                     refit_kwargs, implied, iv_model)
     return score_forecasts(df, horizons, cal, frames, notes, mcs)
 
 
-@dataclass
-class ImpliedComparison:
-    """30-day realized variance against the market's implied variance and the model forecasts."""
-
-    table: pd.DataFrame            # QLIKE, MZ and DM vs implied per forecast
-    encompassing: pd.DataFrame     # coefficients, HAC standard errors, p-values
-    series: pd.DataFrame           # per origin: realized, implied, lstm, log_har (variances over 30 days)
-    source: str
-
-
-def compare_with_implied(df: pd.DataFrame, implied: pd.Series, model: str = "btc-1h", start: str | None = None,
-                         end: str | None = None, days: int = 30) -> ImpliedComparison:
-    """Score an implied-volatility index (e.g. DVOL) as a forecast of ``days``-day realized variance.
-
-    At each day's last bar, the implied value known at that bar's close (``implied`` from
-    :func:`~lstm_strategies.implied.load_implied_vol`, stamped with the time it becomes known) gives
-    the variance ``IV^2 * days / 365``; the LSTM's and log-HAR's ``days``-day forecasts are made at
-    the same bar. Reports QLIKE, Mincer-Zarnowitz and Diebold-Mariano (HLN, ``days - 1`` lags or
-    more) against implied, and the **encompassing regression** ``log RV = a + b_iv log IV_var +
-    b_lstm log LSTM_var``, with Newey-West standard errors over the overlapping windows: a
-    significant ``b_lstm`` says the LSTM adds information beyond the market's price.
-    """
-    import statsmodels.api as sm
-
-    from lstm_strategies.forecasters import make_forecaster
-    from lstm_strategies.implied import ImpliedVolLookup
-
-    lstm = make_forecaster("lstm", model=model)
-    if days not in lstm.horizons:
-        raise ValueError(f"the model forecasts {list(lstm.horizons)} days, not {days}")
-    lookup = ImpliedVolLookup(implied)
-    first_known = implied.index[0]
-    start = start or str((first_known - pd.Timedelta("1D")).date())
-    end = end or implied.attrs.get("last_period")
-    lstm.check_out_of_sample(pd.Timestamp(start, tz="UTC"))
-    rv, pos = daily_targets(df, start, end, days, lstm.calendar)
-    step = pd.Timedelta(df.attrs.get("timeframe") or (df.index[1] - df.index[0]))
-    iv = np.array([lookup.at(t.value + step.value) for t in df.index[pos]])
-    j = lstm.horizons.index(days)
-    fc = {"implied": iv ** 2 * days / 365.0,
-          "lstm": lstm.fit(df).predict_batch(df)[pos, j],
-          "log_har": make_forecaster("log_har", lstm.calendar, horizons=list(lstm.horizons)).fit(df)
-          .predict_batch(df)[pos, j]}
-    series = pd.DataFrame({"realized": rv.to_numpy(), **fc}, index=rv.index).dropna()
-    y = series["realized"]
-    rows = {}
-    for name in ("implied", "lstm", "log_har"):
-        f = series[name]
-        row = {"qlike": float(qlike(y, f).mean()), "mz_r2": mincer_zarnowitz(y, f)["r2"],
-               "mz_beta": mincer_zarnowitz(y, f)["beta"]}
-        if name != "implied":
-            dm = diebold_mariano(y, f, series["implied"], horizon=days)
-            row.update(ratio_vs_implied=row["qlike"] / float(qlike(y, series["implied"]).mean()),
-                       dm_pvalue_vs_implied=dm["pvalue"])
-        rows[name] = row
-    X = sm.add_constant(np.log(series[["implied", "lstm"]]))
-    fit = sm.OLS(np.log(y), X).fit(cov_type="HAC", cov_kwds={"maxlags": days})
-    enc = pd.DataFrame({"coef": fit.params, "hac_se": fit.bse, "pvalue": fit.pvalues})
-    enc.attrs["r2"] = float(fit.rsquared)
-    enc.attrs["nobs"] = int(fit.nobs)
-    return ImpliedComparison(pd.DataFrame(rows).T, enc, series, implied.attrs.get("source", "implied"))
-
-
-def plot_implied(cmp: ImpliedComparison, path: Path, days: int = 30) -> None:
-    """Implied, forecast and realized volatility over the next ``days``, and the variance risk premium."""
-    import matplotlib.pyplot as plt
-
-    from lstm_strategies.plotting import configure_matplotlib, percent_axis, save_figure
-
-    configure_matplotlib()
-    vol = np.sqrt(cmp.series * 365.0 / days)
-    fig, (ax, ax2) = plt.subplots(2, 1, figsize=(11, 7), sharex=True, gridspec_kw={"height_ratios": [3, 2]})
-    ax.plot(vol.index, vol["realized"], color="0.55", lw=0.8, label=f"realized over the next {days} days")
-    ax.plot(vol.index, vol["implied"], color="tab:green", lw=1.3, label=f"implied ({cmp.source})")
-    ax.plot(vol.index, vol["lstm"], color="darkred", lw=1.1, ls="--", label=f"LSTM {days}-day forecast")
-    ax.plot(vol.index, vol["log_har"], color="tab:blue", lw=0.9, ls=":", label=f"log-HAR {days}-day forecast")
-    percent_axis(ax)
-    vrp = vol["implied"] - vol["realized"]
-    ax2.fill_between(vrp.index, 0, vrp, where=vrp >= 0, color="tab:green", alpha=0.4, label="implied above realized")
-    ax2.fill_between(vrp.index, 0, vrp, where=vrp < 0, color="tab:red", alpha=0.4, label="implied below realized")
-    ax2.axhline(0, color="black", lw=0.6)
-    ax2.set_ylabel("volatility risk premium")
-    ax2.legend(loc="best", fontsize=9)
-    ax2.grid(alpha=0.3)
-    percent_axis(ax2)
-    save_figure(fig, path, f"The market's {days}-day implied volatility against the forecasts and what was realized",
-                "annualised volatility")
-
-
 def plot_forecasts(forecasts: pd.DataFrame, path: Path, days_per_year: float = 365.0, days: int = 1) -> None:
-    """Forecast vs realized annualised volatility: the realized line, log-HAR and the LSTM, each visible."""
+    """Forecast against realized annualised volatility, as weekly means of the daily variances: a 1-day
+    forecast drawn against one day's squared returns would look biased high (a day's realized variance is
+    mostly noise around its forecast); the weekly mean of both is the comparison the eye can make."""
     from lstm_strategies.plotting import new_figure, percent_axis, save_figure
 
-    vol = np.sqrt(forecasts * days_per_year / days)
+    weekly = forecasts.resample("W-MON").mean()
+    vol = np.sqrt(weekly * days_per_year / days)
     fig, ax = new_figure(11, 4.8)
-    ax.plot(vol.index, vol["realized"], lw=0.5, color="0.6", label=f"realized, next {days} day(s)")
-    ax.plot(vol.index, vol["log_har"], lw=1.4, color="tab:blue", alpha=0.9, label="log-HAR forecast")
-    ax.plot(vol.index, vol["lstm"], lw=1.0, color="darkred", ls="--", label="LSTM forecast")
+    ax.plot(vol.index, vol["realized"], lw=1.0, color="0.5", label=f"realized, next {days} day(s)")
+    styles = {"log_har": ("tab:blue", "-", "log-HAR"), "lstm": ("darkred", "--", "LSTM"),
+              "lstm_iv": ("tab:purple", "-", "LSTM with implied vol")}
+    for name, (color, ls, label) in styles.items():
+        if name in vol:
+            ax.plot(vol.index, vol[name], lw=1.2, color=color, ls=ls, label=f"{label} forecast")
+    ax.set_ylim(bottom=0)
     percent_axis(ax)
-    save_figure(fig, path, f"{days}-day volatility forecasts against what was realized (out of sample)",
+    save_figure(fig, path, f"{days}-day volatility forecasts against what was realized (out of sample, weekly means)",
                 "annualised volatility")
-
-
-def _print(title: str, table: pd.DataFrame) -> None:
-    with pd.option_context("display.width", 220, "display.max_columns", 30, "display.float_format", "{:.4g}".format):
-        print(f"\n{title}")
-        print(table)
-
-
-def evaluate_cli(args) -> None:
-    """``lstm-strategies evaluate``: each table is written as soon as it is computed, so a late failure
-    (or an interrupt) keeps what was done."""
-    from lstm_strategies.atomic import claim_folder
-    from lstm_strategies.datasets import load_dataset
-
-    out = claim_folder(args.out, "evaluation")
-    df = load_dataset(args.data)
-    horizons, cal, frames, notes = collect_forecasts(df, args.model, args.start, args.end,
-                                                     refit_every=args.refit_every)
-    for h, frame in frames.items():
-        atomic_write(out / f"forecasts_{h}d.csv", lambda tmp, f=frame: f.to_csv(tmp))
-    ev = score_forecasts(df, horizons, cal, frames, notes, MCSSettings(size=args.mcs_size, reps=args.mcs_reps,
-                                                                       block_size=args.mcs_block, seed=args.seed))
-    md = []
-    for h, table in ev.overall.items():
-        atomic_write(out / f"evaluation_{h}d.csv", lambda tmp, t=table: t.to_csv(tmp))
-        md.append(f"## Horizon {h} day(s)\n\n{table.to_markdown(floatfmt='.4g')}\n")
-    for name, table in (("by_year", ev.by_year), ("by_regime", ev.by_regime), ("stress", ev.stress)):
-        atomic_write(out / f"evaluation_{name}.csv", lambda tmp, t=table: t.to_csv(tmp))
-        md.append(f"## 1-day QLIKE {name.replace('_', ' ')}\n\n{table.to_markdown(floatfmt='.4g')}\n")
-    md += [f"note: {key}: {text}\n" for key, text in ev.notes.items() if key.startswith("mcs_")]
-    atomic_write_text(out / "evaluation.md", "\n".join(md))
-    h0 = ev.horizons[0]
-    days_per_year = get_calendar(ev.calendar).days_per_year
-    for h in ev.horizons:
-        plot_forecasts(ev.forecasts[h], out / f"forecast_vs_realized_{h}d.png", days_per_year, h)
-    first, last = ev.forecasts[h0].index[0].date(), ev.forecasts[h0].index[-1].date()
-    print(f"out-of-sample forecast origins {first} .. {last}, {len(ev.forecasts[h0])} days, {args.data}")
-    for h, table in ev.overall.items():
-        _print(f"horizon {h} day(s): realized variance of the next {h} day(s)", table)
-    _print("1-day QLIKE by calendar year", ev.by_year)
-    _print("1-day QLIKE by regime (terciles of the trailing 30-day variance known at the forecast)", ev.by_regime)
-    _print("1-day QLIKE in named stress windows", ev.stress)
-    for key, count in ev.notes.items():
-        if key.endswith("_convergence_warnings"):
-            print(f"\n{key.removesuffix('_convergence_warnings')} fits that arch flagged as not converged: {count}")
-    for key, text in ev.notes.items():
-        if key.startswith("mcs_"):
-            print(f"note ({key}): {text}")
-    if args.implied:
-        from lstm_strategies.implied import load_implied_vol
-
-        cmp = compare_with_implied(df, load_implied_vol(args.implied), args.model)
-        atomic_write(out / "implied_vs_forecasts.csv", lambda tmp: cmp.table.to_csv(tmp))
-        atomic_write(out / "implied_encompassing.csv", lambda tmp: cmp.encompassing.to_csv(tmp))
-        atomic_write(out / "implied_series.csv", lambda tmp: cmp.series.to_csv(tmp))
-        plot_implied(cmp, out / "implied_vs_forecast.png")
-        first, last = cmp.series.index[0].date(), cmp.series.index[-1].date()
-        _print(f"30-day realized variance against {cmp.source} (implied^2) and the forecasts, {first} .. {last}, "
-               f"{len(cmp.series)} days", cmp.table)
-        _print(f"encompassing regression log RV = a + b log IV + c log LSTM (Newey-West, 30 lags; R^2 "
-               f"{cmp.encompassing.attrs['r2']:.3f})", cmp.encompassing)
-        print(f"wrote {out}/implied_vs_forecasts.csv, implied_encompassing.csv, implied_series.csv, "
-              "implied_vs_forecast.png")
-    print(f"wrote {out}/evaluation.md, evaluation_*.csv, forecasts_*.csv and forecast_vs_realized_*.png")

@@ -118,6 +118,33 @@ def forward_variance_matrix(df: pd.DataFrame, horizons, calendar: str | Calendar
     return np.column_stack([forward_realized_variance(df, h, calendar).to_numpy() for h in horizons])
 
 
+def target_ends(df: pd.DataFrame, horizons, calendar: str | Calendar = "crypto", bars_in_day: int = 24) -> np.ndarray:
+    """For each bar and horizon, the first bar at whose close its target is known: ``(n, H)`` positions.
+
+    Time-based calendars: the first bar stamped at or after ``t + h days`` (as
+    :func:`forward_realized_variance` on a history ending there would no longer give NaN); bar-based
+    ones: ``h`` days of bars later. ``len(df)`` or beyond when the data ends before.
+    """
+    cal = get_calendar(calendar)
+    if cal.time_based:
+        ts = df.index.asi8
+        spans = np.array([pd.Timedelta(days=h).value for h in horizons])
+        return np.searchsorted(ts, ts[:, None] + spans[None, :], side="left")
+    bars = np.array([int(round(h * bars_in_day)) for h in horizons])
+    return np.arange(len(df))[:, None] + bars[None, :]
+
+
+def forecast_origins(df: pd.DataFrame, start: str, end: str | None = None) -> np.ndarray:
+    """Positions of each UTC day's last bar between ``start`` and ``end`` (the forecast origins)."""
+    step = pd.Timedelta(df.attrs.get("timeframe") or (df.index[1] - df.index[0]))
+    closes_at = df.index + min(step, pd.Timedelta("1D"))
+    last_of_day = closes_at.floor("1D") != (closes_at - pd.Timedelta(1, "ns")).floor("1D")
+    keep = last_of_day & (df.index >= pd.Timestamp(start, tz="UTC"))
+    if end:
+        keep &= df.index <= pd.Timestamp(end, tz="UTC") + pd.Timedelta("1D")
+    return np.flatnonzero(keep)
+
+
 def feature_lookback(bars_in_day: int, calendar: str | Calendar = "crypto") -> int:
     """Bars of history one feature row needs: the month-long HAR window plus one return."""
     return max(get_calendar(calendar).har_days) * bars_in_day + 1

@@ -1,7 +1,7 @@
 """Implied-volatility series (e.g. Deribit's DVOL index): load, validate, look up causally.
 
-A file is ``timestamp,<value>`` CSV (one value column; the shipped ``btc_dvol_1d`` is
-``timestamp,dvol``). Values in percent (DVOL's 56.76) or as fractions (0.5676) are detected from
+A file is ``timestamp,<value>`` CSV (one value column; the shipped ``btc_dvol_daily`` and
+``eth_dvol_daily`` are ``timestamp,dvol``). Values in percent (DVOL's 56.76) or as fractions (0.5676) are detected from
 their magnitude or declared with ``unit``. Every bad row is one :class:`DataError` naming the file,
 line and column, as for OHLCV: unparseable, unsorted, duplicate, missing, non-positive or absurd
 values (above 500% a year).
@@ -31,7 +31,7 @@ def load_implied_vol(source: str | Path | pd.Series, unit: str | None = None,
 
     Parameters
     ----------
-    source : path, shipped dataset name (``"btc_dvol_1d"``) or Series
+    source : path, shipped dataset name (``"btc_dvol_daily"``) or Series
         A Series must have a DatetimeIndex of period starts.
     unit : {"percent", "fraction"}, optional
         Declared unit; by default percent when the median exceeds 3 (no asset has 300% implied vol).
@@ -162,6 +162,27 @@ class ImpliedVolLookup:
         if i < 0 or ts_ns - self.times[i] > self.max_age:
             return math.nan
         return float(self.values[i])
+
+    def at_with_previous(self, ts_ns: int) -> tuple[float, float]:
+        """:meth:`at`, and the value before it in the series (NaN when the value at ``ts_ns`` is missing or
+        is the series' first)."""
+        now = self.at(ts_ns)
+        i = self._i
+        return now, (float(self.values[i - 1]) if now == now and i >= 1 else math.nan)
+
+    def values_at(self, times_ns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`at_with_previous` for many times at once (e.g. every bar's close), in any order.
+
+        Returns the value known at each time and the one before it in the series, NaN where
+        :meth:`at` gives NaN.
+        """
+        t = np.asarray(times_ns, dtype="int64")
+        i = np.searchsorted(self.times, t, side="right") - 1
+        j = np.maximum(i, 0)
+        fresh = (i >= 0) & (t - self.times[j] <= self.max_age)
+        now = np.where(fresh, self.values[j], math.nan)
+        prev = np.where(fresh & (i >= 1), self.values[np.maximum(i - 1, 0)], math.nan)
+        return now, prev
 
     def covers(self, start, end) -> bool:
         """True when the series spans ``[start, end]``."""

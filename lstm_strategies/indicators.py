@@ -14,6 +14,17 @@ and ``vol`` / ``var`` for the horizon chosen by ``horizon``; ``var`` is the vari
 horizon, ``vol`` its annualised volatility.
 :meth:`VolatilityForecast.vol_at` answers the volatility over any remaining life.
 
+**Exogenous inputs** (e.g. implied volatility for ``har_iv``, ``implied``, ``lstm_iv``) are given as
+series, not as a second data feed: ``inputs={"implied_vol": load_implied_vol("btc_dvol_daily")}`` (or
+a shipped name / CSV path). Each value is stamped with the time it becomes known, and at each bar the
+forecaster reads the last value known at the bar's close, in both modes; a series is independent of
+the feed's bar size and its calendar, so there is nothing to align or resample. Inputs a forecaster
+does not declare are ignored (a config's ``[data] implied`` reaches every strategy's forecaster);
+one it declares and is not given is a :class:`~lstm_strategies.errors.ConfigError` at construction::
+
+    VolatilityForecast(data, forecaster="lstm_iv", forecaster_params={"model": "btc-1h-iv"},
+                       inputs={"implied_vol": "btc_dvol_daily"})
+
 Both Backtrader modes give the same numbers: runonce computes every forecast in one batched pass
 in :meth:`once`; next mode (``runonce=False``, live, resampled or replayed data) streams one bar at
 a time through :meth:`~lstm_strategies.forecasters.base.Forecaster.update`. Bars are validated in
@@ -67,9 +78,13 @@ class VolatilityForecast(bt.Indicator):
     Params
     ------
     forecaster : str, Forecaster class or instance
-        ``lstm``, ``lstm_refit``, ``ewma``, ``garch``, ``har``, ``log_har``, or an object.
+        a registered name (``lstm``, ``lstm_refit``, ``ewma``, ``garch``, ``har``, ``log_har``,
+        ``har_iv``, ``implied``, ``implied_level``, ``lstm_iv``, ``lstm_iv_refit``) or an object.
     forecaster_params : dict
         Constructor arguments when ``forecaster`` is a name or a class.
+    inputs : dict or None
+        Exogenous series by input name (``{"implied_vol": series}``): given to the forecaster when it
+        declares that input, ignored otherwise.
     calendar : str or None
         ``crypto`` or ``equity`` (None: the forecaster's own; an LSTM's comes from its card).
     horizon : int or None
@@ -83,8 +98,8 @@ class VolatilityForecast(bt.Indicator):
     """
 
     lines = ("vol", "var", *(f"vol_{h}" for h in HORIZON_LABELS), *(f"var_{h}" for h in HORIZON_LABELS))
-    params = (("forecaster", "ewma"), ("forecaster_params", None), ("calendar", None), ("horizon", None),
-              ("snap_horizon", False), ("start", None), ("allow_in_sample", False))
+    params = (("forecaster", "ewma"), ("forecaster_params", None), ("inputs", None), ("calendar", None),
+              ("horizon", None), ("snap_horizon", False), ("start", None), ("allow_in_sample", False))
     plotinfo = dict(subplot=True, plotname="forecast vol")
     plotlines = dict(var=dict(_plotskip=True), vol=dict(color="darkred"),
                      **{f"{kind}_{h}": dict(_plotskip=True) for kind in ("vol", "var") for h in HORIZON_LABELS})
@@ -114,6 +129,10 @@ class VolatilityForecast(bt.Indicator):
             forecaster = make_forecaster(spec, self.p.calendar, **self._forecaster_kwargs())
         else:
             raise ConfigError(f"forecaster={spec!r}: pass a registered name, a Forecaster class or an instance")
+        given = {name: series for name, series in (self.p.inputs or {}).items() if name in forecaster.inputs}
+        if given:
+            forecaster.set_inputs(**given)
+        forecaster.require_inputs()  # a declared input nobody gave: one clear error now, not at the first bar
         return forecaster
 
     #: the horizon (days of the forecaster's calendar) on the ``vol``/``var`` lines, set at construction
@@ -260,6 +279,24 @@ class LSTMVolatility(VolatilityForecast):
     alias = ("LSTMVol",)
     params = (("forecaster", "lstm"), *_declared("lstm"))
     plotinfo = dict(plotname="LSTM vol")
+
+
+class LSTMIVVolatility(VolatilityForecast):
+    """Term structure of an LSTM with implied volatility (``model``: ``"btc-1h-iv"``, ``"eth-1h-iv"`` or a
+    folder); give the series with ``inputs={"implied_vol": ...}``."""
+
+    alias = ("LSTMIVVol",)
+    params = (("forecaster", "lstm_iv"), *_declared("lstm_iv"))
+    plotinfo = dict(plotname="LSTM-IV vol")
+
+
+class HARIVVolatility(VolatilityForecast):
+    """HAR-IV forecast (log-HAR plus log implied variance) refit every ``refit_every_days``; give the series
+    with ``inputs={"implied_vol": ...}``."""
+
+    alias = ("HARIVVol",)
+    params = (("forecaster", "har_iv"), *_declared("har_iv"))
+    plotinfo = dict(plotname="HAR-IV vol")
 
 
 class RefittingLSTMVolatility(VolatilityForecast):

@@ -110,15 +110,19 @@ def relative_form(feature_names: list[str]) -> np.ndarray:
     return matrix
 
 
-def qlike_loss(log_forecast: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+def qlike_loss(log_forecast: torch.Tensor, target: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
     r"""QLIKE on variance, written in the log forecast: :math:`y e^{-f} + f - \log y - 1`.
 
-    Averaged over the batch and summed over the horizons (the last axis). QLIKE (Patton 2011) is
-    robust to noise in the realized-variance proxy and punishes forecasts that are too low more
-    than ones too high, which is what a risk manager wants.
+    Averaged over the batch and summed over the horizons (the last axis), each horizon weighted by
+    ``weights`` when given (0: that horizon is not trained). QLIKE (Patton 2011) is robust to noise
+    in the realized-variance proxy and punishes forecasts that are too low more than ones too high,
+    which is what a risk manager wants.
     """
     loss = target * torch.exp(-log_forecast) + log_forecast - torch.log(target) - 1.0
-    return loss.mean(dim=0).sum() if loss.dim() > 1 else loss.mean()
+    if loss.dim() == 1:
+        return loss.mean()
+    per_horizon = loss.mean(dim=0)
+    return per_horizon.sum() if weights is None else (per_horizon * weights).sum()
 
 
 def merge_ensemble(members: list[VolatilityLSTM]) -> VolatilityLSTM:

@@ -269,6 +269,9 @@ def run_sweep(config: SweepConfig, out: Path, executor: str = "local", workers: 
 
 
 def _report(config: SweepConfig, results: pd.DataFrame, out: Path, data: str | None) -> None:
+    from tqdm.auto import tqdm
+
+    from lstm_strategies.dashboard import sweep_page, write_page
     from lstm_strategies.metrics import format_table
     from lstm_strategies.plotting import new_figure, save_figure
     from lstm_strategies.reports import write_report
@@ -291,14 +294,17 @@ def _report(config: SweepConfig, results: pd.DataFrame, out: Path, data: str | N
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=2))
     if config.heatmap:
         _heatmap(results, config.heatmap, metric, out / "heatmap.png", new_figure, save_figure)
-    for i, row in ranking.head(config.top).iterrows():
+    tops = {}
+    best_rows = list(ranking.head(config.top).iterrows())
+    for i, row in tqdm(best_rows, desc="reports of the best runs", unit="report", leave=False):
         overrides = {k: _native(row[k]) for k in config.tasks[0] if k in row and not _isnan(row[k])}
         cfg = config.base.with_overrides(**overrides, name=f"{config.name}_top{i + 1}")
-        write_report(run_backtest(cfg, cfg.load_data(data)), out / f"top{i + 1}")
+        tops[f"top{i + 1}"] = write_report(run_backtest(cfg, cfg.load_data(data)), out / f"top{i + 1}")
+    write_page(out / "index.html", sweep_page(config.name, shown, summary, bool(config.heatmap), tops))
     print(shown.head(10).to_string(index=False))
     print(f"\n{len(results)} configurations tried; best {metric} {best[metric]:.3f}; deflated Sharpe ratio "
           f"{dsr['dsr']:.3f} (probability that the best is skilled after {len(results)} trials)")
-    print(f"wrote {out}/results.csv, results.parquet, ranking.md, summary.json"
+    print(f"wrote {out}/index.html, results.csv, results.parquet, ranking.md, summary.json"
           + (", heatmap.png" if config.heatmap else "") + f" and top1..top{min(config.top, len(results))}/")
 
 

@@ -23,44 +23,14 @@ import torch
 from tqdm.auto import tqdm
 
 from lstm_strategies.bars import end_of_day, fingerprint, infer_timeframe, timeframe_label
-from lstm_strategies.calendar import get_calendar, validate_horizons
+from lstm_strategies.calendar import get_calendar
 from lstm_strategies.checkpoint import ModelCard
 from lstm_strategies.errors import DataError
 from lstm_strategies.features import FEATURE_NAMES, HAR_FEATURES, feature_matrix, forward_variance_matrix
 from lstm_strategies.model import VolatilityLSTM, qlike_loss, relative_form
+from lstm_strategies.train_config import TrainConfig  # noqa: F401  (re-exported: training's API)
 
 HAR_COLUMNS = [FEATURE_NAMES.index(c) for c in HAR_FEATURES]
-
-
-@dataclass
-class TrainConfig:
-    """Hyper-parameters of one training run: the one place their defaults live (the CLI reads them).
-
-    The defaults (window 48 bars, 8 hidden units per seed, weight decay 1e-3, learning rate 1e-3)
-    were chosen on the 2021 validation year of BTC/USDT hourly only (``benchmarks/lstm_grid.py``).
-    ``horizons`` defaults to the calendar's (1/7/30 days for crypto, 1/5/21 trading days for equities).
-    """
-
-    window: int = 48
-    horizons: list[int] | None = None
-    hidden_size: int = 8
-    num_layers: int = 1
-    dropout: float = 0.0
-    lr: float = 1e-3
-    har_lr: float = 1e-4
-    weight_decay: float = 1e-3
-    batch_size: int = 256
-    max_epochs: int = 30
-    patience: int = 5
-    val_days: int = 365
-    relative: bool = True
-    seed: int = 0
-    calendar: str = "crypto"
-    device: str = "cpu"
-    threads: int | None = None
-
-    def resolved_horizons(self) -> list[int]:
-        return list(validate_horizons(self.horizons, get_calendar(self.calendar)))
 
 
 @dataclass

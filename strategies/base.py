@@ -10,6 +10,7 @@ as option rolls) and :meth:`ForecastStrategy.decision_metrics` (what the strateg
 from __future__ import annotations
 
 import math
+import sys
 from typing import Annotated, ClassVar
 
 import backtrader as bt
@@ -24,8 +25,8 @@ from lstm_strategies.indicators import VolatilityForecast
 SCHEDULES = ("bar", "daily", "weekly")
 #: parameters every strategy receives from the runner (the config's [strategy] table and [data]
 #: calendar, [backtest] start), not from ``[strategy] params``
-RUNNER_PARAMS = (("forecaster", "lstm"), ("forecaster_params", None), ("calendar", "crypto"), ("start", None),
-                 ("allow_in_sample", False))
+RUNNER_PARAMS = (("forecaster", "lstm"), ("forecaster_params", None), ("inputs", None), ("calendar", "crypto"),
+                 ("start", None), ("allow_in_sample", False))
 
 
 class ForecastStrategy(bt.Strategy):
@@ -37,6 +38,9 @@ class ForecastStrategy(bt.Strategy):
         A registered forecaster (``lstm``, ``lstm_refit``, ``ewma``, ``garch``, ``har``, ``log_har``).
     forecaster_params : dict
         Its parameters (e.g. ``{"model": "btc-1h"}``).
+    inputs : dict or None
+        Exogenous series by input name (``{"implied_vol": ...}``, from ``[data] implied``), given to the
+        forecaster when it declares them.
     calendar : str
         ``crypto`` or ``equity`` (set by the backtest runner from ``[data] calendar``).
     start : str or None
@@ -101,7 +105,7 @@ class ForecastStrategy(bt.Strategy):
         self.Params.check({k: v.item() if isinstance(v, np.generic) else v for k, v in values.items()})
         self.forecast = VolatilityForecast(
             self.data, forecaster=self.p.forecaster, forecaster_params=dict(self.p.forecaster_params or {}),
-            calendar=self.p.calendar, horizon=self.horizon_days(), snap_horizon=self.snap_horizon,
+            inputs=self.p.inputs, calendar=self.p.calendar, horizon=self.horizon_days(), snap_horizon=self.snap_horizon,
             start=self.p.start, allow_in_sample=self.p.allow_in_sample)
         self.calendar = self.forecast.forecaster.cal
         # compare Backtrader's float date numbers per bar: no Timestamp objects in the hot path
@@ -142,6 +146,12 @@ class ForecastStrategy(bt.Strategy):
         """What the strategy is for, measured on a finished run (see the subclasses); the keys are the
         ``decision.*`` metrics the class declares in ``metrics`` (and may be more)."""
         return {}
+
+    @classmethod
+    def report_figures(cls, result, folder) -> list[tuple[str, object]]:
+        """Figures of what the strategy is for, written as PNGs into ``folder``: ``[(title, path)]`` for the
+        tearsheet (the report draws the forecast, weights and equity for every strategy)."""
+        return []
 
     @classmethod
     def baseline_metrics(cls, result, returns: pd.Series) -> dict:
@@ -206,30 +216,45 @@ class ForecastStrategy(bt.Strategy):
         return True
 
     def record(self, **extra) -> None:
-        self.records.append({"datetime": self.data.datetime[0], "forecast_vol": self.forecast.vol[0],
-                             "target_weight": self.target_weight, "weight": self.current_weight(),
-                             "hedge_ratio": self.hedge_ratio, "value": self.broker.getvalue(), **extra})
+        fc = self.forecast
+        self.records.append({"datetime": self.data.datetime[0], "forecast_vol": fc.vol[0], "vol_1d": fc.vol_1d[0],
+                             "vol_7d": fc.vol_7d[0], "vol_30d": fc.vol_30d[0], "target_weight": self.target_weight,
+                             "weight": self.current_weight(), "hedge_ratio": self.hedge_ratio,
+                             "value": self.broker.getvalue(), **extra})
 
 
 class ProgressAnalyzer(bt.Analyzer):
-    """A tqdm progress bar over the bars of a run (closed even when the run fails)."""
+    """Progress of a run: one line when the forecaster starts warming up (in runonce mode every forecast
+    is computed before the first bar is traded, which takes seconds for an LSTM), then a bar over the
+    bars, created at the first bar so that its rate and ETA count the bars alone (closed even when the
+    run fails)."""
 
     params = (("total", None), ("desc", "backtest"))
 
     def start(self):
         from tqdm.auto import tqdm
 
-        self.bar = tqdm(total=self.p.total, desc=self.p.desc, unit="bar", mininterval=0.5, miniters=500,
-                        leave=False)
+        self.bar = None
+        tqdm.write(f"{self.p.desc}: warming up the forecaster ({self.strategy.forecast.forecaster.name}) "
+                   f"over {self.p.total:,} bars", file=sys.stderr)
+
+    def _tick(self):
+        if self.bar is None:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=self.p.total, desc=self.p.desc, unit="bar", mininterval=0.5, miniters=500,
+                            leave=False)
+        self.bar.update(1)
 
     def prenext(self):
-        self.bar.update(1)
+        self._tick()
 
     def next(self):
-        self.bar.update(1)
+        self._tick()
 
     def stop(self):
-        self.bar.close()
+        if self.bar is not None:
+            self.bar.close()
 
 
 class RecordsAnalyzer(bt.Analyzer):

@@ -191,6 +191,27 @@ class _ReplicatedOptionStrategy(_OptionStrategy):
         return {"rolls": pd.DataFrame(self.rolls)}
 
     @classmethod
+    def report_figures(cls, result, folder) -> list[tuple[str, object]]:
+        """The hedging error of each completed roll: value at expiry against the ideal protected payoff."""
+        from lstm_strategies.plotting import new_figure, percent_axis, save_figure
+
+        rolls = result.extras.get("rolls")
+        if rolls is None or not len(rolls) or "hedge_error" not in rolls:
+            return []
+        done = rolls[rolls["complete"].astype(bool)]
+        if not len(done):
+            return []
+        fig, ax = new_figure(10, 3.6)
+        err = done["hedge_error"].to_numpy()
+        ax.bar(pd.DatetimeIndex(done["datetime"]), err, width=20, color=np.where(err < 0, "tab:red", "tab:blue"),
+               label="hedging error per roll (share of the value at the roll)")
+        ax.axhline(0, color="black", lw=0.6)
+        percent_axis(ax, decimals=1)
+        title = f"{result.config.name}: hedging error per roll (value at expiry minus the ideal protected payoff)"
+        return [("hedging error per roll", save_figure(fig, folder / "hedging_error.png", title,
+                                                       "share of the value at the roll"))]
+
+    @classmethod
     def decision_metrics(cls, result) -> dict:
         rolls = result.extras.get("rolls")
         out: dict = {}

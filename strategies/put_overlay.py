@@ -174,6 +174,24 @@ class PutOverlayStrategy(_OptionStrategy):
                 "implied_source": None if self._implied is None else self._implied.source}
 
     @classmethod
+    def report_figures(cls, result, folder) -> list[tuple[str, object]]:
+        """Premiums paid and payoffs received over the run, cumulative, as shares of the starting cash."""
+        from lstm_strategies.plotting import new_figure, percent_axis, save_figure
+
+        hedges = result.extras.get("hedges")
+        if hedges is None or not len(hedges):
+            return []
+        cash = result.config.backtest.cash
+        when = pd.DatetimeIndex(hedges["datetime"])
+        fig, ax = new_figure(10, 3.6)
+        ax.step(when, hedges["premium"].cumsum() / cash, where="post", label="premiums paid (cumulative)")
+        ax.step(when, hedges["payoff"].cumsum() / cash, where="post", label="payoffs received (cumulative)")
+        percent_axis(ax)
+        title = f"{result.config.name}: premiums paid and payoffs received (share of starting cash)"
+        return [("premiums and payoffs", save_figure(fig, folder / "premiums_payoffs.png", title,
+                                                     "share of starting cash"))]
+
+    @classmethod
     def decision_metrics(cls, result) -> dict:
         hedges, cash = result.extras.get("hedges"), result.config.backtest.cash
         out = {"pricing": result.config.strategy.params.get("pricing", cls.Params.defaults()["pricing"]),

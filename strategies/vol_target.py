@@ -73,6 +73,24 @@ class VolTargetStrategy(ForecastStrategy):
         return {"target_vol": target, **rolling_tracking_error(result.returns, target, 30, days_per_year)}
 
     @classmethod
+    def report_figures(cls, result, folder) -> list[tuple[str, object]]:
+        """The strategy's 30-day realized volatility against its target: what TE30 measures."""
+        import math
+
+        from lstm_strategies.plotting import new_figure, percent_axis, save_figure
+
+        target = float(result.config.strategy.params.get("target_vol", cls.Params.defaults()["target_vol"]))
+        rolling = result.returns.rolling(30, min_periods=30).std(ddof=1) * math.sqrt(result.calendar.days_per_year)
+        fig, ax = new_figure(10, 3.8)
+        ax.plot(rolling.index, rolling, lw=1.1, label="realized volatility of the last 30 days")
+        ax.axhline(target, color="black", lw=0.9, ls="--", label=f"target {target:.0%}")
+        ax.set_ylim(0, max(float(rolling.max()) if rolling.notna().any() else target, target) * 1.1)
+        percent_axis(ax)
+        title = f"{result.config.name}: realized volatility against the target (TE30: the RMS gap)"
+        return [("realized volatility against the target (TE30)",
+                 save_figure(fig, folder / "realized_vs_target.png", title, "annualised volatility"))]
+
+    @classmethod
     def baseline_metrics(cls, result, returns: pd.Series) -> dict:
         """The baseline's TE30 against this run's target (how close a constant exposure tracks it)."""
         target = float(result.config.strategy.params.get("target_vol", cls.Params.defaults()["target_vol"]))

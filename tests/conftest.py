@@ -80,6 +80,83 @@ def run_ewma_on_a_stock_feed(frame: pd.DataFrame, runonce: bool) -> None:
     cerebro.run()
 
 
+@pytest.fixture(scope="session")
+def btc_dvol():
+    """Deribit's BTC DVOL (shipped), indexed by the time each daily close becomes known."""
+    from lstm_strategies.implied import load_implied_vol
+
+    return load_implied_vol("btc_dvol_daily")
+
+
+def perturb_after(df: pd.DataFrame, implied: pd.Series, when: pd.Timestamp, seed: int = 0):
+    """Bars stamped after ``when`` (prices x exp(N(0, 0.03)), volume x U(0.5, 2)) and implied values
+    known after that bar's close (x U(0.6, 1.4)) changed at random; everything earlier untouched."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    bars = df.copy()
+    late = bars.index > when
+    k = np.exp(rng.normal(0.0, 0.03, late.sum()))
+    for col in ("open", "high", "low", "close"):
+        bars.loc[late, col] = bars.loc[late, col] * k
+    bars.loc[late, "volume"] = bars.loc[late, "volume"] * rng.uniform(0.5, 2.0, late.sum())
+    bars.attrs = dict(df.attrs)
+    iv = implied.copy()
+    known_late = iv.index > when + pd.Timedelta(df.attrs.get("timeframe") or "1h")
+    iv[known_late] = iv[known_late] * rng.uniform(0.6, 1.4, known_late.sum())
+    iv.attrs = dict(implied.attrs)
+    return bars, iv
+
+
+def forecasts(make, df: pd.DataFrame, implied: pd.Series, start, streaming: bool):
+    """Forecasts of a fresh ``make()`` given ``implied``: batched (``predict_batch(start=)``) or streamed
+    bar by bar (``publish_from(start)``)."""
+    import numpy as np
+
+    f = make().set_inputs(implied_vol=implied).fit(df)
+    if not streaming:
+        return f.predict_batch(df, start=start)
+    f.publish_from(start)
+    cols = df[["open", "high", "low", "close", "volume"]].to_numpy()
+    return np.array([f.update_fields(t, *row) for t, row in zip(df.index.asi8, cols.tolist(), strict=True)])
+
+
+def assert_causal(make, df: pd.DataFrame, implied: pd.Series, when: str, start: str, streaming: bool) -> None:
+    """Perturbing every bar and implied value after ``when`` leaves every forecast at or before it
+    bit-identical (in the path asked for), and moves most later ones."""
+    import numpy as np
+
+    when = pd.Timestamp(when, tz="UTC")
+    base = forecasts(make, df, implied, start, streaming)
+    bars, iv = perturb_after(df, implied, when)
+    moved = forecasts(make, bars, iv, start, streaming)
+    before = (df.index <= when) & (df.index >= pd.Timestamp(start, tz="UTC"))
+    assert np.isfinite(base[before]).any()
+    np.testing.assert_array_equal(moved[before], base[before])
+    later = df.index > when
+    assert np.mean(moved[later] != base[later]) > 0.5
+
+
+def moved_at_its_close(make, df: pd.DataFrame, implied: pd.Series, when: str, start: str) -> list[list[bool]]:
+    """Change only the implied value that becomes known at the close of bar ``when``: forecasts before
+    that bar stay bit-identical in both paths; returns, per path (batched, streaming), which horizons
+    moved at ``when`` (the value is read as soon as it is known)."""
+    import numpy as np
+
+    when = pd.Timestamp(when, tz="UTC")
+    changed = implied.copy()
+    changed[when + pd.Timedelta(df.attrs.get("timeframe") or "1h")] *= 1.3
+    changed.attrs = dict(implied.attrs)
+    i = df.index.get_loc(when)
+    moved = []
+    for streaming in (False, True):
+        base = forecasts(make, df, implied, start, streaming)
+        other = forecasts(make, df, changed, start, streaming)
+        np.testing.assert_array_equal(other[:i], base[:i])
+        moved.append(list(other[i] != base[i]))
+    return moved
+
+
 def variance_config(strategy: str = "variance_swap", params: dict | None = None, forecaster: str = "ewma",
                     baselines: bool = False, **backtest):
     """A variance strategy on the shipped BTC DVOL, trading from 2023-01-01 (the bars come with the run)."""

@@ -126,3 +126,21 @@ def test_one_end_of_day_rule():
     assert end_of_day("2021-12-31 00:00") == pd.Timestamp("2021-12-31", tz="UTC")
     assert end_of_day(pd.Timestamp("2021-12-31 12:00", tz="UTC")) == pd.Timestamp("2021-12-31 12:00", tz="UTC")
     assert end_of_day(last) == last
+
+
+def test_an_equity_calendar_counts_missing_sessions_not_weekends_and_holidays():
+    """The S&P 500 1999-2018 misses exactly its unscheduled closures: 9/11, two days of mourning,
+    Hurricane Sandy, and one more day of mourning (weekends and the regular holidays are no gaps)."""
+    import pandas as pd
+
+    from lstm_strategies.bars import find_gaps
+    from lstm_strategies.calendar import get_calendar
+    from lstm_strategies.datasets import load_dataset
+
+    gaps = find_gaps(load_dataset("arch:sp500"), calendar=get_calendar("equity"))
+    starts = [str(d.date()) for d in gaps.table["start"]]
+    assert starts == ["2001-09-11", "2004-06-11", "2007-01-02", "2012-10-29", "2018-12-05"]
+    assert list(gaps.table["missing"]) == [4, 1, 1, 2, 1]
+    sessions = get_calendar("equity").sessions("2024-12-20", "2025-01-03")
+    assert pd.Timestamp("2024-12-25") not in sessions and pd.Timestamp("2025-01-01") not in sessions
+    assert len(get_calendar("crypto").sessions("2024-12-20", "2025-01-03")) == 15

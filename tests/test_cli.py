@@ -46,6 +46,24 @@ def test_train_writes_a_loadable_checkpoint(tmp_path, capsys):
     assert load_pretrained(out).window == 10
 
 
+def test_train_implied_writes_an_lstm_iv_that_reads_its_series(tmp_path, capsys, btc_hourly):
+    from conftest import window
+
+    bars = tmp_path / "bars.csv"
+    window(btc_hourly, "2020-06-01", "2021-08-10").to_csv(bars, index_label="timestamp")
+    out = tmp_path / "iv"
+    assert main(["train", "--data", str(bars), "--implied", "btc_dvol_daily", "--train-end", "2021-07-31",
+                 "--window", "12", "--hidden", "2", "--epochs", "1", "--ensemble", "1", "--val-days", "45",
+                 "--out", str(out)]) == 0
+    card = json.loads((out / "model.json").read_text())
+    assert card["inputs"] == ["implied_vol"] and card["training"]["epochs"] == 1
+    assert card["training"]["implied_source"] == "btc_dvol_daily"
+    assert "corrections kept at" in capsys.readouterr().out
+    assert main(["train", "--data", str(bars), "--implied", "btc_dvol_daily", "--train-end", "2021-07-31",
+                 "--walk-forward", "--out", str(tmp_path / "wf")]) == 2
+    assert "--walk-forward and --train-start do not apply" in capsys.readouterr().err
+
+
 def test_backtest_main_job(tmp_path, capsys):
     assert main(["backtest", "--config", "backtests/spx_vol_target_demo.toml", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
@@ -165,3 +183,47 @@ def test_an_over_long_file_name_is_one_clear_line(tmp_path, capsys):
         assert main(argv) == 2
         err = capsys.readouterr().err
         assert err.startswith("error: ") and ("over 255 bytes" in err or "too long" in err) and "Traceback" not in err
+
+
+def test_configs_are_positional_everywhere_and_the_old_option_still_works(tmp_path, capsys):
+    from lstm_strategies.cli import _config_path, build_parser
+
+    for argv in (["backtest", "backtests/btc_vol_target_lstm.toml"], ["backtest", "--config",
+                                                                      "backtests/btc_vol_target_lstm.toml"]):
+        assert _config_path(build_parser().parse_args(argv)) == "backtests/btc_vol_target_lstm.toml"
+    assert _config_path(build_parser().parse_args(["sweep", "backtests/sweeps/btc_vol_target_grid.toml"])) \
+        == "backtests/sweeps/btc_vol_target_grid.toml"
+    assert main(["backtest", "backtests/spx_vol_target_demo.toml", "--out", str(tmp_path / "demo")]) == 0
+    assert (tmp_path / "demo" / "tearsheet.html").exists()
+    assert main(["backtest"]) == 2
+    assert "give a config file, e.g. `lstm-strategies backtest" in capsys.readouterr().err
+
+
+def test_unknown_dataset_names_list_the_shipped_ones(capsys):
+    assert main(["data", "inspect", "btc_usdt_1d"]) == 2
+    err = capsys.readouterr().err
+    assert "btc_usdt_1h" in err and "eth_usdt_1h" in err and "btc_dvol_daily" in err
+    assert main(["data", "inspect", "nowhere.csv"]) == 2
+    assert "shipped dataset: btc_usdt_1h" in capsys.readouterr().err
+
+
+def test_data_inspect_reads_an_implied_vol_series(capsys):
+    assert main(["data", "inspect", "eth_dvol_daily"]) == 0
+    out = capsys.readouterr().out
+    assert "implied volatility" in out and "1,840" in out and "known at the end of its period" in out
+
+
+def test_help_shows_each_default_once_and_no_markup(capsys):
+    from lstm_strategies.cli import build_parser
+
+    parser = build_parser()
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--help"])
+    top = capsys.readouterr().out
+    assert "``" not in top and "lstm-strategies backtest CONFIG.toml" in top
+    for command in ("train", "backtest", "evaluate", "sweep", "compare"):
+        with pytest.raises(SystemExit):
+            parser.parse_args([command, "--help"])
+        text = capsys.readouterr().out
+        assert "(default: None)" not in text
+        assert not [line for line in text.splitlines() if line.count("default") > 1], command

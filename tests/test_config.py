@@ -107,6 +107,13 @@ BATTERY = [
     (lambda raw: edit("strategy.params", {"maturity_days": 90})(edit("strategy.name", "synthetic_put")(raw)),
      "90 days would be an extrapolation; set extrapolate = true"),
     (edit("strategy.forecaster_params.burn_in_days", float("inf")), "burn_in_days=inf must be a finite number"),
+    # exogenous inputs: a forecaster that reads implied vol needs [data] implied
+    (edit("strategy.forecaster", "har_iv"), "[data] implied is missing: the har_iv forecaster reads the exogenous "
+                                            "input 'implied_vol'"),
+    (lambda raw: edit("strategy.forecaster_params", {})(edit("strategy.forecaster", "lstm_iv")(raw)),
+     "set [data] implied = "),
+    (edit("data.implied", 5), "data.implied = 5"),
+    (edit("data.implid", "btc_dvol_daily"), "data.implid: unknown key; did you mean 'implied'?"),
 ]
 
 
@@ -128,7 +135,7 @@ def test_the_battery_is_complete():
             validate_config(mutate(copy.deepcopy(base())), "bad.toml")
         except ConfigError:
             refused += 1
-    assert refused == len(BATTERY) >= 62
+    assert refused == len(BATTERY) >= 66
 
 
 def test_the_base_config_is_valid_and_round_trips():
@@ -162,3 +169,14 @@ def test_an_option_beyond_the_forecast_horizons_needs_the_opt_in():
     raw = edit("strategy.params", {"maturity_days": 90, "extrapolate": True})(edit("strategy.name", "synthetic_put")(
         base()))
     assert validate_config(raw, "ok.toml").strategy.params["maturity_days"] == 90
+
+
+def test_implied_vol_is_named_once_in_data_and_loaded_when_the_run_starts():
+    raw = edit("strategy.forecaster", "har_iv")(edit("data.implied", "btc_dvol_daily")(base()))
+    cfg = validate_config(raw, "iv.toml")
+    assert cfg.data.implied == "btc_dvol_daily" and validate_config(cfg.to_dict(), "iv.toml") == cfg
+    assert cfg.load_inputs()["implied_vol"].attrs["source"] == "btc_dvol_daily"
+    assert cfg.with_overrides(implied="eth_dvol_daily").load_inputs()["implied_vol"].attrs["source"] == "eth_dvol_daily"
+    with pytest.raises(ConfigError, match=r"iv.toml: \[data\] implied = 'nope.csv': nope.csv: implied-vol file not"):
+        cfg.with_overrides(implied="nope.csv").load_inputs()
+    assert validate_config(base(), "ok.toml").load_inputs() == {}

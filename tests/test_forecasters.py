@@ -160,7 +160,8 @@ def test_arguments_are_validated_at_construction(name, kwargs, message):
 
 
 def test_registry_declares_each_parameter_once():
-    assert set(forecaster_names()) == {"lstm", "lstm_refit", "ewma", "garch", "har", "log_har"}
+    assert set(forecaster_names()) >= {"lstm", "lstm_refit", "ewma", "garch", "har", "log_har", "har_iv", "implied",
+                                       "implied_level"}
     assert forecaster_params("ewma") == {"lam": 0.94, "burn_in_days": 30, "horizons": None}
     assert forecaster_params("lstm") == {"model": "btc-1h", "head": "refit", "min_train_days": 180,
                                          "refit_every_days": 30}

@@ -18,6 +18,32 @@ def test_the_shipped_dvol_loads_as_fractions_known_at_the_end_of_each_day():
     assert iv.attrs["gaps"] == 1 and iv.attrs["missing_periods"] == 1  # 2025-11-11 is missing
 
 
+@pytest.mark.parametrize("name", ["btc_dvol_daily", "eth_dvol_daily"])
+def test_the_daily_dvol_files_load_without_gaps_from_deribits_first_day(name):
+    iv = load_implied_vol(name)
+    assert len(iv) == 1840 and iv.attrs["gaps"] == 0 and iv.attrs["unit"] == "percent"
+    assert iv.index[0] == pd.Timestamp("2021-03-25", tz="UTC") and iv.index[-1] == pd.Timestamp("2026-04-07", tz="UTC")
+    assert 0.3 < iv.min() and iv.max() < 2.0
+
+
+def test_the_daily_btc_file_supersedes_the_older_one_with_final_closes():
+    old, new = load_implied_vol("btc_dvol_1d"), load_implied_vol("btc_dvol_daily")
+    common = old.index.intersection(new.index)
+    differ = common[(old[common] != new[common]).to_numpy()]
+    assert len(common) == 1102 and len(differ) <= 7 and differ.min() >= pd.Timestamp("2025-11-06", tz="UTC")
+
+
+def test_many_bars_read_what_one_bar_reads():
+    iv = load_implied_vol("btc_dvol_daily")
+    closes = pd.date_range("2021-03-24 20:00", "2021-03-30", freq="1h", tz="UTC").as_unit("ns").asi8
+    now, prev = ImpliedVolLookup(iv).values_at(closes)
+    one = ImpliedVolLookup(iv)
+    expected = [one.at_with_previous(int(t)) for t in closes]
+    np.testing.assert_array_equal(now, [e[0] for e in expected])
+    np.testing.assert_array_equal(prev, [e[1] for e in expected])
+    assert np.isnan(now[:4]).all() and not np.isnan(now[4]) and np.isnan(prev[4]) and not np.isnan(prev[-1])
+
+
 def test_a_bar_sees_only_values_known_at_its_close():
     iv = load_implied_vol("btc_dvol_1d")
     lookup = ImpliedVolLookup(iv)
@@ -53,17 +79,37 @@ def test_units_are_detected_or_declared(tmp_path):
     assert load_implied_vol(tmp_path / "frac.csv", unit="percent").iloc[1] == pytest.approx(0.006)
 
 
-def test_forecast_against_implied_on_a_slice(btc_hourly):
-    from lstm_strategies.evaluation import compare_with_implied
+def test_every_forecaster_against_implied_on_a_short_window(tmp_path, capsys):
+    """evaluate --implied: the implied forecasters and the LSTM-IV join the race; each is scored against DVOL."""
+    from lstm_strategies.cli import main
 
-    df = btc_hourly[(btc_hourly.index >= "2022-05-01") & (btc_hourly.index < "2023-06-01")]
-    df.attrs = dict(btc_hourly.attrs)
-    cmp = compare_with_implied(df, load_implied_vol("btc_dvol_1d"), "btc-1h")
-    assert list(cmp.table.index) == ["implied", "lstm", "log_har"]
-    assert cmp.series.index[0] >= pd.Timestamp("2022-11-06", tz="UTC")
-    assert {"const", "implied", "lstm"} == set(cmp.encompassing.index)
-    assert (cmp.encompassing["hac_se"] > 0).all()
-    assert cmp.table.loc["lstm", "dm_pvalue_vs_implied"] <= 1
+    out = tmp_path / "eval"
+    assert main(["evaluate", "--data", "btc_usdt_1h", "--model", "btc-1h", "--start", "2025-10-01", "--end",
+                 "2026-01-31", "--implied", "btc_dvol_daily", "--mcs-reps", "100", "--out", str(out)]) == 0
+    table = pd.read_csv(out / "evaluation_7d.csv", index_col=0)
+    assert set(table.index) == {"lstm", "lstm_iv", "log_har", "ewma", "garch", "har", "har_iv", "implied",
+                                "implied_level"}
+    assert np.isnan(table.loc["implied", "dm_pvalue_vs_implied"]) and table.loc["implied", "ratio_vs_har_iv"] > 0
+    assert table["mcs_pvalue"].notna().all()
+    vs = pd.read_csv(out / "implied_vs_forecasts.csv").set_index(["horizon", "forecaster"])
+    assert vs.loc[(30, "implied"), "ratio_vs_implied"] == 1.0 and np.isnan(vs.loc[(30, "implied"), "enc_b_model"])
+    lstm_iv = vs.loc[(30, "lstm_iv")]
+    assert lstm_iv["enc_se_model"] > 0 and 0 <= lstm_iv["enc_p_model"] <= 1 and lstm_iv["enc_nobs"] == 123
+    # 30 days: LSTM-IV is its log-HAR head alone, the same forecasts (no DM test between identical forecasts)
+    assert np.isnan(pd.read_csv(out / "evaluation_30d.csv", index_col=0).loc["lstm_iv", "dm_pvalue_vs_log_har"])
+    assert (out / "implied_vs_forecast.png").stat().st_size > 10_000
+    assert "the forecasts against btc_dvol_daily" in capsys.readouterr().out
+
+
+def test_an_lstm_iv_inside_its_training_window_is_left_out_with_a_note(tmp_path, capsys):
+    from lstm_strategies.cli import main
+
+    assert main(["evaluate", "--data", "eth_usdt_1h", "--model", "eth-1h", "--start", "2022-11-01", "--end",
+                 "2022-12-15", "--implied", "eth_dvol_daily", "--mcs-reps", "50", "--out", str(tmp_path / "e")]) == 0
+    assert "eth-1h-iv left out: it was trained on data to 2022-12-31" in capsys.readouterr().out
+    assert main(["evaluate", "--data", "eth_usdt_1h", "--model", "eth-1h", "--start", "2022-11-01", "--implied",
+                 "eth_dvol_daily", "--iv-model", "eth-1h-iv", "--out", str(tmp_path / "f")]) == 2
+    assert "in-sample" in capsys.readouterr().err
 
 
 @pytest.mark.timeout(20)

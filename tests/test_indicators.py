@@ -13,14 +13,18 @@ from conftest import run_ewma_on_a_stock_feed, window
 from lstm_strategies.btfeed import to_bt_feed
 from lstm_strategies.data import resample_ohlcv
 from lstm_strategies.errors import ConfigError, DataError, LeakageError
+from lstm_strategies.forecasters import make_forecaster
 from lstm_strategies.forecasters.ewma import EWMAForecaster
 from lstm_strategies.forecasters.garch import GARCHForecaster
 from lstm_strategies.forecasters.har import LogHARForecaster
 from lstm_strategies.forecasters.lstm import LSTMForecaster
+from lstm_strategies.implied import load_implied_vol
 from lstm_strategies.indicators import (
     EWMAVolatility,
     GARCHVolatility,
+    HARIVVolatility,
     LogHARVolatility,
+    LSTMIVVolatility,
     LSTMVolatility,
     VolatilityForecast,
 )
@@ -35,6 +39,21 @@ CASES = {
                 lambda: LogHARForecaster(min_train_days=70, refit_every_days=14)),
     "garch": (GARCHVolatility, {"min_train_days": 80, "refit_every_days": 14},
               lambda: GARCHForecaster(min_train_days=80, refit_every_days=14)),
+}
+# the forecasters that read implied volatility, given as a series (the indicator's `inputs`)
+DVOL = load_implied_vol("btc_dvol_daily")
+IV = {"implied_vol": DVOL}
+SMALL_HAR = {"min_train_days": 70, "refit_every_days": 14}
+CASES |= {
+    "lstm_iv": (LSTMIVVolatility, {**SMALL_HAR, "inputs": IV, "allow_in_sample": True},
+                lambda: make_forecaster("lstm_iv", **SMALL_HAR).set_inputs(**IV)),
+    "har_iv": (HARIVVolatility, {**SMALL_HAR, "min_iv_days": 20, "inputs": IV},
+               lambda: make_forecaster("har_iv", **SMALL_HAR, min_iv_days=20).set_inputs(**IV)),
+    "implied": (VolatilityForecast, {"forecaster": "implied", "inputs": IV},
+                lambda: make_forecaster("implied").set_inputs(**IV)),
+    "implied_level": (VolatilityForecast, {"forecaster": "implied_level", "forecaster_params": {"window_days": 30},
+                                           "inputs": IV},
+                      lambda: make_forecaster("implied_level", window_days=30).set_inputs(**IV)),
 }
 LINES = ["vol", "var", "vol_1d", "vol_7d", "vol_30d", "var_1d", "var_7d", "var_30d"]
 MATRIX = [(runonce, preload, exactbars) for runonce in (True, False) for preload in (True, False)
@@ -201,3 +220,38 @@ def test_an_equity_model_fills_every_line_of_its_term_structure():
         vol = dict(zip(LINES, values[-1, 1:], strict=True))
         assert vol["vol"] == vol["vol_1d"]  # the default horizon is the shortest
         assert ind.vol_at(5) == pytest.approx(vol["vol_7d"]) and ind.vol_at(21) == pytest.approx(vol["vol_30d"])
+
+
+def test_an_input_the_forecaster_declares_must_be_given_and_others_are_ignored(feed_frame):
+    with pytest.raises(ConfigError, match=r"har_iv forecaster reads the exogenous input 'implied_vol'"):
+        run_indicator(feed_frame.iloc[:100], HARIVVolatility, {})
+    with_iv, _ = run_indicator(feed_frame.iloc[:900], EWMAVolatility, {"inputs": IV})
+    without, _ = run_indicator(feed_frame.iloc[:900], EWMAVolatility, {})
+    np.testing.assert_array_equal(with_iv, without)
+
+
+def test_a_refusing_forecaster_refuses_in_both_modes(btc_hourly):
+    """Bars after the series' last value (2026-04-06's close): raw implied refuses them, in either mode."""
+    df = window(btc_hourly, "2026-04-01", "2026-04-20")
+    for runonce in (True, False):
+        with pytest.raises(DataError, match=r"no implied_vol value known .* refuses to forecast without it"):
+            run_indicator(df, VolatilityForecast, {"forecaster": "implied", "inputs": IV}, runonce=runonce)
+
+
+def test_the_readme_example_with_implied_vol_runs(capsys):
+    """README's indicator example (a series given to the forecaster), run as it is written there."""
+    from pathlib import Path
+
+    readme = Path(__file__).resolve().parents[1].joinpath("README.md").read_text()
+    block = next(b.split("```", 1)[0] for b in readme.split("```python")[1:] if "LSTMIVVolatility(self.data" in b)
+    import sys
+    import types
+
+    module = types.ModuleType("readme_example")  # Backtrader looks its strategy's module up in sys.modules
+    sys.modules[module.__name__] = module
+    try:
+        exec(compile(block, "README.md", "exec"), module.__dict__)
+    finally:
+        del sys.modules[module.__name__]
+    out = capsys.readouterr().out
+    assert "2023-02-28 23:00:00: LSTM-IV next-day vol" in out and "bars without a DVOL value: none" in out

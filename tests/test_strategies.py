@@ -239,12 +239,30 @@ def test_the_dvol_priced_overlay_names_its_pricing_source(btc_hourly, tmp_path, 
     from lstm_strategies.reports import write_report
 
     cfg = BacktestConfig.from_toml("backtests/btc_put_overlay_dvol.toml")
-    df = window(btc_hourly, "2022-04-15", "2023-03-01")
+    df = window(btc_hourly, "2021-06-01", "2022-09-01")          # its warm-up, then eight months of 2022
     metrics = write_report(run_backtest(cfg, df), tmp_path / "dvol")
     decision = json.loads((tmp_path / "dvol" / "metrics.json").read_text())["decision"]
     assert decision == metrics["decision"]
-    assert decision["pricing"] == "implied" and decision["implied_source"] == "btc_dvol_1d"
+    assert decision["pricing"] == "implied" and decision["implied_source"] == "btc_dvol_daily"
     assert decision["decision_days_without_implied"] == 0 and decision["decisions"] > 20
     hedges = pd.read_csv(tmp_path / "dvol" / "hedges.csv")
     assert set(hedges["pricing"]) <= {"implied"}
-    assert "options priced at implied vol (btc_dvol_1d)" in (tmp_path / "dvol" / "tearsheet.html").read_text()
+    assert "options priced at implied vol (btc_dvol_daily)" in (tmp_path / "dvol" / "tearsheet.html").read_text()
+
+
+def test_a_forecaster_that_reads_implied_vol_gets_it_from_data_implied(btc_hourly):
+    """[data] implied reaches the forecaster in both Backtrader modes; the run records the series."""
+    raw = {"name": "iv", "data": {"dataset": "btc_usdt_1h", "start": "2022-01-01", "end": "2022-06-30",
+                                  "implied": "btc_dvol_daily"},
+           "backtest": {"start": "2022-04-01"},
+           "strategy": {"name": "vol_target", "forecaster": "har_iv",
+                        "forecaster_params": {"min_train_days": 40, "refit_every_days": 15, "min_iv_days": 10}},
+           "report": {"baselines": False}}
+    cfg = BacktestConfig.from_dict(raw)
+    df = window(btc_hourly, "2022-01-01", "2022-06-30")
+    once = run_backtest(cfg, df)
+    streamed = run_backtest(cfg, df, runonce=False)
+    pd.testing.assert_series_equal(once.returns, streamed.returns)
+    assert once.provenance["inputs"] == {"implied_vol": "btc_dvol_daily"}
+    assert once.provenance["input_fallbacks"] == {}          # DVOL covers every bar, HAR-IV fits from April
+    assert once.records["forecast_vol"].notna().all()

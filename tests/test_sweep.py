@@ -166,3 +166,17 @@ def _square_with_torch(x: int) -> float:
     import torch
 
     return float((torch.ones(64, 64) * x @ torch.eye(64))[0, 0] * x / 1.0)
+
+
+def test_a_sweep_task_passes_data_implied_to_the_forecasters_that_read_it():
+    from lstm_strategies.config import validate_config
+    from lstm_strategies.sweep import run_sweep_task
+
+    raw = {"name": "iv_grid", "data": {"dataset": "btc_usdt_1h", "start": "2023-01-01", "end": "2023-03-31",
+                                       "implied": "btc_dvol_daily"},
+           "backtest": {"start": "2023-02-15"}, "strategy": {"name": "vol_target", "forecaster": "ewma"},
+           "report": {"baselines": False}}
+    base = validate_config(raw, "iv_grid").model_dump()
+    rows = [run_sweep_task(base, {"forecaster": name}) for name in ("implied", "ewma")]
+    assert all(np.isfinite(r["te30"]) and r["orders"] > 0 for r in rows)
+    assert rows[0]["te30"] != rows[1]["te30"]

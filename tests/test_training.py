@@ -111,9 +111,10 @@ def test_merged_ensemble_equals_the_mean_of_its_members():
 
 def test_training_defaults_live_in_one_place():
     """The CLI's defaults are TrainConfig's (window 48, hidden 8, weight decay 1e-3)."""
-    from lstm_strategies.cli import build_parser
+    from lstm_strategies.cli import _train_config, build_parser
 
     args = build_parser().parse_args(["train", "--data", "x", "--train-end", "2021-12-31", "--out", "o"])
     cfg = TrainConfig()
-    assert (args.window, args.hidden, args.weight_decay, args.lr, args.epochs) == (
+    assert (args.window, args.hidden, args.weight_decay, args.lr, _train_config(args).max_epochs) == (
         cfg.window, cfg.hidden_size, cfg.weight_decay, cfg.lr, cfg.max_epochs) == (48, 8, 1e-3, 1e-3, 30)
+    assert args.epochs is None  # resolved per design: early stopping (30 at most) or the LSTM-IV's fixed 4

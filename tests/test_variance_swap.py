@@ -175,7 +175,9 @@ def test_the_report_shows_the_book_and_the_baseline(bars, tmp_path):
     assert metrics["baseline"]["label"] == "always-sell" and test["pvalue"] is not None
     assert test["diff"] == pytest.approx(metrics["decision"]["sharpe_mtm"] - metrics["baseline"]["sharpe_mtm"])
     sheet = (tmp_path / "gate" / "tearsheet.html").read_text()
-    assert "Decision metrics (variance_swap)" in sheet and "<tr><td>MTM Sharpe</td>" in sheet
+    sharpe = metrics["decision"]["sharpe_mtm"]
+    assert f"<tr><th>MTM Sharpe</th><td>{sharpe:.2f}</td></tr>" in sheet          # the plugin's section
+    assert "<tr><th>option fees paid beside the broker</th>" in sheet
     table = format_table(summary_table({"gate": metrics}))
     assert {"MTM Sharpe", "P&L/yr (var pts)", "Worst 30d / yr P&L"} <= set(table.columns)
 

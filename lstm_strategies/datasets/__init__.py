@@ -69,6 +69,11 @@ def names() -> list[str]:
     return sorted(SHIPPED) + sorted(BUILTIN)
 
 
+def ohlcv_names() -> list[str]:
+    """The shipped and built-in names that hold OHLCV bars (not implied-volatility series)."""
+    return sorted(n for n, d in SHIPPED.items() if d.kind == "ohlcv") + sorted(BUILTIN)
+
+
 def data_dir() -> Path:
     """Folder of extra (non-shipped) data: ``$LSTM_STRATEGIES_DATA``, else ``../shared/data``."""
     if os.environ.get(DATA_ENV):
@@ -94,7 +99,8 @@ def dataset_path(name: str) -> Path:
     for suffix in (".csv.gz", ".csv", ".parquet"):
         if (folder / f"{name}{suffix}").exists():
             return folder / f"{name}{suffix}"
-    raise DataError(f"dataset {name!r} is not shipped ({', '.join(names())}) and not in {folder}; "
+    raise DataError(f"dataset {name!r} is not shipped (OHLCV: {', '.join(ohlcv_names())}; implied volatility: "
+                    f"{', '.join(n for n, d in SHIPPED.items() if d.kind == 'implied_vol')}) and not in {folder}; "
                     f"give a file path, or set ${DATA_ENV} to the folder that holds {name}.*")
 
 
@@ -136,6 +142,10 @@ def load_dataset(spec: str | os.PathLike) -> pd.DataFrame:
     from lstm_strategies.readers import path_kind
 
     path = Path(spec)
-    if path.suffix or os.sep in spec or path_kind(path, "OHLCV file", DataError) != "missing":
+    kind = path_kind(path, "OHLCV file", DataError)
+    if kind == "missing" and (path.suffix or os.sep in spec):
+        raise DataError(f"{spec}: file not found; give an existing OHLCV file (CSV, CSV.gz, parquet, JSON) or a "
+                        f"shipped dataset: {', '.join(ohlcv_names())}")
+    if path.suffix or os.sep in spec or kind != "missing":
         return load_ohlcv(path)
     return load_ohlcv(dataset_path(spec))

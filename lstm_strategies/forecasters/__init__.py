@@ -18,6 +18,17 @@ name           forecaster
 ``log_har``    :class:`~lstm_strategies.forecasters.har.LogHARForecaster`
 =============  =====================================================================
 
+and the forecasters that also read the market's implied volatility (``inputs = ("implied_vol",)``;
+see :mod:`lstm_strategies.exogenous`):
+
+=================  =================================================================
+``har_iv``         :class:`~lstm_strategies.forecasters.har_iv.HARIVForecaster` (log-HAR + log IV²)
+``implied``        :class:`~lstm_strategies.forecasters.implied_var.ImpliedForecaster` (IV² h/365)
+``implied_level``  :class:`~lstm_strategies.forecasters.implied_var.ImpliedLevelForecaster`
+``lstm_iv``        :class:`~lstm_strategies.forecasters.lstm_iv.ImpliedLSTMForecaster` (``btc-1h-iv``)
+``lstm_iv_refit``  :class:`~lstm_strategies.forecasters.lstm_iv_refit.ImpliedRefittingLSTMForecaster`
+=================  =================================================================
+
 Importing this package imports no torch: the LSTM modules load it when a network is built.
 """
 
@@ -39,7 +50,8 @@ def register(cls: type) -> type:
     return cls
 
 
-from lstm_strategies.forecasters import ewma, garch, har, lstm, lstm_refit  # noqa: E402,F401  (they register)
+from lstm_strategies.forecasters import ewma, garch, har, har_iv, implied_var, lstm, lstm_iv  # noqa: E402,F401,I001
+from lstm_strategies.forecasters import lstm_iv_refit, lstm_refit  # noqa: E402,F401,I001  (they register)
 from lstm_strategies.forecasters.base import Forecaster  # noqa: E402
 
 #: parameters that come from the data or the config's calendar, not from forecaster_params

@@ -51,6 +51,7 @@ from lstm_strategies.bars import (
 from lstm_strategies.calendar import get_calendar, interpolate_variance, validate_horizons
 from lstm_strategies.checks import check_number
 from lstm_strategies.errors import ConfigError, DataError, NotFittedError
+from lstm_strategies.exogenous import MAX_AGE, FallbackLog, load_input, missing_input_advice, refuse_missing
 
 __all__ = ["Bar", "BarHistory", "Forecaster", "check_number", "frame_timeframe", "rows_to_frame"]
 
@@ -128,6 +129,12 @@ class Forecaster(ABC):
     refits: ClassVar[bool] = False
     #: exogenous series the forecaster reads besides the bars (e.g. ("implied_vol",)); none by default
     inputs: ClassVar[tuple[str, ...]] = ()
+    #: a bar without a known value of an input: "refuse" (DataError) or "fallback" (recorded)
+    missing_input: ClassVar[str] = "refuse"
+    #: with "fallback", what such a bar's forecast falls back to (recorded in input_fallbacks)
+    input_fallback: ClassVar[str] = ""
+    #: the series given to set_inputs (name -> Series indexed by the time each value becomes known)
+    _input_series: dict = {}
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -242,6 +249,9 @@ class Forecaster(ABC):
         self.initialized = False
         self.quiet_until: int | None = None
         self._buffer = None
+        self._lookups: dict = {}
+        self._fallbacks = FallbackLog()
+        self._needs_inputs = any(name not in self._input_series for name in self.inputs)
         for klass in reversed(type(self).__mro__):
             hook = vars(klass).get("_reset")
             if hook is not None:
@@ -250,6 +260,64 @@ class Forecaster(ABC):
     def _reset(self) -> None:  # noqa: B027  (an optional hook, not an abstract method)
         """Subclass hook: build this class's own streaming state (the base state is already clear, and
         the parents' hooks have run); never call ``super()._reset()``."""
+
+    # -- exogenous inputs ----------------------------------------------------------------------
+    def set_inputs(self, **series) -> Forecaster:
+        """Give the exogenous series the class declares (``implied_vol=...``: a Series from
+        :func:`~lstm_strategies.implied.load_implied_vol`, a shipped name or a CSV path); resets the
+        streaming state. An input the class does not declare is a :class:`ConfigError`."""
+        unknown = sorted(set(series) - set(self.inputs))
+        if unknown:
+            raise ConfigError(f"{type(self).__name__} reads the exogenous inputs {list(self.inputs)}, not {unknown}")
+        self._input_series = {**self._input_series, **{k: load_input(k, v) for k, v in series.items()}}
+        self.reset()
+        return self
+
+    @property
+    def input_series(self) -> dict[str, pd.Series]:
+        """The exogenous series given so far (name -> Series indexed by the time each value is known)."""
+        return dict(self._input_series)
+
+    @property
+    def input_fallbacks(self) -> dict[str, dict]:
+        """Bars forecast without an input value (since the last reset or batched pass), by reason."""
+        return self._fallbacks.as_dict()
+
+    def require_inputs(self) -> None:
+        """A :class:`ConfigError` saying how to give it, for a declared input that was not given."""
+        for name in self.inputs:
+            if name not in self._input_series:
+                raise ConfigError(missing_input_advice(self.name, name))
+
+    def input_lookup(self, name: str):
+        """The causal lookup of input ``name`` (one per reset: it keeps a cursor for bars in time order)."""
+        lookup = self._lookups.get(name)
+        if lookup is None:
+            from lstm_strategies.implied import ImpliedVolLookup
+
+            self.require_inputs()
+            lookup = self._lookups[name] = ImpliedVolLookup(self._input_series[name], MAX_AGE)
+        return lookup
+
+    def bar_closes(self, index: pd.DatetimeIndex) -> np.ndarray:
+        """UTC epoch nanoseconds of each bar's close (its stamp plus the bar size): when inputs are read."""
+        return index.as_unit("ns").asi8 + pd.Timedelta(self.timeframe).value
+
+    def input_values(self, name: str, df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """Batched: input ``name`` known at each bar's close, and the value before it (NaN: none known)."""
+        return self.input_lookup(name).values_at(self.bar_closes(df.index))
+
+    def missing_inputs(self, name: str, times_ns, missing=None, reason: str | None = None) -> None:
+        """Bars (stamps) whose forecast lacks input ``name``: refuse them or record the fallback,
+        as the class declares. ``missing`` masks ``times_ns``; ``reason`` overrides the record's reason."""
+        times = np.atleast_1d(np.asarray(times_ns, dtype="int64"))
+        if missing is not None:
+            times = times[np.asarray(missing, dtype=bool)]
+        if not times.size:
+            return
+        if self.missing_input == "refuse":
+            raise refuse_missing(self.name, name, self._input_series[name], times)
+        self._fallbacks.record(reason or f"no {name} value known at the bar's close", self.input_fallback, times)
 
     def publish_from(self, when) -> None:
         """Streamed forecasts before ``when`` (a time, or UTC epoch nanoseconds; None: every bar) will
@@ -269,7 +337,9 @@ class Forecaster(ABC):
         may be left NaN instead of computed (the bars before it still feed the later ones).
         """
         self._require_fitted()
+        self.require_inputs()
         check_frame(df)
+        self._fallbacks = FallbackLog()  # the record describes this pass
         step = frame_timeframe(df) if len(df) > 1 else self.timeframe
         if pd.Timedelta(step) != pd.Timedelta(self.timeframe):
             raise DataError(f"{df.attrs.get('source', 'data')}: bars are {step} apart but {self!r} was fitted on "
@@ -310,6 +380,8 @@ class Forecaster(ABC):
         """Add one bar (a :class:`~lstm_strategies.bars.Bar`, a pandas row, a dict or a tuple)
         and return the term structure forecast at its close (NaN during warm-up)."""
         self._require_fitted()
+        if self._needs_inputs:
+            self.require_inputs()
         b = as_bar(bar)
         ts = b.timestamp.value
         self._checker.check(ts, b.open, b.high, b.low, b.close, b.volume)
@@ -318,6 +390,8 @@ class Forecaster(ABC):
     def update_fields(self, ts_ns: int, open_: float, high: float, low: float, close: float,
                       volume: float) -> np.ndarray:
         """:meth:`update` from raw fields (the indicators' hot path: no object per bar)."""
+        if self._needs_inputs:
+            self.require_inputs()
         self._checker.check(ts_ns, open_, high, low, close, volume)
         return self._update(ts_ns, open_, high, low, close, volume)
 

@@ -16,6 +16,7 @@ from lstm_strategies.features import (
     feature_lookback,
     feature_matrix,
     forward_variance_matrix,
+    target_ends,
 )
 from lstm_strategies.forecasters.refit import ExpandingRefitForecaster
 
@@ -83,25 +84,17 @@ class HARForecaster(ExpandingRefitForecaster):
         return out
 
     def _target_ends(self, df: pd.DataFrame) -> np.ndarray:
-        """For each bar and horizon, the first bar at whose close its target is known.
+        """For each bar and horizon, the first bar at whose close its target is known (:func:`target_ends`)."""
+        return target_ends(df, self.horizons, self.calendar, self.bars_in_day)
 
-        Time-based: the first bar stamped at or after ``t + h days`` (as :func:`forward_realized_variance`
-        on a history ending there would no longer give NaN); ``len(df)`` when the data ends before.
-        """
-        n = len(df)
-        if self.cal.time_based:
-            ts = df.index.asi8
-            spans = np.array([pd.Timedelta(days=h).value for h in self.horizons])
-            return np.searchsorted(ts, ts[:, None] + spans[None, :], side="left")
-        bars = np.array([int(round(h * self.bars_in_day)) for h in self.horizons])
-        return np.arange(n)[:, None] + bars[None, :]
-
-    def _ols(self, X: np.ndarray, Y: np.ndarray, known: np.ndarray, finite_x: np.ndarray):
+    def _ols(self, X: np.ndarray, Y: np.ndarray, known: np.ndarray, finite_x: np.ndarray, min_rows: int = 30):
+        """Per horizon, OLS on the rows with finite regressors and a known positive target; None when a
+        horizon has fewer than ``min_rows`` of them."""
         params = []
         for j in range(Y.shape[1]):
             y = Y[:, j]
             ok = finite_x & known[:, j] & np.isfinite(y) & (y > 0)
-            if ok.sum() < 30:
+            if ok.sum() < min_rows:
                 return None
             if self.log:
                 design, target = np.column_stack([np.ones(ok.sum()), X[ok]]), np.log(y[ok])
@@ -140,11 +133,15 @@ class HARForecaster(ExpandingRefitForecaster):
         self._r2.add(0.0 if last is None else (math.log(close) - math.log(last)) ** 2)
         self._last_close = close
 
-    def _predict_last(self, params) -> np.ndarray:
-        """Streaming: the three trailing RV means from running sums (O(1), the batched arithmetic)."""
+    def _streamed_regressors(self) -> tuple[float, float, float]:
+        """Streaming: the log of the three trailing RV means from running sums (O(1), the batched arithmetic)."""
         r2, (day, week, month) = self._r2, self._windows   # the calendar's three HAR windows
-        x1, x2, x3 = (_flog(r2.window(day[0]) / day[1]), _flog(r2.window(week[0]) / week[1]),
-                      _flog(r2.window(month[0]) / month[1]))
+        return (_flog(r2.window(day[0]) / day[1]), _flog(r2.window(week[0]) / week[1]),
+                _flog(r2.window(month[0]) / month[1]))
+
+    def _predict_last(self, params) -> np.ndarray:
+        """Streaming: the forecast from the streamed regressors."""
+        x1, x2, x3 = self._streamed_regressors()
         if self.log:  # the batched formula in float64 scalars, without array overhead
             if params is not self._coefs_of:
                 self._coefs_of = params

@@ -11,7 +11,7 @@ import copy
 import os
 from collections import deque
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -92,13 +92,15 @@ class LSTMForecaster(Forecaster):
 
     name = "lstm"
     kind = "model"
+    #: the feature columns the network reads, in order (its card must list the same)
+    features: ClassVar[list[str]] = FEATURE_NAMES
 
     def __init__(self, model: str | Path = "btc-1h", head: str = "refit", min_train_days: int = 180,
                  refit_every_days: int = 30):
         from lstm_strategies.checkpoint import load_checkpoint
 
         path = resolve_model_path(model)
-        network, card = load_checkpoint(path, expected_features=FEATURE_NAMES)
+        network, card = load_checkpoint(path, expected_features=self.features, expected_inputs=self.inputs)
         self.model = str(model)
         self._init_network(network, card, str(path), head, min_train_days, refit_every_days)
 
@@ -118,6 +120,12 @@ class LSTMForecaster(Forecaster):
 
         if head not in HEADS:
             raise ConfigError(f"LSTMForecaster: head={head!r}; choose one of {list(HEADS)}")
+        if list(card.feature_names) != list(self.features) or sorted(card.inputs) != sorted(self.inputs):
+            from lstm_strategies.exogenous import check_model_inputs
+
+            check_model_inputs(card.inputs, self.inputs, path or "<in-memory model>")
+            raise CheckpointError(f"{path or '<in-memory model>'}: the model reads the features {card.feature_names}, "
+                                  f"{type(self).__name__} feeds {list(self.features)}")
         self.network = network.eval()
         self.card = card
         self.path = path
@@ -175,8 +183,16 @@ class LSTMForecaster(Forecaster):
         the frozen head, the multiplicative correction ``exp(LSTM)`` with the refit head."""
         return np.exp(self._rolling.run(features))
 
+    def _features(self, df: pd.DataFrame) -> np.ndarray:
+        """Batched: the network's input rows for every bar of ``df``."""
+        return feature_matrix(df, self.calendar, self.timeframe)
+
+    def _stream_row(self, ts_ns, open_, high, low, close, volume) -> np.ndarray:
+        """Streaming: the network's input row for one more bar."""
+        return self._stream.update(open_, high, low, close, volume, (ts_ns // NS_PER_MINUTE) % 1440 / 60.0)
+
     def _predict_batch(self, df: pd.DataFrame, first: int = 0) -> np.ndarray:
-        features = feature_matrix(df, self.calendar, self.timeframe)
+        features = self._features(df)
         lead = max(first - self.window + 1, 0)      # the windows ending at `first` start here
         out = np.full((len(df), len(self.horizons)), np.nan)
         out[lead:] = self.predict_features(features[lead:])
@@ -202,8 +218,7 @@ class LSTMForecaster(Forecaster):
         self._nan = np.full(len(self.horizons), np.nan)
 
     def _update(self, ts_ns, open_, high, low, close, volume) -> np.ndarray:
-        hour = (ts_ns // NS_PER_MINUTE) % 1440 / 60.0
-        row = self._stream.update(open_, high, low, close, volume, hour)
+        row = self._stream_row(ts_ns, open_, high, low, close, volume)
         if self.quiet_until is not None and ts_ns < self.quiet_until:
             # no forecast before `quiet_until` is read: the recurrent steps wait (every in-flight
             # sequence restarts within a window, so only the last window - 1 rows matter), and the

@@ -24,7 +24,8 @@ import pandas as pd
 from lstm_strategies._version import __version__
 from lstm_strategies.bars import end_of_day
 from lstm_strategies.errors import ConfigError
-from lstm_strategies.forecasters.base import BarHistory, Forecaster, check_number
+from lstm_strategies.exogenous import FallbackLog
+from lstm_strategies.forecasters.base import BarHistory, Forecaster, check_number, frame_timeframe
 
 CACHE_ENV = "LSTM_STRATEGIES_CACHE"
 
@@ -68,8 +69,12 @@ def fold_key(train_rows: pd.DataFrame, train_end: pd.Timestamp, config: dict, me
 
 
 def train_fold(df: pd.DataFrame, train_end: pd.Timestamp, config: dict, members: int,
-               cache_dir: str | Path | None = None, progress: bool = False):
+               cache_dir: str | Path | None = None, progress: bool = False, implied: pd.Series | None = None):
     """Train (or load from the cache) the fold model for bars up to ``train_end``.
+
+    With ``implied`` (an implied-vol series) the fold is an LSTM-IV
+    (:func:`~lstm_strategies.training_iv.train_implied_lstm`, ``config`` its fields), keyed also by
+    the series it reads up to ``train_end``.
 
     Returns
     -------
@@ -79,19 +84,32 @@ def train_fold(df: pd.DataFrame, train_end: pd.Timestamp, config: dict, members:
     from lstm_strategies.checkpoint import load_checkpoint, save_checkpoint
     from lstm_strategies.errors import CheckpointError
     from lstm_strategies.features import FEATURE_NAMES
-    from lstm_strategies.training import TrainConfig, train_ensemble
+    from lstm_strategies.implied_features import IMPLIED_FEATURE_NAMES
 
     seen = df[df.index <= train_end]
+    key_config, features = config, FEATURE_NAMES
+    if implied is not None:
+        from lstm_strategies.training_iv import series_digest
+
+        known = implied[implied.index <= train_end + pd.Timedelta(frame_timeframe(seen))]
+        key_config, features = {**config, "implied_sha256": series_digest(known)}, IMPLIED_FEATURE_NAMES
     folder = None
     if cache_dir is not None:
-        folder = Path(cache_dir) / "folds" / fold_key(seen, train_end, config, members)
+        folder = Path(cache_dir) / "folds" / fold_key(seen, train_end, key_config, members)
         if (folder / "model.json").exists():
             try:
-                network, card = load_checkpoint(folder, expected_features=FEATURE_NAMES)
+                network, card = load_checkpoint(folder, expected_features=features)
                 return network, card, True
             except CheckpointError:
                 pass  # an older format or a damaged cache entry: retrain and overwrite it
-    result = train_ensemble(seen, str(train_end), TrainConfig(**config), members=members, progress=progress)
+    if implied is not None:
+        from lstm_strategies.training_iv import ImpliedTrainConfig, train_implied_lstm
+
+        result = train_implied_lstm(seen, implied, str(train_end), ImpliedTrainConfig(**config), members=members)
+    else:
+        from lstm_strategies.training import TrainConfig, train_ensemble
+
+        result = train_ensemble(seen, str(train_end), TrainConfig(**config), members=members, progress=progress)
     if folder is not None:
         save_checkpoint(result.model, result.card, folder)
     return result.model, result.card, False
@@ -130,7 +148,6 @@ class RefittingLSTMForecaster(Forecaster):
                  cache_dir: str | None = None, head: str = "refit", *, calendar: str = "crypto", horizons=None,
                  timeframe: str | None = None):
         from lstm_strategies.forecasters.lstm import HEADS
-        from lstm_strategies.training import TrainConfig
 
         if head not in HEADS:
             raise ConfigError(f"RefittingLSTMForecaster: head={head!r}; choose one of {list(HEADS)}")
@@ -147,20 +164,25 @@ class RefittingLSTMForecaster(Forecaster):
                                            integer=True)
         self.members = check_number("RefittingLSTMForecaster", "members", members, 1, integer=True)
         self.train = dict(train or {})
-        fields = {f.name for f in dataclasses.fields(TrainConfig)}
+        config_class = self._config_class()
+        fields = {f.name for f in dataclasses.fields(config_class)}
         unknown = sorted(set(self.train) - fields)
         if unknown:
-            raise ConfigError(f"RefittingLSTMForecaster: train has unknown field(s) {unknown}; "
-                              f"TrainConfig fields: {sorted(fields)}")
+            raise ConfigError(f"{type(self).__name__}: train has unknown field(s) {unknown}; "
+                              f"{config_class.__name__} fields: {sorted(fields)}")
         self.cache_dir = cache_dir
         self.fold_log: list[dict] = []
         super().__init__(calendar=calendar, horizons=horizons, timeframe=timeframe)
 
     # -- configuration -------------------------------------------------------------------------
-    def _train_config(self) -> dict:
+    def _config_class(self) -> type:
+        """The training configuration of a fold (its fields are what ``train`` may set)."""
         from lstm_strategies.training import TrainConfig
 
-        cfg = dataclasses.asdict(TrainConfig(calendar=self.calendar, horizons=list(self.horizons)))
+        return TrainConfig
+
+    def _train_config(self) -> dict:
+        cfg = dataclasses.asdict(self._config_class()(calendar=self.calendar, horizons=list(self.horizons)))
         cfg.update(self.train)
         cfg["calendar"], cfg["horizons"] = self.calendar, list(self.horizons)
         return cfg
@@ -194,12 +216,31 @@ class RefittingLSTMForecaster(Forecaster):
     def _ends(self, index: pd.DatetimeIndex) -> list[pd.Timestamp]:
         return fold_ends(index, self._first_end(index[0]), self._months)
 
-    def _fold_model(self, df: pd.DataFrame, end: pd.Timestamp):
+    def _fold_implied(self) -> pd.Series | None:
+        """The implied-vol series a fold trains on (None: the bars alone)."""
+        return None
+
+    def _fold_forecaster(self, network, card) -> Forecaster:
+        """The forecaster of a trained fold network."""
         from lstm_strategies.forecasters.lstm import LSTMForecaster
 
-        network, card, cached = train_fold(df, end, self._train_config(), self.members, self._cache())
-        self.fold_log.append({"train_end": str(end), "cached": cached, "val_qlike": card.metrics.get("val_qlike")})
         return LSTMForecaster.from_network(network, card, head=self.head).bind(self.timeframe)
+
+    def _fold_model(self, df: pd.DataFrame, end: pd.Timestamp):
+        network, card, cached = train_fold(df, end, self._train_config(), self.members, self._cache(),
+                                           implied=self._fold_implied())
+        self.fold_log.append({"train_end": str(end), "cached": cached, "val_qlike": card.metrics.get("val_qlike"),
+                              **{k: card.metrics[k] for k in ("correction_kept",) if k in card.metrics}})
+        return self._fold_forecaster(network, card)
+
+    @property
+    def input_fallbacks(self) -> dict[str, dict]:
+        """Bars forecast without an input value, by reason, over every fold model so far."""
+        log = FallbackLog()
+        log.merge(self._fallbacks)
+        if getattr(self, "_model", None) is not None:
+            log.merge(self._model._fallbacks)
+        return log.as_dict()
 
     # -- batched -------------------------------------------------------------------------------
     def _predict_batch(self, df: pd.DataFrame, first: int = 0) -> np.ndarray:
@@ -217,6 +258,7 @@ class RefittingLSTMForecaster(Forecaster):
             # the refit head re-estimates on every bar seen, so it reads the history from the start
             begin = max(0, lo - model.lookback) if self.head == "frozen" else 0
             out[lo:hi] = model.predict_batch(df.iloc[begin:hi], start=df.index[max(lo, first)])[lo - begin:]
+            self._fallbacks.merge(model._fallbacks)
         return out
 
     # -- streaming -----------------------------------------------------------------------------
@@ -238,6 +280,8 @@ class RefittingLSTMForecaster(Forecaster):
         if self._due_end is not None and not quiet:
             # the fold of the last end passed; folds that ended while no forecast was read are never
             # trained (the batched path skips them too)
+            if self._model is not None:
+                self._fallbacks.merge(self._model._fallbacks)
             self._model = self._fold_model(rows.frame(self.timeframe), self._due_end)
             self._due_end = None
             self._model.reset()
