@@ -189,7 +189,7 @@ def test_the_shipped_configs_validate_and_compare(tmp_path):
     from lstm_strategies.api import compare, load_config
 
     files = sorted(Path("backtests").glob("*_short_variance_*.toml"))
-    assert len(files) == 14
+    assert len(files) == 18
     configs = {f.stem: load_config(f) for f in files}
     assert configs["btc_short_variance_sized_lstm"].strategy.params["scale"] > 0
     short = {"data.start": "2022-11-15", "data.end": "2023-03-31", "params.entries_until": "2023-02-28",
