@@ -139,10 +139,14 @@ def run_book(raw: dict, book: str = "") -> dict:
 
     from lstm_strategies.backtest import run_backtest
     from lstm_strategies.config import validate_config
+    from lstm_strategies.errors import BacktestError
 
     torch.set_num_threads(1)
     config = validate_config(raw, raw["name"])
-    result = run_backtest(config)
+    try:
+        result = run_backtest(config)
+    except BacktestError as exc:      # a loss beyond the capital stops the book: that is its result
+        return {"stopped": str(exc)}
     cls = strategy_class(config.strategy.name)
     decision = cls.decision_metrics(result)
     points = decision.pop("points", None)
@@ -183,6 +187,8 @@ def bootstrap(books: pd.DataFrame, daily: dict) -> pd.DataFrame:
 
     out = books.copy()
     for i, r in books.iterrows():
+        if r["label"] not in daily[r["asset"]]:      # stopped: a loss beyond the capital
+            continue
         x = daily[r["asset"]][r["label"]]
         kind = "straddle_always" if r["book"].startswith("straddle") else "always"
         base = f"{kind}|-|{r['mode'] if kind == 'always' else 'ladder'}"
@@ -209,7 +215,12 @@ def run(assets: list[str], workers: int = 1, period: str = "oos", out: Path = OU
         fc = raw["strategy"]["forecaster"] if BOOKS[label_book][1]["rule"] != "always" else "-"
         mode = raw["strategy"]["params"]["mode"]
         label = f"{label_book}|{fc}|{mode}"
-        rows.append(flat({"asset": asset, "book": label_book, "forecaster": fc, "mode": mode, "label": label}, book))
+        row = {"asset": asset, "book": label_book, "forecaster": fc, "mode": mode, "label": label}
+        if "stopped" in book:
+            rows.append({**row, "stopped": book["stopped"].split(": ", 1)[-1]})
+            print(f"stopped {name}: {book['stopped']}", flush=True)
+            continue
+        rows.append(flat(row, book))
         daily[asset][label] = book["pnl"]
         if label_book.startswith("straddle"):
             straddles.append(book["trades"].assign(asset=asset, book=label_book, forecaster=fc))
@@ -260,6 +271,9 @@ def report(assets: list[str], period: str = "oos", out: Path = OUT) -> None:
     stress = [c for c in books if c.startswith("stress: ")]
     risk = ["asset", "book", "forecaster", "mode", "cap_pnl_per_year", "cap_worst_30d", "cap_max_drawdown",
             "cap_peak_margin", "cap_largest_loss_over_margin", "cap_days_losing_more_than_margin", *stress]
+    if "stopped" in books:
+        for _, r in books[books["stopped"].notna()].iterrows():
+            print(f"\nSTOPPED {r['asset']} {r['book']} {r['forecaster']} {r['mode']}: {r['stopped']}")
     with pd.option_context("display.width", 250, "display.max_columns", 40, "display.max_rows", 200,
                            "display.float_format", "{:,.3f}".format):
         swaps = books[~books["book"].str.startswith("straddle")]
@@ -298,7 +312,8 @@ def best_on_selection(out: Path) -> tuple[str, str]:
         return BEST_ON_SELECTION, "the research's choice; run --period selection to measure it"
     sel = pd.read_csv(path)
     sel = sel[(sel["book"] == "premium") & (sel["mode"] == "ladder") & ~sel["in_sample"].astype(bool)]
-    means = sel.groupby("forecaster")["sharpe_mtm"].mean()
+    # a book stopped by a loss beyond its capital ranks last
+    means = sel.assign(sharpe=sel["sharpe_mtm"].fillna(-np.inf)).groupby("forecaster")["sharpe"].mean()
     shown = ", ".join(f"{fc} {v:.2f}" for fc, v in means.sort_values(ascending=False).items())
     return str(means.idxmax()), f"best mean selection Sharpe: {shown}"
 
