@@ -311,10 +311,11 @@ def best_on_selection(out: Path) -> tuple[str, str]:
     if not path.exists():
         return BEST_ON_SELECTION, "the research's choice; run --period selection to measure it"
     sel = pd.read_csv(path)
-    sel = sel[(sel["book"] == "premium") & (sel["mode"] == "ladder") & ~sel["in_sample"].astype(bool)]
+    sel = sel[(sel["book"] == "premium") & (sel["mode"] == "ladder") & ~sel["in_sample"].fillna(False).astype(bool)]
     # a book stopped by a loss beyond its capital ranks last
     means = sel.assign(sharpe=sel["sharpe_mtm"].fillna(-np.inf)).groupby("forecaster")["sharpe"].mean()
-    shown = ", ".join(f"{fc} {v:.2f}" for fc, v in means.sort_values(ascending=False).items())
+    shown = ", ".join(f"{fc} {v:.2f}" if np.isfinite(v) else f"{fc} stopped (a loss beyond the capital)"
+                      for fc, v in means.sort_values(ascending=False).items())
     return str(means.idxmax()), f"best mean selection Sharpe: {shown}"
 
 
