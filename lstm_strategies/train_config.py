@@ -32,7 +32,9 @@ class TrainConfig:
     seed: int = 0
     calendar: str = "crypto"
     device: str = "cpu"
-    threads: int | None = None
+    #: torch threads while training (restored afterwards; None keeps torch's setting): the count changes
+    #: the trained weights (8 threads train another model than 1), so it is fixed; one is also fastest here
+    threads: int | None = 1
 
     def resolved_horizons(self) -> list[int]:
         return list(validate_horizons(self.horizons, get_calendar(self.calendar)))
