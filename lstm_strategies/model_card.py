@@ -208,7 +208,6 @@ def _check_consistency(path: Path, card: _Card) -> None:
     if unknown or len(set(card.inputs)) != len(card.inputs):
         raise _bad(path, "inputs", f"= {card.inputs}: exogenous inputs must be distinct and among "
                    f"{sorted(INPUT_KINDS)}", _RETRAIN)
-    _check_blocks(path, card)
     if card.horizons != sorted(set(card.horizons)):
         raise _bad(path, "horizons", f"= {card.horizons} must be distinct and increasing", _RETRAIN)
     if len(card.horizons) != arch.n_horizons:
@@ -241,11 +240,13 @@ def _check_consistency(path: Path, card: _Card) -> None:
         if not re.fullmatch(_SHA256, card.train_fingerprint):
             raise _bad(path, "train_fingerprint", f"= {card.train_fingerprint!r} is not a SHA-256 (64 lowercase hex "
                        "digits) of the training rows", _RETRAIN)
+    _check_blocks(path, card)
 
 
 def _check_blocks(path: Path, card: _Card) -> None:
-    """The optional blocks: one entry per horizon (and per seed), coins named consistently."""
-    arch, n = card.architecture, card.architecture.n_horizons
+    """The optional blocks: one entry per horizon, coins named consistently (the number of seeds is checked
+    where the biases are used: a card edited to another ensemble shape is the seal's to report)."""
+    n = card.architecture.n_horizons
     prior = card.head_prior
     if prior is not None:
         for name in ("a", "b", "k_days"):
@@ -257,11 +258,9 @@ def _check_blocks(path: Path, card: _Card) -> None:
         if sorted(pre.rows) != sorted(pre.coins):
             raise _bad(path, "pretraining.rows", f"names {sorted(pre.rows)}, not the coins {sorted(pre.coins)}",
                        _RETRAIN)
-        members = max(arch.ensemble_members, 1)
-        bias = pre.member_correction_bias
-        if len(bias) != members or any(len(row) != n for row in bias):
-            raise _bad(path, "pretraining.member_correction_bias", f"must hold {members} rows (one per seed) of "
-                       f"{n} values (one per horizon)", _RETRAIN)
+        if any(len(row) != n for row in pre.member_correction_bias):
+            raise _bad(path, "pretraining.member_correction_bias", f"must hold rows (one per seed) of {n} values "
+                       "(one per horizon)", _RETRAIN)
 
 
 def validate_card(raw: Any, path: str | Path = METADATA) -> ModelCard:
