@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 from lstm_strategies.bars import end_of_day, fingerprint, infer_timeframe, timeframe_label
 from lstm_strategies.calendar import get_calendar
 from lstm_strategies.checkpoint import ModelCard
-from lstm_strategies.errors import DataError
+from lstm_strategies.errors import ShortHistoryError
 from lstm_strategies.features import FEATURE_NAMES, HAR_FEATURES, feature_matrix, forward_variance_matrix
 from lstm_strategies.model import VolatilityLSTM, qlike_loss, relative_form
 from lstm_strategies.train_config import TrainConfig  # noqa: F401  (re-exported: training's API)
@@ -228,7 +228,7 @@ def _train_lstm(df: pd.DataFrame, train_end: str, cfg: TrainConfig, train_start:
     split = WindowSplit.of(data, end_ts, cfg)
     train_rows, val_rows = split.train_rows, split.val_rows
     if len(train_rows) < 4 * cfg.batch_size or len(val_rows) < 100:
-        raise DataError(f"{df.attrs.get('source', 'data')}: only {len(train_rows)} training and "
+        raise ShortHistoryError(f"{df.attrs.get('source', 'data')}: only {len(train_rows)} training and "
                         f"{len(val_rows)} validation windows before {train_end}; pass a longer history "
                         "or a smaller val_days/window")
     model = new_network(cfg, lambda amap: split.scaler_rows(amap, cfg.window), horizons)
