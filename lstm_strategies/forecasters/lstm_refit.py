@@ -244,7 +244,7 @@ class RefittingLSTMForecaster(Forecaster):
                     raise
                 network, card = self._fallback()
                 entry |= {"cached": False, "model": f"{self.fallback} (pretrained, zero-shot)",
-                          "reason": f"{exc}: {self.fallback} forecasts this fold instead"}
+                          "reason": str(exc)}
         if "reason" in entry:
             print(f"{self.name}: no fold trained to {end.date()} ({entry['reason']}); {entry['model']} forecasts "
                   "this fold")
@@ -252,11 +252,17 @@ class RefittingLSTMForecaster(Forecaster):
         return network, card
 
     def _fallback(self):
+        """The fallback model (loaded once); it must forecast the forecaster's horizons and calendar."""
         if self._fallback_model is None:
             try:
-                self._fallback_model = load_model(str(self.fallback))
+                network, card = load_model(str(self.fallback))
             except CheckpointError as exc:
                 raise CheckpointError(f"{type(self).__name__}: fallback={self.fallback!r}: {exc}") from None
+            if card.calendar != self.calendar or list(card.horizons) != list(self.horizons):
+                raise ConfigError(f"{type(self).__name__}: fallback={self.fallback!r} forecasts horizons "
+                                  f"{card.horizons} on the {card.calendar} calendar, the forecaster {self.horizons} "
+                                  f"on {self.calendar}: give a fallback model of the same horizons, or None")
+            self._fallback_model = (network, card)
         return self._fallback_model
 
     def _fold_forecaster(self, network, card) -> Forecaster:
