@@ -39,6 +39,7 @@ HORIZONS = [1, 7, 30]
 REFIT = {"refit_every": "6M", "first_train_end": "2021-12-31"}
 OUT = Path(__file__).resolve().parent / "output" / "every_coin"
 DEFAULT_1D, FINE, SCRATCH = "crypto-1h, shrink head", "self-refitting, fine-tuned", "self-refitting, from scratch"
+BUNDLED = "bundled LSTM (eth-1h on ETH, else btc-1h)"
 
 
 def bars(asset: str) -> pd.DataFrame:
@@ -55,7 +56,7 @@ def forecasts(asset: str, df: pd.DataFrame) -> tuple[dict[str, np.ndarray], list
     bundled = "eth-1h" if asset == "eth" else "btc-1h"
     shrink = LSTMForecaster("crypto-1h", head="shrink").fit(df)
     out = {"log-HAR": make_forecaster("log_har", "crypto").fit(df).predict_batch(df),
-           f"bundled LSTM ({bundled})": LSTMForecaster(bundled).fit(df).predict_batch(df),
+           BUNDLED: LSTMForecaster(bundled).fit(df).predict_batch(df),
            DEFAULT_1D: shrink.predict_batch(df),
            "crypto-1h, refit head": LSTMForecaster("crypto-1h").fit(df).predict_batch(df),
            "shrinkage head alone": shrink.head_forecaster.predict_batch(df)}
@@ -89,7 +90,7 @@ def score(df: pd.DataFrame, fc: dict[str, np.ndarray], asset: str) -> pd.DataFra
 
 
 def p_text(p: float) -> str:
-    return "" if p != p else (f"{p:.2g}" if p >= 1e-4 else "<1e-4")
+    return "" if p != p else f"{p:.2g}"
 
 
 def cell(row) -> str:

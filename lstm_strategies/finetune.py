@@ -31,7 +31,7 @@ import torch
 
 from lstm_strategies.bars import end_of_day, fingerprint
 from lstm_strategies.checkpoint import ModelCard
-from lstm_strategies.model import VolatilityLSTM, merge_ensemble, qlike_loss, split_ensemble
+from lstm_strategies.model import VolatilityLSTM, merge_ensemble, qlike_loss, split_ensemble, zero_corrections
 from lstm_strategies.train_config import FineTuneConfig, TrainConfig
 from lstm_strategies.training import WindowSplit, run_epochs, seed_everything, training_threads
 
@@ -110,11 +110,7 @@ def mixed_readout(fine: VolatilityLSTM, pretrained: VolatilityLSTM, mix: float, 
     with torch.no_grad():
         out.correction.weight.copy_(mix * fine.correction.weight + (1.0 - mix) * pretrained.correction.weight)
         out.correction.bias.copy_(mix * fine.correction.bias + (1.0 - mix) * pretrained.correction.bias)
-        for j, kept in enumerate(keep):
-            if not kept:
-                out.correction.weight[j].zero_()
-                out.correction.bias[j] = 0.0
-    return out.eval()
+    return zero_corrections(out, keep).eval()
 
 
 def fine_tune_fold(network: VolatilityLSTM, card: ModelCard, df: pd.DataFrame, fold_end, config: FineTuneConfig

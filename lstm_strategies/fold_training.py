@@ -29,7 +29,7 @@ from lstm_strategies.errors import ConfigError
 
 CACHE_ENV = "LSTM_STRATEGIES_CACHE"
 #: the format of fold training: change it whenever a change to the library changes what a fold trains to
-#: (every cached and shipped fold's key changes then, and they are trained again); 1 is 0.4.0's
+#: (every cached and shipped fold's key changes then, and they are trained again)
 FOLD_FORMAT = 1
 #: fold checkpoints that ship with the package (benchmarks/ship_folds.py), one folder per key
 SHIPPED_FOLDS = Path(__file__).resolve().parent / "pretrained" / "folds"

@@ -125,6 +125,17 @@ def qlike_loss(log_forecast: torch.Tensor, target: torch.Tensor, weights: torch.
     return per_horizon.sum() if weights is None else (per_horizon * weights).sum()
 
 
+def zero_corrections(net: VolatilityLSTM, keep: list[bool]) -> VolatilityLSTM:
+    """Set the read-out of every horizon whose correction is not kept to zero, in place (the gate): such a
+    horizon forecasts with its head alone."""
+    with torch.no_grad():
+        for j, kept in enumerate(keep):
+            if not kept:
+                net.correction.weight[j].zero_()
+                net.correction.bias[j] = 0.0
+    return net
+
+
 def merge_ensemble(members: list[VolatilityLSTM]) -> VolatilityLSTM:
     """Fold k single-layer members into one network whose output is their mean log forecast.
 

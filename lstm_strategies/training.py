@@ -32,7 +32,7 @@ from lstm_strategies.calendar import get_calendar
 from lstm_strategies.checkpoint import ModelCard
 from lstm_strategies.errors import ShortHistoryError
 from lstm_strategies.features import FEATURE_NAMES, HAR_FEATURES, feature_matrix, forward_variance_matrix
-from lstm_strategies.model import VolatilityLSTM, qlike_loss, relative_form
+from lstm_strategies.model import VolatilityLSTM, qlike_loss, relative_form, zero_corrections
 from lstm_strategies.train_config import TrainConfig  # noqa: F401  (re-exported: training's API)
 
 HAR_COLUMNS = [FEATURE_NAMES.index(c) for c in HAR_FEATURES]
@@ -301,10 +301,7 @@ def gate_corrections(model: VolatilityLSTM, df: pd.DataFrame, card: ModelCard) -
         with_corr = float(qlike_loss(full[:, j], y[:, j]))
         head_only = float(qlike_loss(head[:, j], y[:, j]))
         keep.append(with_corr < head_only)
-        if not keep[-1]:
-            with torch.no_grad():
-                model.correction.weight[j].zero_()
-                model.correction.bias[j] = 0.0
+    zero_corrections(model, keep)
     card.metrics["correction_kept"] = keep
     return keep
 

@@ -32,7 +32,7 @@ from lstm_strategies.bars import end_of_day, fingerprint, infer_timeframe, timef
 from lstm_strategies.checkpoint import ModelCard
 from lstm_strategies.errors import DataError
 from lstm_strategies.features import FEATURE_NAMES
-from lstm_strategies.model import VolatilityLSTM, merge_ensemble, qlike_loss
+from lstm_strategies.model import VolatilityLSTM, merge_ensemble, qlike_loss, zero_corrections
 from lstm_strategies.train_config import TrainConfig
 from lstm_strategies.training import (
     TrainResult,
@@ -97,16 +97,6 @@ def train_member(splits: list[WindowSplit], cfg: TrainConfig, progress: bool = F
              for i in range(len(splits))]
     net.set_har(model.head_w[0].detach(), model.head_b[0].detach())
     return net.eval(), heads, best, epoch, history[-1]["seconds"]
-
-
-def zero_corrections(net: VolatilityLSTM, keep: list[bool]) -> VolatilityLSTM:
-    """Set the read-out of every horizon whose correction is not kept to zero (in place)."""
-    with torch.no_grad():
-        for j, kept in enumerate(keep):
-            if not kept:
-                net.correction.weight[j].zero_()
-                net.correction.bias[j] = 0.0
-    return net
 
 
 def pooled_gate(merged: VolatilityLSTM, splits: list[WindowSplit], coin_heads: list[list], window: int

@@ -28,7 +28,7 @@ def shipped_index() -> pd.DataFrame:
 
 def test_the_key_is_what_a_fold_trains_on(btc_hourly):
     """Rows, end, configuration (threads included), seeds; not the device. (Not the library version either:
-    the shipped folds are found below, trained by 0.4.0's fold format.)"""
+    the shipped folds are found below under the keys they were trained with.)"""
     rows, end = window(btc_hourly, "2020-01-01", "2020-07-01"), pd.Timestamp("2020-06-30 23:59:59.999999999", tz="UTC")
     key = fold_key(rows, end, {"window": 48, "threads": 1}, 3)
     assert fold_key(rows.iloc[:-1], end, {"window": 48, "threads": 1}, 3) != key
