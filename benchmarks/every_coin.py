@@ -16,8 +16,9 @@ data up to 2021-12-31 (/work/research/coins/REPORT.md); SOL is in no training an
 * ``shrinkage head alone``.
 
 SOL's bars are read from $LSTM_STRATEGIES_DATA (default ../shared/data), as the decision race reads them.
+``--scratch-threads 8`` adds the from-scratch folds trained with 8 torch threads (trained, not shipped).
 
-    python benchmarks/every_coin.py [--assets btc eth sol]
+    python benchmarks/every_coin.py [--assets btc eth sol] [--scratch-threads 8]
 """
 
 from __future__ import annotations
@@ -51,7 +52,8 @@ def bars(asset: str) -> pd.DataFrame:
     return out
 
 
-def forecasts(asset: str, df: pd.DataFrame) -> tuple[dict[str, np.ndarray], list[dict]]:
+def forecasts(asset: str, df: pd.DataFrame, scratch_threads: int | None = None
+              ) -> tuple[dict[str, np.ndarray], list[dict]]:
     """Every model's variance forecasts on ``df`` (each fitted and run as a user would), and the fold logs."""
     bundled = "eth-1h" if asset == "eth" else "btc-1h"
     shrink = LSTMForecaster("crypto-1h", head="shrink").fit(df)
@@ -61,7 +63,10 @@ def forecasts(asset: str, df: pd.DataFrame) -> tuple[dict[str, np.ndarray], list
            "crypto-1h, refit head": LSTMForecaster("crypto-1h").fit(df).predict_batch(df),
            "shrinkage head alone": shrink.head_forecaster.predict_batch(df)}
     folds = []
-    for label, params in ((FINE, {**REFIT, "init": "crypto-1h"}), (SCRATCH, REFIT)):
+    runs = [(FINE, {**REFIT, "init": "crypto-1h"}), (SCRATCH, REFIT)]
+    if scratch_threads:  # the same folds trained at another thread count (other weights: README)
+        runs.append((f"{SCRATCH}, {scratch_threads} threads", {**REFIT, "train": {"threads": scratch_threads}}))
+    for label, params in runs:
         started = time.perf_counter()
         model = make_forecaster("lstm_refit", "crypto", **params).fit(df)
         out[label] = model.predict_batch(df, start=START)
@@ -122,12 +127,14 @@ def goals(table: pd.DataFrame, assets: list[str]) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--assets", nargs="+", default=["btc", "eth", "sol"])
+    parser.add_argument("--scratch-threads", type=int, default=None,
+                        help="also score the from-scratch folds trained with this many torch threads")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     tables, folds = [], []
     for asset in args.assets:
         df = bars(asset)
-        fc, log = forecasts(asset, df)
+        fc, log = forecasts(asset, df, args.scratch_threads)
         tables.append(score(df, fc, asset))
         folds += log
     table = pd.concat(tables, ignore_index=True)

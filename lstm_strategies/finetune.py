@@ -95,9 +95,10 @@ def _fine_tune_member(member: VolatilityLSTM, seed: int, data: tuple, cfg: FineT
             loss = loss + cfg.l2sp * sum(((p - a) ** 2).sum() for p, a in zip(params, anchor, strict=True))
         return loss
 
-    _, epoch, _ = run_epochs(net, optimizer, batch_loss, lambda: float(qlike_loss(o_va + net.correction_of(x_va),
-                                                                                  y_va)),
-                             len(y_tr), cfg, torch.Generator().manual_seed(seed))
+    def val_loss() -> float:
+        return float(qlike_loss(o_va + net.correction_of(x_va), y_va))
+
+    _, epoch, _ = run_epochs(net, optimizer, batch_loss, val_loss, len(y_tr), cfg, torch.Generator().manual_seed(seed))
     for p in net.parameters():
         p.requires_grad_(True)
     return net.eval(), epoch

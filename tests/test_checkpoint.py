@@ -132,7 +132,7 @@ def test_bundled_save_load_round_trip_gives_identical_forecasts(btc_hourly, tmp_
     np.testing.assert_array_equal(original.predict_batch(df), again.predict_batch(df))
 
 
-@pytest.mark.parametrize("name", ["btc-1h", "eth-1h", "spx-1d"])
+@pytest.mark.parametrize("name", ["btc-1h", "eth-1h", "spx-1d", "crypto-1h"])
 def test_no_bundled_model_amplifies_rounding_noise(name, tmp_path):
     """Every feature's scale is a real spread: the scaled input weights stay of order one."""
     net = load_pretrained(bundled(name, tmp_path)).network
