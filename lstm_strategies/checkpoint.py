@@ -26,7 +26,6 @@ import hashlib
 import json
 import re
 import sys
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -266,13 +265,13 @@ def _write(model: VolatilityLSTM, card: ModelCard, directory: Path) -> Path:
     card.format_version = FORMAT_VERSION
     card.weights_sha256 = "0" * 64  # placeholder: validated as a hash, excluded from the seal
     # hash what will be read back: JSON round trip (tuples become lists, ...)
-    raw = json.loads(json.dumps(asdict(card), sort_keys=True))
+    raw = json.loads(json.dumps(card.as_json(), sort_keys=True))
     validate_card(raw, directory / METADATA)  # never write a card that load_checkpoint would refuse
     metadata = {"format": "pt", SEAL_KEY: card_digest(raw), "format_version": str(FORMAT_VERSION)}
     data = _serialize(tensors, metadata)
     atomic_write(directory / WEIGHTS, lambda p: Path(p).write_bytes(data))
     card.weights_sha256 = _sha256(directory / WEIGHTS)
-    text = json.dumps(asdict(card), indent=2, sort_keys=True) + "\n"
+    text = json.dumps(card.as_json(), indent=2, sort_keys=True) + "\n"
     atomic_write(directory / METADATA, lambda p: Path(p).write_text(text))
     return directory
 

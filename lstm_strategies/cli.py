@@ -120,9 +120,54 @@ def _train_implied(args) -> None:
           f"{args.ensemble} member(s), {m['seconds']:.1f} s of training")
 
 
+def _data_names(args) -> list[str]:
+    """``--data`` as a list: one dataset, or several separated by commas (pooled training)."""
+    from lstm_strategies.errors import ConfigError
+
+    names = [n.strip() for n in args.data.split(",")]
+    if any(not n for n in names) or len(set(names)) != len(names):
+        raise ConfigError(f"--data {args.data!r}: give one dataset or several distinct ones separated by commas "
+                          "(btc_usdt_1h,eth_usdt_1h)")
+    if len(names) > 1 and (args.walk_forward or args.implied):
+        raise ConfigError("--data with several datasets trains one pooled model; --walk-forward and --implied take "
+                          "one dataset")
+    if args.shrink_k and len(names) == 1:
+        raise ConfigError("--shrink-k sets the shrinkage prior of a pooled model: give several --data datasets")
+    return names
+
+
+def _train_pooled(args, names: list[str], cfg) -> None:
+    """``train --data a,b``: pooled pretraining with per-coin heads and the shrinkage prior in the card."""
+    from lstm_strategies.checkpoint import save_checkpoint
+    from lstm_strategies.datasets import load_dataset
+    from lstm_strategies.errors import ConfigError
+    from lstm_strategies.training_pooled import train_pooled
+
+    k_days = None
+    if args.shrink_k:
+        try:
+            k_days = [float(k) for k in args.shrink_k.split(",")]
+        except ValueError:
+            raise ConfigError(f"--shrink-k {args.shrink_k!r}: give one number of days per horizon, e.g. "
+                              "1000,240,480") from None
+        if len(k_days) != len(cfg.resolved_horizons()) or any(not 0 <= k <= 1e6 for k in k_days):
+            raise ConfigError(f"--shrink-k {args.shrink_k!r}: give one k in 0..1e6 days per horizon "
+                              f"({cfg.resolved_horizons()})")
+    frames = {name: load_dataset(name) for name in names}
+    result = train_pooled(frames, args.train_end, cfg, members=args.ensemble, k_days=k_days,
+                          train_start=args.train_start)
+    save_checkpoint(result.model, result.card, args.out)
+    m, prior = result.card.metrics, result.card.head_prior
+    kept = [h for h, k in zip(result.card.horizons, m["correction_kept"], strict=True) if k]
+    print(f"saved {args.out}: pooled on {', '.join(names)} (one head per coin in training), horizons "
+          f"{result.card.horizons} days, validation QLIKE {m['val_qlike']:.4f}, corrections kept at {kept} days, "
+          f"shrinkage prior k {prior['k_days']} days, {args.ensemble} member(s), {m['seconds']:.1f} s of training")
+
+
 def _cmd_train(args) -> None:
     from lstm_strategies.atomic import claim_folder
 
+    _data_names(args)  # refused before anything is written
     if args.implied:
         claim_folder(args.out, "checkpoint")
         _train_implied(args)
@@ -141,6 +186,10 @@ def _cmd_train(args) -> None:
     from lstm_strategies.datasets import load_dataset
     from lstm_strategies.training import train_ensemble
 
+    names = _data_names(args)
+    if len(names) > 1:
+        _train_pooled(args, names, cfg)
+        return
     df = load_dataset(args.data)
     result = train_ensemble(df, args.train_end, cfg, members=args.ensemble, train_start=args.train_start)
     save_checkpoint(result.model, result.card, args.out)
@@ -160,6 +209,8 @@ def _cmd_models(args) -> None:
             val = f"reads {', '.join(card.inputs)} ({card.training.get('implied_source')}), corrections at {kept} days"
         else:
             val = f"val QLIKE {card.metrics.get('val_qlike', float('nan')):.4f}"
+        if card.head_prior:
+            val += f", shrinkage prior (head='shrink', k {[int(k) for k in card.head_prior['k_days']]} days)"
         print(f"{name:10s} {card.timeframe:>3s} bars, {card.calendar}, horizons {card.horizons} days, window "
               f"{card.window}, trained {card.train_start[:10]} .. {card.train_end[:10]} on {Path(card.source).name}, "
               f"{val}")
@@ -252,7 +303,10 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.set_defaults(func=_cmd_data_fetch)
 
     train = command(sub, "train", "train an LSTM term-structure model (safetensors + JSON card)")
-    train.add_argument("--data", required=True, help="OHLCV file, a shipped dataset (btc_usdt_1h) or arch:sp500")
+    train.add_argument("--data", required=True, help="OHLCV file, a shipped dataset (btc_usdt_1h) or arch:sp500; "
+                       "several separated by commas train one pooled model (btc_usdt_1h,eth_usdt_1h)")
+    train.add_argument("--shrink-k", default=None, help="pooled models: the shrinkage head's k in days per horizon "
+                       "(default 1000,240,480 for 1,7,30 days)")
     train.add_argument("--train-end", required=True, help="last date whose targets may be used (YYYY-MM-DD)")
     train.add_argument("--train-start", default=None, help="first bar to use (default: the first of the data)")
     train.add_argument("--out", required=True, help="checkpoint folder (or the walk-forward output folder)")

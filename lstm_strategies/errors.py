@@ -15,6 +15,10 @@ class DataError(LSTMStrategiesError, ValueError):
     """An OHLCV input is malformed: which file, which row/column, and what to do."""
 
 
+class ShortHistoryError(DataError):
+    """A history too short for a training split (too few training or validation windows)."""
+
+
 class CheckpointError(LSTMStrategiesError, ValueError):
     """A model checkpoint is missing, truncated, tampered with or does not match the caller."""
 

@@ -125,6 +125,17 @@ def qlike_loss(log_forecast: torch.Tensor, target: torch.Tensor, weights: torch.
     return per_horizon.sum() if weights is None else (per_horizon * weights).sum()
 
 
+def zero_corrections(net: VolatilityLSTM, keep: list[bool]) -> VolatilityLSTM:
+    """Set the read-out of every horizon whose correction is not kept to zero, in place (the gate): such a
+    horizon forecasts with its head alone."""
+    with torch.no_grad():
+        for j, kept in enumerate(keep):
+            if not kept:
+                net.correction.weight[j].zero_()
+                net.correction.bias[j] = 0.0
+    return net
+
+
 def merge_ensemble(members: list[VolatilityLSTM]) -> VolatilityLSTM:
     """Fold k single-layer members into one network whose output is their mean log forecast.
 
@@ -169,3 +180,36 @@ def merge_ensemble(members: list[VolatilityLSTM]) -> VolatilityLSTM:
     merged.config["ensemble_members"] = k
     merged.config["member_hidden_size"] = h
     return merged.eval()
+
+
+def split_ensemble(merged: VolatilityLSTM, biases: list[list[float]]) -> list[VolatilityLSTM]:
+    """The members of a network :func:`merge_ensemble` built, given each member's read-out bias (the merged
+    network keeps only their mean): the LSTM blocks exactly, each read-out scaled back (``k`` times its
+    share, exact to float32 rounding), the log-HAR head the merged one. A horizon whose correction was
+    gated off comes back as zero in every member."""
+    cfg = merged.config
+    k = cfg.get("ensemble_members", 0) or 1
+    if len(biases) != k or any(len(b) != cfg["n_horizons"] for b in biases):
+        raise ValueError(f"{len(biases)} member biases for a network of {k} member(s) and {cfg['n_horizons']} "
+                         "horizons")
+    h = cfg.get("member_hidden_size", cfg["hidden_size"])
+    members = []
+    with torch.no_grad():
+        for j in range(k):
+            m = VolatilityLSTM(cfg["n_features"], h, 1, 0.0, tuple(cfg["har_index"]), cfg["n_horizons"],
+                               cfg.get("relative", False))
+            m.set_input_map(merged.input_map)
+            m.feature_mean.copy_(merged.feature_mean)
+            m.feature_std.copy_(merged.feature_std)
+            for gate in range(4):  # PyTorch gate order: input, forget, cell, output
+                rows = slice(gate * k * h + j * h, gate * k * h + (j + 1) * h)
+                dst = slice(gate * h, (gate + 1) * h)
+                m.lstm.weight_ih_l0[dst] = merged.lstm.weight_ih_l0[rows]
+                m.lstm.weight_hh_l0[dst] = merged.lstm.weight_hh_l0[rows, j * h:(j + 1) * h]
+                m.lstm.bias_ih_l0[dst] = merged.lstm.bias_ih_l0[rows]
+                m.lstm.bias_hh_l0[dst] = merged.lstm.bias_hh_l0[rows]
+            m.correction.weight.copy_(merged.correction.weight[:, j * h:(j + 1) * h] * k)
+            m.correction.bias.copy_(torch.tensor(biases[j], dtype=torch.float32))
+            m.har.load_state_dict(merged.har.state_dict())
+            members.append(m.eval())
+    return members

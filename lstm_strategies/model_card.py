@@ -54,6 +54,22 @@ class ModelCard:
     inputs: list[str] = field(default_factory=list)
     format_version: int = FORMAT_VERSION
     weights_sha256: str = ""
+    #: the shrinkage head's prior (``LSTMForecaster(head="shrink")``; see forecasters/shrink.py); None: none.
+    #: Written only when set, so cards without it keep their bytes (and their seal)
+    head_prior: dict | None = None
+    #: pooled pretraining's record (coins, rows per coin, each seed's read-out bias, which fine-tuning
+    #: starts from: a merged network keeps only their mean); None: not pooled. Written only when set
+    pretraining: dict | None = None
+
+    def as_json(self) -> dict:
+        """The card as written: every field, without the optional blocks that are not set."""
+        from dataclasses import asdict
+
+        return {k: v for k, v in asdict(self).items() if not (k in OPTIONAL_BLOCKS and v is None)}
+
+
+#: card fields that are absent from ``model.json`` when not set
+OPTIONAL_BLOCKS = ("head_prior", "pretraining")
 
 
 # --------------------------------------------------------------------------------------------
@@ -83,6 +99,32 @@ class _Architecture(_Strict):
     member_hidden_size: PosInt = 0
 
 
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+Name = Annotated[str, Field(min_length=1)]
+
+
+class _HeadPrior(_Strict):
+    a: Annotated[list[Finite], Field(min_length=1)]
+    b: Annotated[list[Annotated[list[Finite], Field(min_length=3, max_length=3)]], Field(min_length=1)]
+    k_days: Annotated[list[Annotated[float, Field(ge=0.0, le=1e6)]], Field(min_length=1)]
+    min_train_days: Annotated[int, Field(ge=1, le=3650)]
+    refit_every_days: Annotated[int, Field(ge=1, le=3650)]
+    min_own_days: Annotated[float, Field(ge=0.0, le=3650.0)]
+    coins: Annotated[list[Name], Field(min_length=1)]
+    rows: Annotated[int, Field(ge=1)]
+
+
+class _CoinRows(_Strict):
+    train: Annotated[int, Field(ge=0)]
+    val: Annotated[int, Field(ge=0)]
+
+
+class _Pretraining(_Strict):
+    coins: Annotated[list[Name], Field(min_length=1)]
+    rows: dict[str, _CoinRows]
+    member_correction_bias: Annotated[list[Annotated[list[Finite], Field(min_length=1)]], Field(min_length=1)]
+
+
 class _Card(_Strict):
     architecture: _Architecture
     feature_names: Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)]
@@ -100,6 +142,8 @@ class _Card(_Strict):
     inputs: list[Annotated[str, Field(min_length=1)]] = []
     format_version: int
     weights_sha256: Hex64
+    head_prior: _HeadPrior | None = None
+    pretraining: _Pretraining | None = None
 
 
 def _bad(path: Path, name: str, what: str, advice: str = "") -> CheckpointError:
@@ -196,6 +240,27 @@ def _check_consistency(path: Path, card: _Card) -> None:
         if not re.fullmatch(_SHA256, card.train_fingerprint):
             raise _bad(path, "train_fingerprint", f"= {card.train_fingerprint!r} is not a SHA-256 (64 lowercase hex "
                        "digits) of the training rows", _RETRAIN)
+    _check_blocks(path, card)
+
+
+def _check_blocks(path: Path, card: _Card) -> None:
+    """The optional blocks: one entry per horizon, coins named consistently (the number of seeds is checked
+    where the biases are used: a card edited to another ensemble shape is the seal's to report)."""
+    n = card.architecture.n_horizons
+    prior = card.head_prior
+    if prior is not None:
+        for name in ("a", "b", "k_days"):
+            if len(getattr(prior, name)) != n:
+                raise _bad(path, f"head_prior.{name}", f"has {len(getattr(prior, name))} entries for "
+                           f"architecture.n_horizons = {n} horizons", _RETRAIN)
+    pre = card.pretraining
+    if pre is not None:
+        if sorted(pre.rows) != sorted(pre.coins):
+            raise _bad(path, "pretraining.rows", f"names {sorted(pre.rows)}, not the coins {sorted(pre.coins)}",
+                       _RETRAIN)
+        if any(len(row) != n for row in pre.member_correction_bias):
+            raise _bad(path, "pretraining.member_correction_bias", f"must hold rows (one per seed) of {n} values "
+                       "(one per horizon)", _RETRAIN)
 
 
 def validate_card(raw: Any, path: str | Path = METADATA) -> ModelCard:

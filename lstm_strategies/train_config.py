@@ -32,7 +32,39 @@ class TrainConfig:
     seed: int = 0
     calendar: str = "crypto"
     device: str = "cpu"
-    threads: int | None = None
+    #: torch threads while training (restored afterwards; None keeps torch's setting): the count changes
+    #: the trained weights (8 threads train another model than 1), so it is fixed; one is also fastest here
+    threads: int | None = 1
 
     def resolved_horizons(self) -> list[int]:
         return list(validate_horizons(self.horizons, get_calendar(self.calendar)))
+
+
+@dataclass
+class FineTuneConfig:
+    """How a self-refitting fold fine-tunes pretrained weights (``lstm_refit(init=...)``; see
+    :mod:`lstm_strategies.finetune`). The defaults are the design chosen on BTC/ETH up to 2021-12-31
+    (``/work/research/coins/REPORT.md`` section 4.3): the correction's read-out only, at most 5 epochs at
+    lr 1e-4 pulled toward the pretrained weights (L2-SP 1.0), forecasting with the mean of the fine-tuned
+    and the pretrained correction (``mix`` 0.5), validation on ``min(365, history / 4)`` days, and no fold
+    below 1,024 training or 100 validation windows (the pretrained network forecasts then).
+    """
+
+    lr: float = 1e-4
+    max_epochs: int = 5
+    patience: int = 3
+    val_frac: float = 0.25
+    val_max_days: float = 365.0
+    min_train_windows: int = 1024
+    min_val_windows: int = 100
+    mix: float = 0.5
+    l2sp: float = 1.0
+    batch_size: int = 256
+    weight_decay: float = 1e-3
+    seed: int = 0
+    #: torch threads while fine-tuning (restored afterwards): fixed, as for training
+    threads: int | None = 1
+
+    def val_days(self, history_days: float) -> float:
+        """Validation days of a fold whose history is ``history_days`` long."""
+        return min(self.val_max_days, self.val_frac * history_days)

@@ -8,13 +8,18 @@
   :func:`~lstm_strategies.model.qlike_loss`); early stopping on the validation QLIKE, keeping the
   best epoch (epoch 0 is plain log-HAR); then each horizon keeps its LSTM correction only if it
   lowers that horizon's validation QLIKE (:func:`gate_corrections`).
-* ``seed`` makes CPU runs reproduce exactly.
+* ``seed`` makes CPU runs reproduce exactly, with a fixed number of torch threads while training
+  (``threads``, 1 by default, restored afterwards): the same fold trained with 8 or 16 threads gives
+  other weights than with 1, 2 or 4 (measured on the bundled data; AVX2 against AVX-512 kernels at one
+  thread gave the same bits), so the thread count is part of what a model was trained with.
 """
 
 from __future__ import annotations
 
 import copy
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,9 +30,9 @@ from tqdm.auto import tqdm
 from lstm_strategies.bars import end_of_day, fingerprint, infer_timeframe, timeframe_label
 from lstm_strategies.calendar import get_calendar
 from lstm_strategies.checkpoint import ModelCard
-from lstm_strategies.errors import DataError
+from lstm_strategies.errors import ShortHistoryError
 from lstm_strategies.features import FEATURE_NAMES, HAR_FEATURES, feature_matrix, forward_variance_matrix
-from lstm_strategies.model import VolatilityLSTM, qlike_loss, relative_form
+from lstm_strategies.model import VolatilityLSTM, qlike_loss, relative_form, zero_corrections
 from lstm_strategies.train_config import TrainConfig  # noqa: F401  (re-exported: training's API)
 
 HAR_COLUMNS = [FEATURE_NAMES.index(c) for c in HAR_FEATURES]
@@ -50,6 +55,18 @@ def seed_everything(seed: int) -> None:
     np.random.seed(seed)  # noqa: NPY002  (seeds third-party code that uses the global state)
     torch.manual_seed(seed)
     torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+@contextmanager
+def training_threads(threads: int | None) -> Iterator[None]:
+    """Run the block with ``threads`` torch threads (None: torch's setting), restoring the count after."""
+    previous = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def make_dataset(df: pd.DataFrame, window: int, horizons, calendar: str = "crypto"
@@ -94,74 +111,91 @@ def train_lstm(df: pd.DataFrame, train_end: str, config: TrainConfig | None = No
         Show a progress bar with the losses.
     """
     cfg = config or TrainConfig()
-    seed_everything(cfg.seed)
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    end_ts = end_of_day(train_end)
-    data = df[df.index <= end_ts]  # never read past train_end
-    if train_start:
-        data = data[data.index >= pd.Timestamp(train_start, tz="UTC")]
-    step = infer_timeframe(data.index)
-    horizons = cfg.resolved_horizons()
-    # targets are computed on `data`, which ends at train_end: a target that would need a later bar
-    # is NaN and its row is dropped, so every target ends by train_end
-    feats, target, ends = make_dataset(data, cfg.window, horizons, cfg.calendar)
-    ts = data.index.asi8
-    val_start = end_ts - pd.Timedelta(days=cfg.val_days)
-    horizon_bars = max(horizons) * get_calendar(cfg.calendar).bars_per_day(step)
-    embargo = (cfg.window + horizon_bars) * step
-    train_rows = ends[ts[ends] < (val_start - embargo).value]
-    val_rows = ends[ts[ends] >= val_start.value]
-    if len(train_rows) < 4 * cfg.batch_size or len(val_rows) < 100:
-        raise DataError(f"{df.attrs.get('source', 'data')}: only {len(train_rows)} training and "
-                        f"{len(val_rows)} validation windows before {train_end}; pass a longer history "
-                        "or a smaller val_days/window")
+    with training_threads(cfg.threads):
+        return _train_lstm(df, train_end, cfg, train_start, progress)
 
-    # the LSTM's input map: the identity, or the scale-free relative form
+
+@dataclass
+class WindowSplit:
+    """One frame's features, targets and the bars that end its training and validation windows.
+
+    The library's split: validation windows end in the last ``val_days`` before ``train_end``; training
+    windows end before it by an embargo of ``window`` + the longest horizon; every target is known by
+    ``train_end`` (targets are computed on the frame cut there).
+    """
+
+    feats: np.ndarray
+    target: np.ndarray
+    train_rows: np.ndarray
+    val_rows: np.ndarray
+    val_start: pd.Timestamp
+
+    @classmethod
+    def of(cls, data: pd.DataFrame, end_ts: pd.Timestamp, cfg: TrainConfig, val_days: float | None = None
+           ) -> WindowSplit:
+        """The split of ``data`` (already cut at ``end_ts``); ``val_days`` overrides ``cfg.val_days``."""
+        step = infer_timeframe(data.index)
+        horizons = cfg.resolved_horizons()
+        feats, target, ends = make_dataset(data, cfg.window, horizons, cfg.calendar)
+        ts = data.index.asi8
+        val_start = end_ts - pd.Timedelta(days=cfg.val_days if val_days is None else val_days)
+        horizon_bars = max(horizons) * get_calendar(cfg.calendar).bars_per_day(step)
+        embargo = (cfg.window + horizon_bars) * step
+        return cls(feats, target, ends[ts[ends] < (val_start - embargo).value], ends[ts[ends] >= val_start.value],
+                   val_start)
+
+    def windows(self, which: str, window: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Input windows ``(n, window, features)`` and targets ``(n, H)`` of ``"train_rows"`` or ``"val_rows"``."""
+        rows = getattr(self, which)
+        x_all = torch.from_numpy(np.nan_to_num(self.feats).astype(np.float32))
+        return _windows(x_all, rows, window), torch.from_numpy(self.target.astype(np.float32))[rows]
+
+    def scaler_rows(self, amap: np.ndarray, window: int) -> np.ndarray:
+        """The mapped feature rows the training windows touch (what the scaler is fitted on), nothing later."""
+        first_train = max(int(self.train_rows[0]) - window + 1, 0)
+        return (self.feats @ amap.T)[first_train: int(self.train_rows[-1]) + 1]
+
+
+def new_network(cfg: TrainConfig, scaler_rows, horizons) -> VolatilityLSTM:
+    """An untrained network of ``cfg``'s form (input map, scaler fitted on ``scaler_rows``: a function of the
+    input map giving the mapped training rows); its correction starts at zero."""
     n = len(FEATURE_NAMES)
-    amap = relative_form(FEATURE_NAMES) if cfg.relative else np.eye(n)
-    mapped = feats @ amap.T
-    # scaler: statistics of the rows the training windows touch, nothing later
-    first_train = max(int(train_rows[0]) - cfg.window + 1, 0)
-    train_feats = mapped[first_train: int(train_rows[-1]) + 1]
-    mean, std = np.nanmean(train_feats, axis=0), np.nanstd(train_feats, axis=0)
+    amap = relative_form(FEATURE_NAMES) if cfg.relative else np.eye(n)  # identity, or the scale-free form
+    rows = scaler_rows(amap)
+    mean, std = np.nanmean(rows, axis=0), np.nanstd(rows, axis=0)
     model = VolatilityLSTM(n, cfg.hidden_size, cfg.num_layers, cfg.dropout, tuple(HAR_COLUMNS), len(horizons),
                            cfg.relative)
     model.set_input_map(torch.tensor(amap, dtype=torch.float32))
     model.set_scaler(torch.tensor(mean, dtype=torch.float32), torch.tensor(std, dtype=torch.float32))
-    coef, intercept = _ols_log_har(feats, target, train_rows)
-    model.set_har(torch.tensor(coef, dtype=torch.float32), torch.tensor(intercept, dtype=torch.float32))
-    device = torch.device(cfg.device)
-    model.to(device)
+    return model
 
-    x_all = torch.from_numpy(np.nan_to_num(feats).astype(np.float32))
-    y_all = torch.from_numpy(target.astype(np.float32))
-    x_train, y_train = _windows(x_all, train_rows, cfg.window).to(device), y_all[train_rows].to(device)
-    x_val, y_val = _windows(x_all, val_rows, cfg.window).to(device), y_all[val_rows].to(device)
 
-    optimizer = torch.optim.Adam([
-        {"params": [p for n, p in model.named_parameters() if not n.startswith("har.")], "lr": cfg.lr},
-        {"params": model.har.parameters(), "lr": cfg.har_lr},
-    ], weight_decay=cfg.weight_decay)
-    generator = torch.Generator().manual_seed(cfg.seed)
+def run_epochs(model: torch.nn.Module, optimizer, batch_loss, val_loss, n_train: int, cfg, generator,
+               progress: bool = False, desc: str = "train") -> tuple[float, int, list[dict]]:
+    """Shuffled mini-batches, gradient clipping at 1, early stopping on the validation loss with the best
+    epoch kept (epoch 0, the starting weights, included): the loop every training here runs.
 
+    ``batch_loss(indices)`` is the loss of a batch of training windows, ``val_loss()`` the validation loss;
+    ``cfg`` gives ``batch_size``, ``max_epochs`` and ``patience``. The best weights are loaded into
+    ``model`` on return. Returns the best validation loss, its epoch and the history per epoch.
+    """
     def evaluate() -> float:
         model.eval()
         with torch.inference_mode():
-            return float(qlike_loss(model(x_val), y_val))
+            return val_loss()
 
     best_loss, best_state, best_epoch, stale = evaluate(), copy.deepcopy(model.state_dict()), 0, 0
     history = [{"epoch": 0, "train_qlike": float("nan"), "val_qlike": best_loss, "seconds": 0.0}]
-    bar = tqdm(range(1, cfg.max_epochs + 1), desc="train", disable=not progress, unit="epoch")
+    bar = tqdm(range(1, cfg.max_epochs + 1), desc=desc, disable=not progress, unit="epoch")
     started = time.perf_counter()
     for epoch in bar:
         model.train()
-        order = torch.randperm(len(train_rows), generator=generator)
+        order = torch.randperm(n_train, generator=generator)
         total = 0.0
         for lo in range(0, len(order), cfg.batch_size):
-            batch = order[lo: lo + cfg.batch_size].to(device)
+            batch = order[lo: lo + cfg.batch_size]
             optimizer.zero_grad()
-            loss = qlike_loss(model(x_train[batch]), y_train[batch])
+            loss = batch_loss(batch)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
@@ -177,6 +211,47 @@ def train_lstm(df: pd.DataFrame, train_end: str, config: TrainConfig | None = No
             if stale >= cfg.patience:
                 break
     model.load_state_dict(best_state)
+    return best_loss, best_epoch, history
+
+
+def _train_lstm(df: pd.DataFrame, train_end: str, cfg: TrainConfig, train_start: str | None,
+                progress: bool) -> TrainResult:
+    seed_everything(cfg.seed)
+    end_ts = end_of_day(train_end)
+    data = df[df.index <= end_ts]  # never read past train_end
+    if train_start:
+        data = data[data.index >= pd.Timestamp(train_start, tz="UTC")]
+    step = infer_timeframe(data.index)
+    horizons = cfg.resolved_horizons()
+    # targets are computed on `data`, which ends at train_end: a target that would need a later bar
+    # is NaN and its row is dropped, so every target ends by train_end
+    split = WindowSplit.of(data, end_ts, cfg)
+    train_rows, val_rows = split.train_rows, split.val_rows
+    if len(train_rows) < 4 * cfg.batch_size or len(val_rows) < 100:
+        raise ShortHistoryError(f"{df.attrs.get('source', 'data')}: only {len(train_rows)} training and "
+                        f"{len(val_rows)} validation windows before {train_end}; pass a longer history "
+                        "or a smaller val_days/window")
+    model = new_network(cfg, lambda amap: split.scaler_rows(amap, cfg.window), horizons)
+    coef, intercept = _ols_log_har(split.feats, split.target, train_rows)
+    model.set_har(torch.tensor(coef, dtype=torch.float32), torch.tensor(intercept, dtype=torch.float32))
+    device = torch.device(cfg.device)
+    model.to(device)
+    (x_train, y_train), (x_val, y_val) = split.windows("train_rows", cfg.window), split.windows("val_rows", cfg.window)
+    x_train, y_train, x_val, y_val = x_train.to(device), y_train.to(device), x_val.to(device), y_val.to(device)
+
+    optimizer = torch.optim.Adam([
+        {"params": [p for n, p in model.named_parameters() if not n.startswith("har.")], "lr": cfg.lr},
+        {"params": model.har.parameters(), "lr": cfg.har_lr},
+    ], weight_decay=cfg.weight_decay)
+    generator = torch.Generator().manual_seed(cfg.seed)
+
+    def batch_loss(batch: torch.Tensor) -> torch.Tensor:
+        batch = batch.to(device)
+        return qlike_loss(model(x_train[batch]), y_train[batch])
+
+    best_loss, best_epoch, history = run_epochs(model, optimizer, batch_loss,
+                                                lambda: float(qlike_loss(model(x_val), y_val)), len(train_rows),
+                                                cfg, generator, progress)
     model.to("cpu").eval()
     used = data[data.index <= end_ts]
     card = ModelCard(
@@ -187,7 +262,7 @@ def train_lstm(df: pd.DataFrame, train_end: str, config: TrainConfig | None = No
         metrics={"val_qlike": best_loss, "val_qlike_log_har_init": history[0]["val_qlike"],
                  "best_epoch": best_epoch, "epochs_run": len(history) - 1,
                  "train_rows": int(len(train_rows)), "val_rows": int(len(val_rows)),
-                 "val_start": str(val_start), "seconds": history[-1]["seconds"]},
+                 "val_start": str(split.val_start), "seconds": history[-1]["seconds"]},
         training={k: v for k, v in cfg.__dict__.items() if k not in ("device", "threads")} | {"horizons": horizons},
     )
     return TrainResult(model, card, history)
@@ -226,10 +301,7 @@ def gate_corrections(model: VolatilityLSTM, df: pd.DataFrame, card: ModelCard) -
         with_corr = float(qlike_loss(full[:, j], y[:, j]))
         head_only = float(qlike_loss(head[:, j], y[:, j]))
         keep.append(with_corr < head_only)
-        if not keep[-1]:
-            with torch.no_grad():
-                model.correction.weight[j].zero_()
-                model.correction.bias[j] = 0.0
+    zero_corrections(model, keep)
     card.metrics["correction_kept"] = keep
     return keep
 

@@ -49,7 +49,7 @@ from lstm_strategies.features import (
 )
 from lstm_strategies.implied import ImpliedVolLookup
 from lstm_strategies.implied_features import IMPLIED_FEATURE_NAMES, MONTH, implied_block, implied_input_map
-from lstm_strategies.model import VolatilityLSTM, merge_ensemble, qlike_loss, relative_form
+from lstm_strategies.model import VolatilityLSTM, merge_ensemble, qlike_loss, relative_form, zero_corrections
 from lstm_strategies.training import TrainResult, _ols_log_har, _windows, seed_everything
 
 
@@ -215,12 +215,7 @@ def network(result: dict, prep: dict, gates: list[bool]) -> VolatilityLSTM:
             net.correction.bias.copy_(member.out.bias * member.mask)
         nets.append(net)
     merged = merge_ensemble(nets) if len(nets) > 1 else nets[0].eval()
-    with torch.no_grad():
-        for j, keep in enumerate(gates):
-            if not keep:
-                merged.correction.weight[j].zero_()
-                merged.correction.bias[j] = 0.0
-    return merged
+    return zero_corrections(merged, gates)
 
 
 def validation_gates(df: pd.DataFrame, implied: pd.Series, end: pd.Timestamp, cfg: ImpliedTrainConfig,

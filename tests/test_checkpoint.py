@@ -66,13 +66,22 @@ def small_card(**changes) -> ModelCard:
     return ModelCard(**(fields | changes))
 
 
+#: the optional blocks of a pooled model's card (the sealed ``btc`` folder carries them)
+HEAD_PRIOR = {"a": [0.1, 2.1, 3.6], "b": [[0.3, 0.4, 0.1], [0.2, 0.3, 0.1], [0.1, 0.1, 0.1]],
+              "k_days": [1000.0, 240.0, 480.0], "min_train_days": 31, "refit_every_days": 30, "min_own_days": 7.0,
+              "coins": ["btc_usdt_1h", "eth_usdt_1h"], "rows": 50000}
+PRETRAINING = {"coins": ["btc_usdt_1h", "eth_usdt_1h"], "rows": {"btc_usdt_1h": {"train": 10, "val": 5},
+                                                                 "eth_usdt_1h": {"train": 10, "val": 5}},
+               "member_correction_bias": [[0.01, 0.02, 0.03], [0.0, -0.01, 0.02]]}
+
+
 @pytest.fixture(scope="module")
 def sealed(tmp_path_factory) -> dict[str, Path]:
     """Two sealed folders: ``btc`` (a merged ensemble of two members) and ``eth`` (a single network)."""
     root = tmp_path_factory.mktemp("sealed")
     btc = merge_ensemble([small_network(0), small_network(1)])
     eth = small_network(2, hidden=6)
-    return {"btc": save_checkpoint(btc, small_card(), root / "btc"),
+    return {"btc": save_checkpoint(btc, small_card(head_prior=HEAD_PRIOR, pretraining=PRETRAINING), root / "btc"),
             "eth": save_checkpoint(eth, small_card(source="eth_usdt_1h"), root / "eth")}
 
 
@@ -123,7 +132,7 @@ def test_bundled_save_load_round_trip_gives_identical_forecasts(btc_hourly, tmp_
     np.testing.assert_array_equal(original.predict_batch(df), again.predict_batch(df))
 
 
-@pytest.mark.parametrize("name", ["btc-1h", "eth-1h", "spx-1d"])
+@pytest.mark.parametrize("name", ["btc-1h", "eth-1h", "spx-1d", "crypto-1h"])
 def test_no_bundled_model_amplifies_rounding_noise(name, tmp_path):
     """Every feature's scale is a real spread: the scaled input weights stay of order one."""
     net = load_pretrained(bundled(name, tmp_path)).network
@@ -479,6 +488,24 @@ TAMPERS = [
     ("extra-top-level-key", set_field("horizon", "1D"), field("horizon") + ".*unknown key"),
     ("extra-architecture-key", set_field("architecture.bidirectional", True),
      field("architecture.bidirectional") + ".*unknown key"),
+    # the optional blocks of a pooled model (the shrinkage head's prior, each seed's read-out bias)
+    ("head_prior-a-short", set_field("head_prior.a", [0.1, 0.2]), field("head_prior.a")),
+    ("head_prior-b-row-short", set_field("head_prior.b", [[0.1, 0.2]] * 3), field("head_prior.b[0]")),
+    ("head_prior-k-negative", set_field("head_prior.k_days", [-1.0, 240.0, 480.0]), field("head_prior.k_days[0]")),
+    ("head_prior-k-str", set_field("head_prior.k_days", ["1000", 240.0, 480.0]), field("head_prior.k_days[0]")),
+    ("head_prior-a-nan", set_field("head_prior.a", [float("nan"), 2.1, 3.6]), field("head_prior.a[0]")),
+    ("head_prior-min_train_days-0", set_field("head_prior.min_train_days", 0), field("head_prior.min_train_days")),
+    ("head_prior-extra-key", set_field("head_prior.shape", 1), field("head_prior.shape") + ".*unknown key"),
+    ("head_prior-list", set_field("head_prior", [1, 2]), field("head_prior")),
+    ("pretraining-bias-empty", set_field("pretraining.member_correction_bias", []),
+     field("pretraining.member_correction_bias")),
+    ("pretraining-bias-short", set_field("pretraining.member_correction_bias", [[0.0], [0.0]]),
+     field("pretraining.member_correction_bias")),
+    ("pretraining-rows-other-coins", set_field("pretraining.rows", {"sol": {"train": 1, "val": 1}}),
+     field("pretraining.rows")),
+    ("edited-head_prior-k", set_field("head_prior.k_days", [10.0, 240.0, 480.0]), EDITED),
+    ("edited-head_prior-removed", drop_field("head_prior"), EDITED),
+    ("edited-pretraining-bias", set_field("pretraining.member_correction_bias", [[0.0] * 3] * 2), EDITED),
     # valid values, edited after training: the seal
     ("edited-horizons", set_field("horizons", [1, 7, 31]), EDITED),
     ("edited-window", set_field("window", 24), EDITED),

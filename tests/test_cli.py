@@ -64,6 +64,27 @@ def test_train_implied_writes_an_lstm_iv_that_reads_its_series(tmp_path, capsys,
     assert "--walk-forward and --train-start do not apply" in capsys.readouterr().err
 
 
+def test_train_on_several_datasets_writes_one_pooled_model_with_the_prior(tmp_path, capsys, btc_hourly, eth_hourly):
+    from conftest import window
+
+    files = []
+    for name, df in (("btc", btc_hourly), ("eth", eth_hourly)):
+        files.append(tmp_path / f"{name}.csv")
+        window(df, "2020-06-01", "2021-03-01").to_csv(files[-1], index_label="timestamp")
+    data, out = f"{files[0]},{files[1]}", tmp_path / "pooled"
+    assert main(["train", "--data", data, "--train-end", "2021-01-31", "--window", "12", "--hidden", "2", "--epochs",
+                 "1", "--ensemble", "1", "--val-days", "60", "--shrink-k", "100,200,300", "--out", str(out)]) == 0
+    card = json.loads((out / "model.json").read_text())
+    assert card["head_prior"]["k_days"] == [100.0, 200.0, 300.0] and len(card["pretraining"]["coins"]) == 2
+    assert "pooled on" in capsys.readouterr().out
+    for argv, message in ((["--data", f"{data},{files[0]}"], "several distinct ones"),
+                          (["--data", data, "--walk-forward"], "--walk-forward and --implied take one dataset"),
+                          (["--data", str(files[0]), "--shrink-k", "1,2,3"], "give several --data datasets"),
+                          (["--data", data, "--shrink-k", "1,2"], "one k in 0..1e6 days per horizon")):
+        assert main(["train", *argv, "--train-end", "2021-01-31", "--out", str(tmp_path / "x")]) == 2
+        assert message in capsys.readouterr().err
+
+
 def test_backtest_main_job(tmp_path, capsys):
     assert main(["backtest", "--config", "backtests/spx_vol_target_demo.toml", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out

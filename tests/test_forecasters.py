@@ -47,6 +47,7 @@ def test_batch_equals_streaming(name, quarter):
 QUIET_FACTORIES = {
     **FACTORIES,
     "lstm_refit_head": lambda: LSTMForecaster("btc-1h", min_train_days=45, refit_every_days=10),
+    "lstm_shrink_head": lambda: LSTMForecaster("crypto-1h", head="shrink"),
 }
 
 

@@ -34,6 +34,8 @@ CASES = {
              lambda: LSTMForecaster("btc-1h", head="frozen")),
     "lstm_refit_head": (LSTMVolatility, {"model": "btc-1h", "min_train_days": 70, "refit_every_days": 14},
                         lambda: LSTMForecaster("btc-1h", min_train_days=70, refit_every_days=14)),
+    "lstm_shrink_head": (LSTMVolatility, {"model": "crypto-1h", "head": "shrink"},
+                         lambda: LSTMForecaster("crypto-1h", head="shrink")),
     "ewma": (EWMAVolatility, {}, lambda: EWMAForecaster()),
     "log_har": (LogHARVolatility, {"min_train_days": 70, "refit_every_days": 14},
                 lambda: LogHARForecaster(min_train_days=70, refit_every_days=14)),

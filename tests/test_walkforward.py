@@ -95,3 +95,70 @@ def test_self_refitting_lstm_validates_its_arguments():
         RefittingLSTMForecaster(refit_every="often")
     with pytest.raises(ConfigError, match=r"unknown field\(s\) \['hidden'\]"):
         RefittingLSTMForecaster(train={"hidden": 4})
+    with pytest.raises(ConfigError, match=r"unknown field\(s\) \['window'\]; FineTuneConfig"):
+        RefittingLSTMForecaster(init="crypto-1h", train={"window": 4})
+    with pytest.raises(ConfigError, match="head='shrink' uses the prior of the pretrained model"):
+        RefittingLSTMForecaster(head="shrink")
+    with pytest.raises(ConfigError, match="forecasts horizons \\[1, 7, 30\\]"):
+        RefittingLSTMForecaster(init="crypto-1h", horizons=[1, 7])
+
+
+@pytest.fixture(scope="module")
+def young_coin(btc_hourly):
+    """A coin listed on 2021-09-01 (BTC's bars from then on), forecast from 2022-01-01."""
+    return window(btc_hourly, "2021-09-01", "2022-09-01")
+
+
+def fine_tuned(cache) -> RefittingLSTMForecaster:
+    return RefittingLSTMForecaster(first_train_end="2021-12-31", init="crypto-1h", cache_dir=str(cache))
+
+
+def test_fine_tuned_folds_start_on_a_short_history_and_say_which_model_forecasts(young_coin, tmp_path, capsys):
+    from lstm_strategies.forecasters.lstm import LSTMForecaster
+
+    f = fine_tuned(tmp_path).fit(young_coin)
+    out = f.predict_batch(young_coin, start="2022-01-01")
+    zero, tuned = f.fold_log
+    assert f.head == "shrink" and zero["model"] == "crypto-1h (pretrained, zero-shot)" and not zero["trained"]
+    assert "only" in zero["reason"] and "no fold trained to 2021-12-31" in capsys.readouterr().out
+    assert tuned["model"] == "fold fine-tuned from crypto-1h" and tuned["train_windows"] >= 1024
+    assert np.isfinite(out[young_coin.index >= "2022-01-01"]).all()
+    # the first block is the pretrained model zero-shot, bit for bit
+    block = (young_coin.index > "2021-12-31 23:00") & (young_coin.index <= "2022-06-30 23:00")
+    zero_shot = LSTMForecaster("crypto-1h", head="shrink").fit(young_coin).predict_batch(young_coin)
+    np.testing.assert_array_equal(out[block], zero_shot[block])
+
+
+def test_fine_tuned_folds_are_causal_and_stream_the_same(young_coin, tmp_path):
+    batch = fine_tuned(tmp_path).fit(young_coin).predict_batch(young_coin, start="2022-01-01")
+    cut = pd.Timestamp("2022-08-01 12:00", tz="UTC")
+    perturbed = young_coin.copy()
+    after = perturbed.index > cut
+    perturbed.loc[after, ["open", "high", "low", "close"]] *= np.linspace(1.0, 2.0, after.sum())[:, None]
+    again = fine_tuned(tmp_path).fit(perturbed).predict_batch(perturbed, start="2022-01-01")
+    np.testing.assert_array_equal(again[~after], batch[~after])
+    f = fine_tuned(tmp_path).fit(young_coin)
+    f.publish_from(pd.Timestamp("2022-01-01", tz="UTC").value)
+    stream = np.array([f.update(row) for _, row in young_coin.iterrows()])
+    read = young_coin.index >= "2022-01-01"
+    np.testing.assert_allclose(np.log(stream[read]), np.log(batch[read]), atol=2e-6)
+
+
+def test_a_from_scratch_fold_too_short_to_train_falls_back_to_a_pretrained_model(refit_frame, tmp_path, capsys):
+    from lstm_strategies.forecasters.lstm import LSTMForecaster
+
+    tiny = {k: v for k, v in TINY.items() if k != "horizons"} | {"batch_size": 32, "val_days": 45}
+    f = RefittingLSTMForecaster(refit_every="1M", first_train_end="2020-04-15", train=tiny, members=1,
+                                cache_dir=str(tmp_path), head="frozen").fit(refit_frame)
+    out = f.predict_batch(refit_frame)
+    first, second = f.fold_log[:2]
+    assert first["model"] == "crypto-1h (pretrained, zero-shot)" and "training and" in first["reason"]
+    assert second["model"] == "fold trained from scratch" and second["train_windows"] >= 128
+    assert "no fold trained to 2020-04-15" in capsys.readouterr().out
+    block = (refit_frame.index > "2020-04-15 23:00") & (refit_frame.index <= "2020-05-15 23:00")
+    frozen = LSTMForecaster("crypto-1h", head="frozen").fit(refit_frame).predict_batch(refit_frame)
+    np.testing.assert_array_equal(out[block], frozen[block])
+    with pytest.raises(Exception, match="only 9 training and 359 validation windows"):
+        RefittingLSTMForecaster(refit_every="1M", first_train_end="2020-04-15", train=tiny, members=1,
+                                cache_dir=str(tmp_path), head="frozen", fallback=None).fit(refit_frame).predict_batch(
+            refit_frame)

@@ -66,7 +66,19 @@ def load_pretrained(name_or_path: str | Path) -> LSTMForecaster:
     return LSTMForecaster(name_or_path)
 
 
-HEADS = ("refit", "frozen")
+HEADS = ("refit", "frozen", "shrink")
+
+
+def shrink_head_of(card: ModelCard, path: str = "") -> Forecaster:
+    """The shrinkage head built from a card's ``head_prior`` (a CheckpointError when the card has none)."""
+    from lstm_strategies.forecasters.shrink import HeadPrior, ShrinkageHead
+
+    if card.head_prior is None:
+        raise CheckpointError(f"{path or '<in-memory model>'}: head='shrink' needs a shrinkage prior in the model "
+                              "card (head_prior), and this model has none; use the bundled crypto-1h (trained with "
+                              "one: lstm-strategies train --data btc_usdt_1h,eth_usdt_1h ...) or head='refit'")
+    return ShrinkageHead(HeadPrior.from_card(card.head_prior), calendar=card.calendar, horizons=card.horizons,
+                         timeframe=card.timeframe)
 
 
 class LSTMForecaster(Forecaster):
@@ -76,18 +88,21 @@ class LSTMForecaster(Forecaster):
     correction is frozen at the model's training end. The log-HAR heads either stay as trained
     (``head="frozen"``) or are re-estimated like the log-HAR baseline, every ``refit_every_days``
     on the expanding window of bars seen so far (``head="refit"``, the default: a head fitted on
-    2019-2021 keeps pulling forecasts back to that period's volatility level). Either way no
-    forecast uses a bar after it. Batched (:meth:`predict_batch`) and streaming (:meth:`update`)
+    2019-2021 keeps pulling forecasts back to that period's volatility level), or are the shrinkage head
+    (``head="shrink"``: the refit blended with the prior stored in the card, by how many days of own rows
+    there are; it forecasts from a coin's 31st day, see :mod:`~lstm_strategies.forecasters.shrink`).
+    Either way no forecast uses a bar after it. Batched (:meth:`predict_batch`) and streaming (:meth:`update`)
     inference give the same numbers.
 
     Parameters
     ----------
     model : str or path
         A bundled model name (``"btc-1h"``; see ``lstm-strategies models``) or a checkpoint folder.
-    head : {"refit", "frozen"}
-        Where the log-HAR part of the forecast comes from.
+    head : {"refit", "frozen", "shrink"}
+        Where the log-HAR part of the forecast comes from (``"shrink"`` needs a card with a ``head_prior``,
+        as the bundled ``crypto-1h``'s).
     min_train_days, refit_every_days : int
-        The refit head's schedule (the log-HAR baseline's defaults).
+        The refit head's schedule (the log-HAR baseline's defaults; the shrinkage head's is in the card).
     """
 
     name = "lstm"
@@ -136,11 +151,18 @@ class LSTMForecaster(Forecaster):
         if head == "refit":
             self._har = LogHARForecaster(min_train_days, refit_every_days, calendar=card.calendar,
                                          horizons=card.horizons, timeframe=card.timeframe)
+        elif head == "shrink":
+            self._har = shrink_head_of(card, path)
         Forecaster.__init__(self, calendar=card.calendar, horizons=card.horizons, timeframe=card.timeframe)
 
     @classmethod
     def param_names(cls) -> list[str]:
         return ["model", "head", "min_train_days", "refit_every_days"]
+
+    @property
+    def head_forecaster(self) -> Forecaster | None:
+        """The forecaster of the log-HAR part (None with the frozen head): a copy, not the streaming one."""
+        return None if self._har is None else copy.copy(self._har)
 
     @property
     def window(self) -> int:
