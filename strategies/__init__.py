@@ -9,20 +9,11 @@ of names; :func:`strategy_class` resolves a name with a clear error. A new strat
 """
 
 from lstm_strategies.errors import ConfigError
+from lstm_strategies.registry import Registry
 
 #: strategy name used in configs -> class, filled by the classes themselves when they are defined
-STRATEGIES: dict[str, type] = {}
-
-
-def register(cls: type) -> type:
-    """Record a strategy class under its ``name`` (called by the class definition itself)."""
-    existing = STRATEGIES.get(cls.name)
-    if existing is not None and (existing.__module__, existing.__qualname__) != (cls.__module__, cls.__qualname__):
-        raise ConfigError(f"strategy name {cls.name!r} is taken by {existing.__module__}.{existing.__qualname__}; "
-                          f"give {cls.__qualname__} another name")
-    STRATEGIES[cls.name] = cls
-    return cls
-
+STRATEGIES: Registry = Registry("strategy")
+register = STRATEGIES.register
 
 from .base import RUNNER_PARAMS, ForecastStrategy, ProgressAnalyzer, RecordsAnalyzer, rolling_tracking_error  # noqa: E402
 from .buy_and_hold import BuyAndHold, ConstantExposure  # noqa: E402

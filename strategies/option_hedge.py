@@ -2,7 +2,7 @@
 
 Option prices are **Black-Scholes**. The synthetic put and the collar need no option market (they
 are replicated by trading the asset at the forecast's delta); with an implied-volatility series
-(e.g. the shipped Deribit DVOL, ``implied_vol = "btc_dvol_1d"``) each roll also reports what the
+(e.g. the shipped Deribit DVOL, ``implied_vol = "btc_dvol_daily"``) each roll also reports what the
 same option cost at the market's implied volatility. The put overlay (:mod:`.put_overlay`) buys a
 put priced at implied volatility.
 """
@@ -27,7 +27,7 @@ YEAR_DAYS = 365.0
 
 
 def implied_lookup(spec) -> ImpliedVolLookup | None:
-    """An :class:`ImpliedVolLookup` from a Series, a shipped name (``btc_dvol_1d``) or a CSV path."""
+    """An :class:`ImpliedVolLookup` from a Series, a shipped name (``btc_dvol_daily``) or a CSV path."""
     if spec is None:
         return None
     return ImpliedVolLookup(load_implied_vol(spec))
@@ -36,7 +36,7 @@ def implied_lookup(spec) -> ImpliedVolLookup | None:
 def _series_spec(value):
     """An implied-vol series: a shipped name or CSV path (text), a pandas Series, or None."""
     if value is not None and not isinstance(value, (str, pd.Series)):
-        raise ValueError("must be a shipped series name (btc_dvol_1d), a CSV path or a pandas Series")
+        raise ValueError("must be a shipped series name (btc_dvol_daily), a CSV path or a pandas Series")
     return value
 
 

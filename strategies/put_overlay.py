@@ -20,7 +20,7 @@ class PutOverlayStrategy(_OptionStrategy):
     """Hold the asset and buy cash-settled puts when the forecast says protection is cheap.
 
     The put is priced by Black-Scholes at **implied volatility**: the ``implied_vol`` series (the
-    shipped ``btc_dvol_1d``, a CSV path or a pandas Series), each bar using the last value known at
+    shipped ``btc_dvol_daily``, a CSV path or a pandas Series), each bar using the last value known at
     its close. Where no series value is recent enough, no put is bought and the bar is counted,
     unless ``fallback = "proxy"``: then trailing realized volatility over ``rv_days`` times ``vrp``
     prices it, and the roll is labelled so. Without a series, ``pricing = "proxy"`` must be asked
@@ -56,7 +56,7 @@ class PutOverlayStrategy(_OptionStrategy):
         def _priced(self):
             if self.pricing == "implied" and self.implied_vol is None:
                 raise ValueError("the put overlay prices options at implied volatility: set implied_vol (e.g. "
-                                 "\"btc_dvol_1d\", a CSV path or a Series), or ask for pricing = \"proxy\" "
+                                 "\"btc_dvol_daily\", a CSV path or a Series), or ask for pricing = \"proxy\" "
                                  "(realized vol x vrp)")
             return self
 

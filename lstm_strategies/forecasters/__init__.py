@@ -35,20 +35,11 @@ Importing this package imports no torch: the LSTM modules load it when a network
 from __future__ import annotations
 
 from lstm_strategies.errors import ConfigError
+from lstm_strategies.registry import Registry
 
 #: name -> class, filled by the classes themselves when they are defined
-REGISTRY: dict[str, type] = {}
-
-
-def register(cls: type) -> type:
-    """Record a forecaster class under its ``name`` (called by the class definition itself)."""
-    existing = REGISTRY.get(cls.name)
-    if existing is not None and (existing.__module__, existing.__qualname__) != (cls.__module__, cls.__qualname__):
-        raise ConfigError(f"forecaster name {cls.name!r} is taken by {existing.__module__}.{existing.__qualname__}; "
-                          f"give {cls.__qualname__} another name")
-    REGISTRY[cls.name] = cls
-    return cls
-
+REGISTRY: Registry = Registry("forecaster")
+register = REGISTRY.register
 
 from lstm_strategies.forecasters import ewma, garch, har, har_iv, implied_var, lstm, lstm_iv  # noqa: E402,F401,I001
 from lstm_strategies.forecasters import lstm_iv_refit, lstm_refit  # noqa: E402,F401,I001  (they register)
