@@ -4,7 +4,7 @@ Forecasts at each UTC day's last bar, 2022-01-01 -> 2026-06-30, scored against t
 the next 1, 7 and 30 days: QLIKE ratio to log-HAR refit monthly on the coin's own expanding history
 (BTC/ETH from 2019-01-01, SOL from its listing, 2020-08-11), DM-HLN p-values (two-sided), on the days
 every forecaster has a forecast. Nothing here is chosen: the models and the design were fixed on BTC/ETH
-data up to 2021-12-31 (/work/research/coins/REPORT.md); SOL is in no training and no choice.
+data up to 2021-12-31 (docs/research/every_coin/REPORT.md); SOL is in no training and no choice.
 
 * ``bundled LSTM``: btc-1h / eth-1h (SOL: btc-1h), refit head;
 * ``crypto-1h, shrink head`` (the pooled BTC+ETH model, its shrinkage head; on SOL: zero-shot);

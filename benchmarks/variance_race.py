@@ -10,7 +10,7 @@ and the premium rule. Net of a 1.25-vol-point spread and Deribit's option fees (
 commission, 0.05% slippage).
 
 Every rule, margin, cap, normaliser and the capital were fixed on 2021-03-24 .. 2022-12-31 (the
-research, /work/research/var/REPORT.md, Part A); nothing here is chosen on 2023+. Out of sample:
+research, docs/research/variance/REPORT.md, Part A); nothing here is chosen on 2023+. Out of sample:
 swaps opened 2023-01-01 .. 2026-03-07, all settled by 2026-04-06 (DVOL's last day); the daily
 mark-to-market P&L runs 2023-01-01 .. 2026-04-06. ``--period selection`` runs the same books on
 the selection period (origins 2021-03-24 .. 2022-12-01; the bundled LSTM is in-sample there and

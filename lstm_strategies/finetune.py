@@ -15,7 +15,7 @@ the scaler stay), by Adam with an L2-SP penalty toward the pretrained read-out, 
 with early stopping on the validation QLIKE (epoch 0, the pretrained read-out, included). The seeds are
 merged and the fold network forecasts with ``exp(mix * fine-tuned + (1 - mix) * pretrained correction)``:
 both corrections read the same LSTM states, so that is one network whose read-out is the mix. The
-pretrained gate is kept. Design: ``/work/research/coins/REPORT.md`` section 4.3.
+pretrained gate is kept. Design: ``docs/research/every_coin/REPORT.md`` section 4.3.
 """
 
 from __future__ import annotations

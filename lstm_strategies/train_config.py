@@ -32,8 +32,9 @@ class TrainConfig:
     seed: int = 0
     calendar: str = "crypto"
     device: str = "cpu"
-    #: torch threads while training (restored afterwards; None keeps torch's setting): the count changes
-    #: the trained weights (8 threads train another model than 1), so it is fixed; one is also fastest here
+    #: torch threads while training (restored afterwards; None keeps torch's setting): the count can change
+    #: the trained weights (8 threads train another model than 1), so it is fixed; two ran 25% faster on an
+    #: idle 2-core machine (benchmarks/train_speed.py --threads 2) but would tie the weights to the machine
     threads: int | None = 1
 
     def resolved_horizons(self) -> list[int]:
@@ -44,7 +45,7 @@ class TrainConfig:
 class FineTuneConfig:
     """How a self-refitting fold fine-tunes pretrained weights (``lstm_refit(init=...)``; see
     :mod:`lstm_strategies.finetune`). The defaults are the design chosen on BTC/ETH up to 2021-12-31
-    (``/work/research/coins/REPORT.md`` section 4.3): the correction's read-out only, at most 5 epochs at
+    (``docs/research/every_coin/REPORT.md`` section 4.3): the correction's read-out only, at most 5 epochs at
     lr 1e-4 pulled toward the pretrained weights (L2-SP 1.0), forecasting with the mean of the fine-tuned
     and the pretrained correction (``mix`` 0.5), validation on ``min(365, history / 4)`` days, and no fold
     below 1,024 training or 100 validation windows (the pretrained network forecasts then).

@@ -16,7 +16,7 @@ The library's protocol (:mod:`lstm_strategies.training`) applied per coin and po
   of the coins, with the design's ``k``) and each seed's read-out bias (fine-tuning starts from them).
 
 With one coin the training loop is :func:`~lstm_strategies.training.train_lstm`'s (tested). Design:
-``/work/research/coins/REPORT.md`` sections 1 and 4.2 (chosen on BTC/ETH up to 2021-12-31).
+``docs/research/every_coin/REPORT.md`` sections 1 and 4.2 (chosen on BTC/ETH up to 2021-12-31).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ file's SHA-256 is checked when it is first loaded.
 :func:`load_dataset` is the one entry point used by configs and the CLI: a shipped name, a
 built-in such as ``arch:sp500`` (installed with ``arch``), a file path, or the name of an extra
 file in ``$LSTM_STRATEGIES_DATA`` (by default ``../shared/data`` next to the working folder), where
-the benchmarks find the data that does not ship (SOL, Yahoo daily files).
+the benchmarks find the data that does not ship (SOL).
 """
 
 from __future__ import annotations

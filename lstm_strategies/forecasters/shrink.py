@@ -11,7 +11,7 @@ coin's own log-HAR OLS ``(c_own, b_own)`` on the rows whose target is known is b
 ``theta = w theta_own + (1 - w) theta_prior(m)``, ``w = n / (n + k_h)``, ``n`` the days of own rows
 (``w = 0`` below ``min_own_days`` or with a rank-deficient design). ``k_h = 0`` is the plain log-HAR
 refit; a large ``k_h`` keeps the prior's dynamics at the coin's level. Design and constants:
-``/work/research/coins/REPORT.md`` section 4.1 (chosen on BTC/ETH up to 2021-12-31).
+``docs/research/every_coin/REPORT.md`` section 4.1 (chosen on BTC/ETH up to 2021-12-31).
 """
 
 from __future__ import annotations
