@@ -145,7 +145,7 @@ def frontier_comparison(lstm: pd.DataFrame, other: pd.DataFrame) -> dict:
 
 
 def plot_frontiers(frame: pd.DataFrame, asset: str, path: Path) -> None:
-    from lstm_strategies.plotting import new_figure, percent_axis, save_figure
+    from lstm_strategies.plotting import new_figure, points_axis, save_figure
 
     fig, ax = new_figure(8, 5)
     styles = {"lstm": ("darkred", "-", "o"), "lstm_refit": ("tab:red", "--", "s"), "log_har": ("tab:blue", "-", "^"),
@@ -156,9 +156,10 @@ def plot_frontiers(frame: pd.DataFrame, asset: str, path: Path) -> None:
         env = frontier(group)
         ax.step(env["turnover_per_year"], env["te30"], where="post", color=color, ls=ls, label=name)
     ax.set_xscale("log")
-    percent_axis(ax)
+    points_axis(ax)
     save_figure(fig, path, f"{asset.upper()} vol targeting at 40%, 2022-2026: tracking error against turnover",
-                "TE30 (RMS of 30-day realized vol minus target)", "turnover (books traded per year, log scale)")
+                "TE30, vol points (RMS of 30-day realized vol minus target)",
+                "turnover (books traded per year, log scale)")
 
 
 def qlike_table(assets: list[str]) -> pd.DataFrame:

@@ -38,6 +38,14 @@ def percent_axis(ax, axis: str = "y", decimals: int = 0) -> None:
     target.set_major_formatter(PercentFormatter(1.0, decimals=decimals))
 
 
+def points_axis(ax, axis: str = "y") -> None:
+    """Show volatility fractions as volatility points (0.081 -> 8.1), the unit of TE30."""
+    from matplotlib.ticker import FuncFormatter
+
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    target.set_major_formatter(FuncFormatter(lambda v, _: f"{100 * v:g}"))
+
+
 def growth_axis(ax) -> None:
     """A log scale for growth of 1, labelled in plain numbers (0.5, 1, 2) rather than 2x10^0."""
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
