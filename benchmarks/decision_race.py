@@ -267,8 +267,9 @@ def report(runs: pd.DataFrame, assets: list[str]) -> None:
                           "max_dd": row["max_drawdown"]})
         vt_table = pd.DataFrame(table)
         vt_table.to_csv(OUT / "vol_target.csv", index=False)
-        print("\nvol targeting at 40%, defaults chosen on 2021, 2022-01-01 .. 2026-06-30")
-        print(vt_table.to_string(index=False))
+        print("\nvol targeting at 40%, defaults chosen on 2021, 2022-01-01 .. 2026-06-30 (TE30 in vol points; "
+              "the CSV keeps fractions)")
+        print(vt_table.assign(te30=100 * vt_table["te30"]).rename(columns={"te30": "te30_pts"}).to_string(index=False))
         # -- synthetic put --------------------------------------------------------------------------
         put = runs[runs["kind"] == "synthetic_put"].set_index(["asset", "forecaster"])
         ptable = []
@@ -293,9 +294,9 @@ def report(runs: pd.DataFrame, assets: list[str]) -> None:
             plot_frontiers(grid, asset, OUT / f"frontier_{asset}.png")
             env = {name: frontier(g) for name, g in grid[grid["asset"] == asset].groupby("forecaster")}
             levels = [1, 2, 5, 10, 20, 40]
-            print(f"\n{asset.upper()} frontier: best TE30 reachable with at most N books a year")
-            print(pd.DataFrame({name: [envelope_at(e, t) for t in levels] for name, e in env.items()},
-                               index=[f"<= {t}/yr" for t in levels]).replace(math.inf, np.nan).to_string())
+            print(f"\n{asset.upper()} frontier: best TE30 (vol points) reachable with at most N books a year")
+            print(100 * pd.DataFrame({name: [envelope_at(e, t) for t in levels] for name, e in env.items()},
+                                     index=[f"<= {t}/yr" for t in levels]).replace(math.inf, np.nan))
 
 
 def print_goals(assets: list[str], parts: list[str]) -> None:
