@@ -89,7 +89,8 @@ def write_report(result, out: str | Path, tearsheet: bool | None = None) -> dict
             figures.append(("forecast term structure against realized volatility", report_plots.term_structure(
                 tmp / "forecast_vol.png", cfg.name, traded, result.data, result.calendar.days_per_year,
                 result.horizon_days)))
-        if len(traded):
+        # a book settled in cash beside the broker (the variance swaps) never holds the asset: no weights figure
+        if len(traded) and traded.reindex(columns=["weight", "target_weight"]).abs().fillna(0).to_numpy().any():
             cap = cls.leverage_needed(cfg.strategy.params)
             figures.append(("weights and leverage", report_plots.weights(tmp / "weights.png", cfg.name, traded, cap)))
         figures.append(("growth of 1 after costs", report_plots.equity(tmp / "equity.png", cfg.name, returns,

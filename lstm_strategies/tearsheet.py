@@ -37,7 +37,7 @@ def _num(value) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
-        return f"{value:.4g}"
+        return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
     if isinstance(value, (dict, list)):
         return json.dumps(value, default=str)
     return str(value)
@@ -57,40 +57,50 @@ def _pct(value) -> str:
     return "" if value is None else f"{value:.2%}"
 
 
+def _money(value) -> str:
+    return "" if value is None else f"{value:,.0f}"
+
+
+#: the tests against the baseline and buy-and-hold, in the units people read (files keep raw numbers)
+TEST_METRICS: tuple[Metric, ...] = (
+    Metric("baseline.sharpe", "baseline Sharpe", "ratio", digits=2),
+    Metric("baseline.sharpe_difference.diff", "Sharpe difference against the baseline", "ratio", digits=2),
+    Metric("baseline.sharpe_difference.pvalue", "bootstrap p-value (stationary, paired days)", "ratio", digits=3),
+    Metric("baseline.cagr", "baseline CAGR", "percent"),
+    Metric("baseline.volatility", "baseline volatility", "percent"),
+    Metric("baseline.max_drawdown", "baseline max drawdown", "percent"),
+    Metric("baseline.te30", "baseline TE30 (pts)", "vol_points"),
+    Metric("sharpe_vs_buy_and_hold.diff", "Sharpe difference against buy-and-hold", "ratio", digits=2),
+    Metric("sharpe_vs_buy_and_hold.pvalue", "bootstrap p-value against buy-and-hold", "ratio", digits=3),
+)
+
+
 def section(metrics: dict, declared: tuple[Metric, ...], figures: list[tuple[str, Path]]) -> str:
     """The plugin's section as HTML, from a run's ``metrics.json`` dict, the strategy's declared decision
     metrics and the figures (title, PNG path) to embed."""
     decision = metrics.get("decision") or {}
     shown = {m.key.split(".", 1)[1] for m in declared if m.key.startswith("decision.")}
     rows = [(m.label, m.format(m.get(metrics))) for m in declared]
-    rows += [(key.replace("_", " "), _num(value)) for key, value in decision.items() if key not in shown]
+    # the rest of the decision block, but not its nested tables (shown through the declared metrics)
+    rows += [(key.replace("_", " "), _num(value)) for key, value in decision.items()
+             if key not in shown and not isinstance(value, (dict, list))]
     parts = [f'<div class="lstm-s">{STYLE}<h2>What the forecast did (lstm-strategies)</h2>']
     parts += [f'<div class="warn">warning: {_e(w)}</div>' for w in metrics.get("warnings") or []]
-    tests = []
-    base = metrics.get("baseline")
-    if base:
-        diff = base.get("sharpe_difference") or {}
-        tests += [("baseline", base.get("label", "")), ("baseline Sharpe", _num(base.get("sharpe"))),
-                  ("Sharpe difference against the baseline", _num(diff.get("diff"))),
-                  ("bootstrap p-value (stationary, paired days)", _num(diff.get("pvalue")))]
-        tests += [(f"baseline {key.replace('_', ' ')}", _num(value)) for key, value in base.items()
-                  if key not in ("label", "sharpe_difference") and not isinstance(value, dict)
-                  and key in ("te30", "cagr", "volatility", "max_drawdown")]
-    bh = metrics.get("sharpe_vs_buy_and_hold") or {}
-    tests += [("Sharpe difference against buy-and-hold", _num(bh.get("diff"))),
-              ("bootstrap p-value against buy-and-hold", _num(bh.get("pvalue")))]
+    tests = [("baseline", (metrics.get("baseline") or {}).get("label", ""))]
+    tests += [(m.label, m.format(m.get(metrics))) for m in TEST_METRICS]
     costs = metrics.get("costs") or {}
     weight = metrics.get("weight") or {}
-    trading = [("commission paid", _num(costs.get("commission"))), ("slippage paid", _num(costs.get("slippage"))),
-               ("interest paid on borrowing", _num(costs.get("borrow_interest"))),
-               ("option fees paid beside the broker", _num(costs.get("option_fees"))),
-               ("spread paid beside the broker", _num(costs.get("option_spread"))),
+    trading = [("commission paid", _money(costs.get("commission"))), ("slippage paid", _money(costs.get("slippage"))),
+               ("interest paid on borrowing", _money(costs.get("borrow_interest"))),
+               ("option fees paid beside the broker", _money(costs.get("option_fees"))),
+               ("spread paid beside the broker", _money(costs.get("option_spread"))),
                ("costs per year (share of starting cash)", _pct(costs.get("total_over_cash_per_year"))),
-               ("turnover per year (books)", _num(metrics.get("turnover_per_year"))),
+               ("turnover per year (books)", Metric("turnover_per_year", "", "per_year").format(
+                   metrics.get("turnover_per_year"))),
                ("orders", _num(metrics.get("orders"))), ("orders rejected", _num(metrics.get("orders_rejected"))),
-               ("share of bars with a position", _pct(metrics.get("exposure"))),
-               ("weight: mean / 95th percentile / max", " / ".join(_num(weight.get(k)) for k in ("mean", "p95", "max"))
-                if weight else "")]
+               ("share of bars holding the asset", _pct(metrics.get("exposure"))),
+               ("weight in the asset: mean / 95th percentile / max",
+                " / ".join(_pct(weight.get(k)) for k in ("mean", "p95", "max")) if weight else "")]
     parts.append('<div class="grid">' + _table("Decision metrics", rows) + _table("Tests", tests)
                  + _table("Costs and trading", trading) + "</div>")
     parts += [_figure(title, path) for title, path in figures]

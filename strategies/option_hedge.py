@@ -106,7 +106,9 @@ class _ReplicatedOptionStrategy(_OptionStrategy):
                Metric("decision.hedge_error_mean", "Hedge err mean", "percent", "higher", digits=2),
                Metric("decision.hedge_error_worst", "Hedge err worst", "percent", "higher", digits=2),
                Metric("decision.share_rolls_2pts_below_floor", "Rolls 2 pts below floor", "percent", "lower"),
-               Metric("decision.option_cost_per_roll_mean", "Option cost per roll", "percent", None, digits=2))
+               Metric("decision.option_cost_per_roll_mean", "Option cost per roll", "percent", None, digits=2),
+               Metric("decision.option_cost_implied_per_roll_mean", "Option cost at implied vol per roll", "percent",
+                      None, digits=2, column="option_cost_implied_per_roll"))
 
     class Params(_OptionStrategy.Params):
         # band 0.2: the lowest mean RMS hedging error on 2021 (benchmarks/choose_decision_defaults.py)

@@ -36,7 +36,11 @@ class VolTargetStrategy(ForecastStrategy):
 
     name = "vol_target"
     metrics = (Metric("decision.te30", "TE30 (pts)", "vol_points", "lower", headline=True, rank=True),
-               Metric("decision.realized_vol", "Realized vol", "percent"))
+               Metric("decision.realized_vol", "Realized vol", "percent"),
+               Metric("decision.target_vol", "Target vol", "percent", column="te30_target"),  # not the param's column
+               Metric("decision.rolling_vol_p05", "30-day vol, 5th percentile", "percent"),
+               Metric("decision.rolling_vol_p95", "30-day vol, 95th percentile", "percent"),
+               Metric("decision.te30_days", "Days in TE30", "count"))
 
     class Params(ForecastStrategy.Params):
         target_vol: Annotated[float, Range(0, 5, low_open=True)] = 0.4   # annualised: 5 = 500%

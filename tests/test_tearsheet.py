@@ -148,3 +148,53 @@ def test_the_trap_sees_a_page_that_asks_the_network(browser_own, tmp_path):
     page = tmp_path / "leaky.html"
     page.write_text('<!doctype html><html><body><img src="http://example.org/pixel.png"></body></html>')
     assert "example.org" in hosts(rendered(page, tmp_path)[1]) - browser_own
+
+
+def test_the_section_shows_every_number_in_its_unit():
+    from lstm_strategies.strategies import strategy_class
+
+    from lstm_strategies.tearsheet import section
+
+    metrics = {"decision": {"te30": 0.081, "realized_vol": 0.379, "target_vol": 0.4, "rolling_vol_p05": 0.2497,
+                            "rolling_vol_p95": 0.4941, "te30_days": 1613,
+                            "capital_points": 32540.0, "points": {"worst_30d": -949.2}},
+               "baseline": {"label": "constant 0.80", "sharpe": 0.3678, "cagr": 0.06886, "volatility": 0.4158,
+                            "max_drawdown": -0.5739, "te30": 0.1273,
+                            "sharpe_difference": {"diff": -0.08494, "pvalue": 0.379}},
+               "sharpe_vs_buy_and_hold": {"diff": -0.07642, "pvalue": 0.467},
+               "costs": {"commission": 7693.4, "slippage": 3586.2, "total_over_cash_per_year": 0.0251},
+               "turnover_per_year": 13.86, "weight": {"mean": 0.8018, "p95": 0.9899, "max": 0.9906}}
+    page = section(metrics, strategy_class("vol_target").metrics, [])
+    cells = Cells()
+    cells.feed(page)
+    shown = dict(zip(cells.cells[0::2], cells.cells[1::2], strict=False))
+    assert shown["TE30 (pts)"] == "8.1" and shown["baseline TE30 (pts)"] == "12.7"
+    assert (shown["Target vol"], shown["30-day vol, 5th percentile"], shown["Days in TE30"]) == ("40.0%", "25.0%",
+                                                                                                 "1,613")
+    assert (shown["baseline Sharpe"], shown["Sharpe difference against the baseline"]) == ("0.37", "-0.08")
+    assert (shown["bootstrap p-value (stationary, paired days)"], shown["baseline CAGR"]) == ("0.379", "6.9%")
+    assert (shown["commission paid"], shown["turnover per year (books)"]) == ("7,693", "13.9")
+    assert shown["weight in the asset: mean / 95th percentile / max"] == "80.18% / 98.99% / 99.06%"
+    assert shown["capital points"] == "32,540" and "points" not in shown  # nested tables are not dumped
+
+
+class Cells(HTMLParser):
+    """The text of every th/td cell, in order."""
+
+    def __init__(self):
+        super().__init__()
+        self.cells: list[str] = []
+        self._open = False
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("th", "td"):
+            self._open = True
+            self.cells.append("")
+
+    def handle_endtag(self, tag):
+        if tag in ("th", "td"):
+            self._open = False
+
+    def handle_data(self, data):
+        if self._open:
+            self.cells[-1] += data

@@ -170,7 +170,9 @@ def test_the_report_shows_the_book_and_the_baseline(bars, tmp_path):
     res = run_backtest(config({"rule": "gate", "margin": -0.2}, baselines=True), bars)
     metrics = write_report(res, tmp_path / "gate", tearsheet=True)
     assert json.loads((tmp_path / "gate" / "metrics.json").read_text())["decision"] == metrics["decision"]
-    assert {"book.csv", "trades.csv"} <= {p.name for p in (tmp_path / "gate").iterdir()}
+    written = {p.name for p in (tmp_path / "gate").iterdir()}
+    assert {"book.csv", "trades.csv", "forecast_vol.png"} <= written
+    assert "weights.png" not in written  # the book never holds the asset: no empty weights figure
     test = metrics["baseline"]["mtm_sharpe_difference"]
     assert metrics["baseline"]["label"] == "always-sell" and test["pvalue"] is not None
     assert test["diff"] == pytest.approx(metrics["decision"]["sharpe_mtm"] - metrics["baseline"]["sharpe_mtm"])
