@@ -24,6 +24,7 @@ import contextlib
 import ctypes
 import errno
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -181,12 +182,18 @@ def _pid_alive(pid: int) -> bool:
 
 
 def remove_stale_temporaries(folder: Path, stem: str) -> None:
-    """Remove ``.{stem}.<pid>.*`` leftovers of writers that are no longer running."""
+    """Remove the leftovers of writers of ``stem`` that are no longer running.
+
+    Only names this module gives its temporaries match: ``.{stem}.<pid>.<8 random characters>.tmp``
+    (``tempfile``'s) or ``.{stem}.<pid>.old.tmp``; ``stem`` is taken literally (a name with ``*`` or
+    ``[`` matches nothing else), so no file of the user's beside the output is ever removed.
+    """
     if not folder.is_dir():
         return
-    for leftover in folder.glob(f".{stem}.*.tmp*"):
-        parts = leftover.name[len(stem) + 2:].split(".")
-        if parts and parts[0].isdigit() and not _pid_alive(int(parts[0])):
+    ours = re.compile(rf"\.{re.escape(stem)}\.(\d+)\.(?:[a-z0-9_]{{8}}|old)\.tmp")
+    for leftover in folder.iterdir():
+        match = ours.fullmatch(leftover.name)
+        if match and not _pid_alive(int(match.group(1))):
             if leftover.is_dir():
                 shutil.rmtree(leftover, ignore_errors=True)
             else:

@@ -20,6 +20,7 @@ from lstm_strategies.atomic import (
     child,
     claim_folder,
     output_folder,
+    remove_stale_temporaries,
     safe_name,
 )
 from lstm_strategies.errors import OutputError
@@ -222,3 +223,15 @@ def test_markup_is_a_legal_name_but_stays_under_the_root(tmp_path):
 def test_an_over_long_path_component_is_one_clear_error(tmp_path):
     with pytest.raises(OutputError, match="too long"):
         check_destination(tmp_path / ("x" * 300) / "out")
+
+
+def test_only_this_tools_dead_temporaries_are_cleaned_and_a_name_is_no_pattern(tmp_path):
+    dead = 2 ** 22 + 12345  # above Linux's default pid_max: no such process
+    ours = [f".run*.{dead}.ab_c1234.tmp", f".run*.{dead}.old.tmp"]
+    users = [f".run*x.{dead}.ab_c1234.tmp", f".runs.{dead}.ab_c1234.tmp", f".run*.{dead}.notes.tmp.bak",
+             f".run*.{dead}.ab_c1234.tmp-keep", "run*"]
+    for name in ours + users:
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "file").write_text("x")
+    remove_stale_temporaries(tmp_path, "run*")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(users)
