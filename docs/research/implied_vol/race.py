@@ -29,6 +29,7 @@ def design() -> dict:
 
 
 def load_lstm_iv(asset: str) -> tuple[dict, T.Variant]:
+    # research only: reads back its own torch.save file (pickle); the package loads safetensors + JSON
     blob = torch.load(F.OUT / "final" / f"{asset}_har_iv_in_h17" / "model.pt", weights_only=False)
     v = T.Variant(**{k: tuple(x) if isinstance(x, list) else x for k, x in blob["variant"].items()})
     return blob, v
