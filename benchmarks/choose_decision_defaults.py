@@ -25,9 +25,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from lstm_strategies.config import validate_config
-from lstm_strategies.executors import run_tasks
-from lstm_strategies.sweep import run_sweep_task
+from lstm_strategies.backtest.config import validate_config
+from lstm_strategies.core.executors import run_tasks
+from lstm_strategies.research.sweep import run_sweep_task
 
 ASSETS = ["btc", "eth"]
 FORECASTERS = {
@@ -52,7 +52,7 @@ def base(asset: str, strategy: str, params: dict) -> dict:
 
 def warm_fold_cache() -> None:
     """Train the LSTM's 2020 fold once, here, so that the workers only read it from the cache."""
-    from lstm_strategies.datasets import load_dataset
+    from lstm_strategies.data.datasets import load_dataset
     from lstm_strategies.forecasters import make_forecaster
 
     for asset in ASSETS:

@@ -18,11 +18,11 @@ import argparse
 
 import pandas as pd
 
-from lstm_strategies.datasets import load_dataset
-from lstm_strategies.evaluation import daily_targets, qlike
+from lstm_strategies.data.datasets import load_dataset
 from lstm_strategies.forecasters import make_forecaster
-from lstm_strategies.forecasters.lstm import LSTMForecaster
-from lstm_strategies.training import TrainConfig, train_ensemble
+from lstm_strategies.models.lstm import LSTMForecaster
+from lstm_strategies.models.training import TrainConfig, train_ensemble
+from lstm_strategies.research.evaluation import daily_targets, qlike
 
 HORIZONS = [1, 7, 30]
 

@@ -45,10 +45,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lstm_strategies.config import validate_config
-from lstm_strategies.executors import run_tasks
-from lstm_strategies.metrics import sharpe_difference
-from lstm_strategies.sweep import run_sweep_task
+from lstm_strategies.backtest.config import validate_config
+from lstm_strategies.core.executors import run_tasks
+from lstm_strategies.reports.metrics import sharpe_difference
+from lstm_strategies.research.sweep import run_sweep_task
 
 START, END, DATA_START = "2022-01-01", "2026-06-30", "2019-01-01"
 REFIT = {"refit_every": "6M", "first_train_end": "2021-12-31"}
@@ -86,7 +86,7 @@ def base(asset: str, strategy: str) -> dict:
 
 def train_folds(assets: list[str]) -> None:
     """Train (or find cached) every self-refitting fold here, before the runs read them."""
-    from lstm_strategies.datasets import load_dataset
+    from lstm_strategies.data.datasets import load_dataset
     from lstm_strategies.forecasters import make_forecaster
 
     for asset in assets:
@@ -145,7 +145,7 @@ def frontier_comparison(lstm: pd.DataFrame, other: pd.DataFrame) -> dict:
 
 
 def plot_frontiers(frame: pd.DataFrame, asset: str, path: Path) -> None:
-    from lstm_strategies.plotting import new_figure, points_axis, save_figure
+    from lstm_strategies.core.plotting import new_figure, points_axis, save_figure
 
     fig, ax = new_figure(8, 5)
     styles = {"lstm": ("darkred", "-", "o"), "lstm_refit": ("tab:red", "--", "s"), "log_har": ("tab:blue", "-", "^"),
@@ -163,8 +163,8 @@ def plot_frontiers(frame: pd.DataFrame, asset: str, path: Path) -> None:
 
 
 def qlike_table(assets: list[str]) -> pd.DataFrame:
-    from lstm_strategies.datasets import load_dataset
-    from lstm_strategies.evaluation import MCSSettings, evaluate_forecasters
+    from lstm_strategies.data.datasets import load_dataset
+    from lstm_strategies.research.evaluation import MCSSettings, evaluate_forecasters
 
     rows = []
     for asset in assets:

@@ -30,10 +30,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lstm_strategies.datasets import load_dataset
-from lstm_strategies.evaluation import daily_targets, diebold_mariano, qlike
+from lstm_strategies.data.datasets import load_dataset
 from lstm_strategies.forecasters import make_forecaster
-from lstm_strategies.forecasters.lstm import LSTMForecaster
+from lstm_strategies.models.lstm import LSTMForecaster
+from lstm_strategies.research.evaluation import daily_targets, diebold_mariano, qlike
 
 START, END, DATA_START = "2022-01-01", "2026-06-30", "2019-01-01"
 HORIZONS = [1, 7, 30]

@@ -10,8 +10,8 @@ import time
 
 import backtrader as bt
 
-from lstm_strategies.btfeed import to_bt_feed
-from lstm_strategies.datasets import load_dataset
+from lstm_strategies.data.datasets import load_dataset
+from lstm_strategies.trading.feed import to_bt_feed
 
 
 class Sma(bt.Strategy):

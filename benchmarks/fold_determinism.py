@@ -17,11 +17,11 @@ import time
 
 import torch
 
-from lstm_strategies.datasets import load_dataset
-from lstm_strategies.features import FEATURE_NAMES
-from lstm_strategies.fold_training import find_fold, fold_key
+from lstm_strategies.data.datasets import load_dataset
+from lstm_strategies.features.realized import FEATURE_NAMES
 from lstm_strategies.forecasters import make_forecaster
-from lstm_strategies.training import TrainConfig, train_ensemble
+from lstm_strategies.models.folds import find_fold, fold_key
+from lstm_strategies.models.training import TrainConfig, train_ensemble
 
 
 def digest(network) -> str:

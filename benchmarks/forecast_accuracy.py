@@ -13,8 +13,8 @@ import argparse
 
 import pandas as pd
 
-from lstm_strategies.datasets import load_dataset
-from lstm_strategies.evaluation import MCSSettings, evaluate_forecasters
+from lstm_strategies.data.datasets import load_dataset
+from lstm_strategies.research.evaluation import MCSSettings, evaluate_forecasters
 
 
 def p_value(p: float) -> str:

@@ -32,10 +32,10 @@ ORDER = ["log_har", "har_iv", "implied", "implied_level", "lstm", "lstm_iv", "ls
 
 
 def run_implied_race(assets: list[str], start: str, end: str, refit: dict, out: Path) -> None:
-    from lstm_strategies.datasets import load_dataset
-    from lstm_strategies.evaluation import MCSSettings, evaluate_forecasters, qlike
-    from lstm_strategies.implied import load_implied_vol
-    from lstm_strategies.versus_implied import compare_with_implied
+    from lstm_strategies.data.datasets import load_dataset
+    from lstm_strategies.market.implied import load_implied_vol
+    from lstm_strategies.research.evaluation import MCSSettings, evaluate_forecasters, qlike
+    from lstm_strategies.research.versus_implied import compare_with_implied
 
     scores, versus, years, notes = [], [], [], {}
     for asset in assets:

@@ -18,9 +18,9 @@ import time
 import backtrader as bt
 import torch
 
-from lstm_strategies.btfeed import to_bt_feed
-from lstm_strategies.datasets import load_dataset
-from lstm_strategies.indicators import LSTMVolatility
+from lstm_strategies.data.datasets import load_dataset
+from lstm_strategies.trading.feed import to_bt_feed
+from lstm_strategies.trading.indicators import LSTMVolatility
 
 
 class Target(bt.Strategy):

@@ -16,11 +16,11 @@ import itertools
 import numpy as np
 import torch
 
-from lstm_strategies.datasets import load_dataset
-from lstm_strategies.evaluation import qlike
-from lstm_strategies.features import forward_realized_variance
-from lstm_strategies.forecasters.lstm import LSTMForecaster
-from lstm_strategies.training import TrainConfig, train_lstm
+from lstm_strategies.data.datasets import load_dataset
+from lstm_strategies.features.realized import forward_realized_variance
+from lstm_strategies.models.lstm import LSTMForecaster
+from lstm_strategies.models.training import TrainConfig, train_lstm
+from lstm_strategies.research.evaluation import qlike
 
 
 def main() -> None:

@@ -18,10 +18,10 @@ import time
 
 import pandas as pd
 
-from lstm_strategies.checkpoint import save_checkpoint
-from lstm_strategies.datasets import load_dataset
+from lstm_strategies.data.datasets import load_dataset
 from lstm_strategies.forecasters import make_forecaster
-from lstm_strategies.forecasters.lstm_refit import SHIPPED_FOLDS, fold_key, train_fold
+from lstm_strategies.models.checkpoint import save_checkpoint
+from lstm_strategies.models.lstm_refit import SHIPPED_FOLDS, fold_key, train_fold
 
 REFIT = {"refit_every": "6M", "first_train_end": "2021-12-31"}
 

@@ -13,9 +13,9 @@ import argparse
 import itertools
 import time
 
-from lstm_strategies.backtest import BacktestConfig
-from lstm_strategies.executors import run_tasks
-from lstm_strategies.sweep import run_sweep_task, task_id
+from lstm_strategies.backtest.runner import BacktestConfig
+from lstm_strategies.core.executors import run_tasks
+from lstm_strategies.research.sweep import run_sweep_task, task_id
 
 
 def timed(tasks, executor: str, workers: int) -> tuple[float, list]:

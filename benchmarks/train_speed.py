@@ -15,10 +15,10 @@ from __future__ import annotations
 import argparse
 import time
 
-from lstm_strategies.checkpoint import load_checkpoint
-from lstm_strategies.datasets import load_dataset
-from lstm_strategies.forecasters.lstm import resolve_model_path
-from lstm_strategies.training import TrainConfig, train_ensemble
+from lstm_strategies.data.datasets import load_dataset
+from lstm_strategies.models.checkpoint import load_checkpoint
+from lstm_strategies.models.lstm import resolve_model_path
+from lstm_strategies.models.training import TrainConfig, train_ensemble
 
 
 def main() -> None:

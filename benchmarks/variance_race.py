@@ -72,11 +72,11 @@ def selection_normaliser(asset: str, forecaster: str, cap: float = 2.0, max_mult
     is always-sell's 1 there (days without a forecast count as 0)."""
     import torch
 
-    from lstm_strategies.datasets import load_dataset
-    from lstm_strategies.features import forecast_origins
+    from lstm_strategies.data.datasets import load_dataset
+    from lstm_strategies.features.realized import forecast_origins
     from lstm_strategies.forecasters import make_forecaster
-    from lstm_strategies.implied import ImpliedVolLookup, load_implied_vol
-    from lstm_strategies.variance import normaliser, signal_weight
+    from lstm_strategies.market.implied import ImpliedVolLookup, load_implied_vol
+    from lstm_strategies.trading.variance import normaliser, signal_weight
 
     torch.set_num_threads(1)
     end = pd.Timestamp("2023-01-01", tz="UTC")
@@ -137,9 +137,9 @@ def run_book(raw: dict, book: str = "") -> dict:
     import torch
     from lstm_strategies.strategies import strategy_class
 
-    from lstm_strategies.backtest import run_backtest
-    from lstm_strategies.config import validate_config
-    from lstm_strategies.errors import BacktestError
+    from lstm_strategies.backtest.config import validate_config
+    from lstm_strategies.backtest.runner import run_backtest
+    from lstm_strategies.core.errors import BacktestError
 
     torch.set_num_threads(1)
     config = validate_config(raw, raw["name"])
@@ -183,7 +183,7 @@ def flat(row: dict, book: dict) -> dict:
 def bootstrap(books: pd.DataFrame, daily: dict) -> pd.DataFrame:
     """Stationary-bootstrap tests: each book against always-sell (same asset and mode), and the LSTM's book
     against each other forecaster's (same rule and mode)."""
-    from lstm_strategies.bootstrap import sharpe_difference
+    from lstm_strategies.stats.bootstrap import sharpe_difference
 
     out = books.copy()
     for i, r in books.iterrows():
@@ -203,7 +203,7 @@ def bootstrap(books: pd.DataFrame, daily: dict) -> pd.DataFrame:
 
 
 def run(assets: list[str], workers: int = 1, period: str = "oos", out: Path = OUT) -> None:
-    from lstm_strategies.executors import run_tasks
+    from lstm_strategies.core.executors import run_tasks
 
     folder = out / period
     folder.mkdir(parents=True, exist_ok=True)

@@ -17,10 +17,10 @@ import argparse
 import numpy as np
 import pandas as pd
 
-from lstm_strategies.datasets import load_dataset
-from lstm_strategies.evaluation import daily_targets, diebold_mariano, mincer_zarnowitz, qlike
+from lstm_strategies.data.datasets import load_dataset
 from lstm_strategies.forecasters.garch import GARCHForecaster
 from lstm_strategies.forecasters.har import LogHARForecaster
+from lstm_strategies.research.evaluation import daily_targets, diebold_mariano, mincer_zarnowitz, qlike
 
 
 def main() -> None:

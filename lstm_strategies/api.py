@@ -23,9 +23,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from lstm_strategies.backtest import BacktestConfig, BacktestResult, run_backtest
-from lstm_strategies.config import read_toml, validate_config
-from lstm_strategies.errors import ConfigError
+from lstm_strategies.backtest.config import read_toml, validate_config
+from lstm_strategies.backtest.runner import BacktestConfig, BacktestResult, run_backtest
+from lstm_strategies.core.errors import ConfigError
 
 __all__ = ["Result", "compare", "load_config", "run"]
 
@@ -75,8 +75,8 @@ class Result:
 
     @property
     def metrics(self) -> dict:
-        """Every number ``metrics.json`` holds (fractions; see :mod:`lstm_strategies.declarations`)."""
-        from lstm_strategies.metrics import build_metrics
+        """Every number ``metrics.json`` holds (fractions; see :mod:`lstm_strategies.core.declarations`)."""
+        from lstm_strategies.reports.metrics import build_metrics
 
         if self._metrics is None:
             self._metrics = build_metrics(self.backtest)
@@ -84,19 +84,19 @@ class Result:
 
     def summary(self) -> pd.DataFrame:
         """The headline table (this run and buy-and-hold), in the units people read."""
-        from lstm_strategies.metrics import format_table, summary_table
+        from lstm_strategies.reports.metrics import format_table, summary_table
 
         return format_table(summary_table({self.config.name: self.metrics}))
 
     def show(self) -> None:
         """Print the headline table and the run's warnings."""
-        from lstm_strategies.reports import print_summary
+        from lstm_strategies.reports.write import print_summary
 
         print_summary({self.config.name: self.metrics})
 
     def write(self, folder: str | Path, tearsheet: bool | None = None) -> Path:
         """Write the report (tearsheet.html, metrics.json, returns.csv, plots) into ``folder``, atomically."""
-        from lstm_strategies.reports import write_report
+        from lstm_strategies.reports.write import write_report
 
         self._metrics = write_report(self.backtest, folder, tearsheet)
         self.__dict__.pop("metrics", None)
@@ -120,8 +120,8 @@ def compare(configs: list[str | Path | BacktestConfig], out: str | Path, data: s
     """
     from tqdm.auto import tqdm
 
-    from lstm_strategies.atomic import check_destination, child, output_folder
-    from lstm_strategies.reports import print_summary, write_comparison, write_report
+    from lstm_strategies.core.atomic import check_destination, child, output_folder
+    from lstm_strategies.reports.write import print_summary, write_comparison, write_report
 
     loaded = [c if isinstance(c, BacktestConfig) else load_config(c) for c in configs]  # all checked first
     names = [c.name for c in loaded]

@@ -8,34 +8,14 @@ of names; :func:`strategy_class` resolves a name with a clear error. A new strat
 (and its test): define the class with a ``name``, import it once.
 """
 
-from lstm_strategies.errors import ConfigError
-from lstm_strategies.registry import Registry
-
-#: strategy name used in configs -> class, filled by the classes themselves when they are defined
-STRATEGIES: Registry = Registry("strategy")
-register = STRATEGIES.register
-
-from .base import RUNNER_PARAMS, ForecastStrategy, ProgressAnalyzer, RecordsAnalyzer, rolling_tracking_error  # noqa: E402
-from .buy_and_hold import BuyAndHold, ConstantExposure  # noqa: E402
-from .hedged_straddle import HedgedStraddleStrategy  # noqa: E402
-from .option_hedge import CollarStrategy, SyntheticPutStrategy  # noqa: E402
-from .put_overlay import PutOverlayStrategy  # noqa: E402
-from .variance_swap import VarianceSwapStrategy  # noqa: E402
-from .vol_target import VolTargetStrategy  # noqa: E402
-
-
-def strategy_class(name: str) -> type[ForecastStrategy]:
-    """The class registered under ``name``; an unknown name is a :class:`ConfigError`."""
-    try:
-        return STRATEGIES[name]
-    except (KeyError, TypeError):
-        raise ConfigError(f"strategy {name!r} is unknown; choose one of {sorted(STRATEGIES)}") from None
-
-
-def strategy_params(name: str) -> dict:
-    """Parameters ``[strategy] params`` may set for ``name``, with their defaults (from its ``Params``)."""
-    return strategy_class(name).Params.defaults()
-
+from .base import RUNNER_PARAMS, ForecastStrategy, ProgressAnalyzer, RecordsAnalyzer, rolling_tracking_error
+from .buy_and_hold import BuyAndHold, ConstantExposure
+from .hedged_straddle import HedgedStraddleStrategy
+from .option_hedge import CollarStrategy, SyntheticPutStrategy
+from .put_overlay import PutOverlayStrategy
+from .registry import STRATEGIES, register, strategy_class, strategy_params
+from .variance_swap import VarianceSwapStrategy
+from .vol_target import VolTargetStrategy
 
 __all__ = ["RUNNER_PARAMS", "STRATEGIES", "BuyAndHold", "CollarStrategy", "ConstantExposure", "ForecastStrategy",
            "HedgedStraddleStrategy", "ProgressAnalyzer", "PutOverlayStrategy", "RecordsAnalyzer",

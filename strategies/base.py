@@ -17,10 +17,10 @@ import backtrader as bt
 import numpy as np
 import pandas as pd
 
-from lstm_strategies import declarations
-from lstm_strategies.btfeed import bt_dates_to_index, bt_num_to_timestamp, timestamp_to_bt_num
-from lstm_strategies.declarations import Fraction, Metric, NonNegative, OneOf, Range
-from lstm_strategies.indicators import VolatilityForecast
+from lstm_strategies.core import declarations
+from lstm_strategies.core.declarations import Fraction, Metric, NonNegative, OneOf, Range
+from lstm_strategies.trading.feed import bt_dates_to_index, bt_num_to_timestamp, timestamp_to_bt_num
+from lstm_strategies.trading.indicators import VolatilityForecast
 
 SCHEDULES = ("bar", "daily", "weekly")
 #: parameters every strategy receives from the runner (the config's [strategy] table and [data]
@@ -86,7 +86,7 @@ class ForecastStrategy(bt.Strategy):
         if "Params" in vars(cls) or vars(cls).get("name"):
             cls.Params.owner = cls.name or cls.__name__
         if vars(cls).get("name"):
-            from lstm_strategies.strategies import register
+            from lstm_strategies.strategies.registry import register
 
             register(cls)
     #: forecast horizon (days) on the indicator's ``vol`` line; strategies override

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lstm_strategies.declarations import NonNegative
+from lstm_strategies.core.declarations import NonNegative
 
 from .base import ForecastStrategy
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import math
 from typing import Annotated
 
-from lstm_strategies import pricing
-from lstm_strategies.declarations import Metric, NonNegative, Range
+from lstm_strategies.core.declarations import Metric, NonNegative, Range
+from lstm_strategies.trading import pricing
 
 from .variance_base import _VarianceStrategy, shared_metrics
 

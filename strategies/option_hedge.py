@@ -16,10 +16,10 @@ import numpy as np
 import pandas as pd
 from pydantic import AfterValidator, model_validator
 
-from lstm_strategies import pricing
-from lstm_strategies.btfeed import bt_num_to_ns, feed_timeframe
-from lstm_strategies.declarations import Metric, NonNegative, Positive, Range
-from lstm_strategies.implied import ImpliedVolLookup, load_implied_vol
+from lstm_strategies.core.declarations import Metric, NonNegative, Positive, Range
+from lstm_strategies.market.implied import ImpliedVolLookup, load_implied_vol
+from lstm_strategies.trading import pricing
+from lstm_strategies.trading.feed import bt_num_to_ns, feed_timeframe
 
 from .base import ForecastStrategy
 
@@ -195,7 +195,7 @@ class _ReplicatedOptionStrategy(_OptionStrategy):
     @classmethod
     def report_figures(cls, result, folder) -> list[tuple[str, object]]:
         """The hedging error of each completed roll: value at expiry against the ideal protected payoff."""
-        from lstm_strategies.plotting import new_figure, percent_axis, save_figure
+        from lstm_strategies.core.plotting import new_figure, percent_axis, save_figure
 
         rolls = result.extras.get("rolls")
         if rolls is None or not len(rolls) or "hedge_error" not in rolls:

@@ -9,9 +9,9 @@ from typing import Annotated
 import pandas as pd
 from pydantic import model_validator
 
-from lstm_strategies import pricing
-from lstm_strategies.btfeed import feed_timeframe
-from lstm_strategies.declarations import Metric, NonNegative, OneOf, Positive, Range, UnitInterval
+from lstm_strategies.core.declarations import Metric, NonNegative, OneOf, Positive, Range, UnitInterval
+from lstm_strategies.trading import pricing
+from lstm_strategies.trading.feed import feed_timeframe
 
 from .option_hedge import YEAR_DAYS, _OptionStrategy
 
@@ -176,7 +176,7 @@ class PutOverlayStrategy(_OptionStrategy):
     @classmethod
     def report_figures(cls, result, folder) -> list[tuple[str, object]]:
         """Premiums paid and payoffs received over the run, cumulative, as shares of the starting cash."""
-        from lstm_strategies.plotting import new_figure, percent_axis, save_figure
+        from lstm_strategies.core.plotting import new_figure, percent_axis, save_figure
 
         hedges = result.extras.get("hedges")
         if hedges is None or not len(hedges):

@@ -17,11 +17,11 @@ import numpy as np
 import pandas as pd
 from pydantic import AfterValidator, model_validator
 
-from lstm_strategies.bootstrap import sharpe_difference
-from lstm_strategies.btfeed import bt_num_to_ns
-from lstm_strategies.declarations import Metric, OneOf, Positive, Range, WholePositive
-from lstm_strategies.ledger import CashLedger
-from lstm_strategies.variance import FEE_CAP, FEE_RATE, RULES, SIZED_RULES, STRESS, mtm_metrics
+from lstm_strategies.core.declarations import Metric, OneOf, Positive, Range, WholePositive
+from lstm_strategies.stats.bootstrap import sharpe_difference
+from lstm_strategies.trading.feed import bt_num_to_ns
+from lstm_strategies.trading.ledger import CashLedger
+from lstm_strategies.trading.variance import FEE_CAP, FEE_RATE, RULES, SIZED_RULES, STRESS, mtm_metrics
 
 from .option_hedge import _OptionStrategy
 
@@ -179,7 +179,7 @@ class _VarianceStrategy(_OptionStrategy):
 
     def decide(self, day: int, iv_points: float, annual: float) -> float:
         """The rule's signed multiplier today (0 when the forecast or the implied value is missing)."""
-        from lstm_strategies.variance import signal_weight
+        from lstm_strategies.trading.variance import signal_weight
 
         if self._until is not None and day > self._until:
             return 0.0

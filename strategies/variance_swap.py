@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from typing import Annotated
 
-from lstm_strategies.declarations import Metric, Positive, Range
-from lstm_strategies.variance import annual_points, delivery_fee, strip_fee
+from lstm_strategies.core.declarations import Metric, Positive, Range
+from lstm_strategies.trading.variance import annual_points, delivery_fee, strip_fee
 
 from .variance_base import _VarianceStrategy, shared_metrics
 

@@ -8,7 +8,7 @@ from typing import Annotated
 import numpy as np
 import pandas as pd
 
-from lstm_strategies.declarations import Metric, NonNegative, Range, WholePositive
+from lstm_strategies.core.declarations import Metric, NonNegative, Range, WholePositive
 
 from .base import ForecastStrategy, rolling_tracking_error
 
@@ -81,7 +81,7 @@ class VolTargetStrategy(ForecastStrategy):
         """The strategy's 30-day realized volatility against its target: what TE30 measures."""
         import math
 
-        from lstm_strategies.plotting import new_figure, percent_axis, save_figure
+        from lstm_strategies.core.plotting import new_figure, percent_axis, save_figure
 
         target = float(result.config.strategy.params.get("target_vol", cls.Params.defaults()["target_vol"]))
         rolling = result.returns.rolling(30, min_periods=30).std(ddof=1) * math.sqrt(result.calendar.days_per_year)

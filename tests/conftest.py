@@ -9,8 +9,8 @@ import backtrader as bt
 import pandas as pd
 import pytest
 
-from lstm_strategies.data import resample_ohlcv
-from lstm_strategies.datasets import load_dataset
+from lstm_strategies.data.datasets import load_dataset
+from lstm_strategies.data.load import resample_ohlcv
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -64,7 +64,7 @@ def no_network(monkeypatch):
 def run_ewma_on_a_stock_feed(frame: pd.DataFrame, runonce: bool) -> None:
     """Run ``EWMAVolatility`` over ``frame`` (hourly, UTC) through Backtrader's own ``PandasData``,
     bypassing the package's loader and feed."""
-    from lstm_strategies.indicators import EWMAVolatility
+    from lstm_strategies.trading.indicators import EWMAVolatility
 
     naive = frame.copy()
     naive.index = naive.index.tz_localize(None)
@@ -83,7 +83,7 @@ def run_ewma_on_a_stock_feed(frame: pd.DataFrame, runonce: bool) -> None:
 @pytest.fixture(scope="session")
 def btc_dvol():
     """Deribit's BTC DVOL (shipped), indexed by the time each daily close becomes known."""
-    from lstm_strategies.implied import load_implied_vol
+    from lstm_strategies.market.implied import load_implied_vol
 
     return load_implied_vol("btc_dvol_daily")
 
@@ -160,7 +160,7 @@ def moved_at_its_close(make, df: pd.DataFrame, implied: pd.Series, when: str, st
 def variance_config(strategy: str = "variance_swap", params: dict | None = None, forecaster: str = "ewma",
                     baselines: bool = False, **backtest):
     """A variance strategy on the shipped BTC DVOL, trading from 2023-01-01 (the bars come with the run)."""
-    from lstm_strategies.backtest import BacktestConfig
+    from lstm_strategies.backtest.runner import BacktestConfig
 
     sizing = {"reference_vol": 81.35} if strategy == "variance_swap" else {}
     params = {"implied_vol": "btc_dvol_daily", "entries_until": "2023-02-28", **sizing, **(params or {})}

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from lstm_strategies.api import load_config, run
-from lstm_strategies.errors import ConfigError
+from lstm_strategies.core.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from lstm_strategies.atomic import (
+from lstm_strategies.core.atomic import (
     MARKER,
     atomic_write_text,
     check_destination,
@@ -23,7 +23,7 @@ from lstm_strategies.atomic import (
     remove_stale_temporaries,
     safe_name,
 )
-from lstm_strategies.errors import OutputError
+from lstm_strategies.core.errors import OutputError
 
 
 def fill(folder: Path, tag: str) -> None:
@@ -97,7 +97,7 @@ def test_a_killed_writer_leaves_the_old_folder_and_its_leftovers_are_cleaned(tmp
         fill(tmp, "old")
     script = textwrap.dedent(f"""
         import time
-        from lstm_strategies.atomic import output_folder
+        from lstm_strategies.core.atomic import output_folder
         with output_folder({str(out)!r}) as tmp:
             (tmp / "returns.csv").write_text("new returns.csv")
             print("written", flush=True)
@@ -118,7 +118,7 @@ def test_a_killed_sweep_leaves_no_workers(tmp_path):
     script = textwrap.dedent("""
         import time
         from _workers import sleep_and_report_pid
-        from lstm_strategies.executors import run_tasks
+        from lstm_strategies.core.executors import run_tasks
         for _ in run_tasks(sleep_and_report_pid, [{"seconds": 60}] * 2, "local", 2):
             pass
     """)

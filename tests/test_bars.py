@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 from conftest import run_ewma_on_a_stock_feed, window
 
-from lstm_strategies.bars import BarChecker, as_bar, check_frame
-from lstm_strategies.errors import DataError
+from lstm_strategies.core.errors import DataError
+from lstm_strategies.data.bars import BarChecker, as_bar, check_frame
 from lstm_strategies.forecasters import make_forecaster
-from lstm_strategies.indicators import LSTMVolatility
+from lstm_strategies.trading.indicators import LSTMVolatility
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +118,7 @@ def test_one_end_of_day_rule():
 
     import pandas as pd
 
-    from lstm_strategies.bars import end_of_day
+    from lstm_strategies.data.bars import end_of_day
 
     last = pd.Timestamp("2021-12-31 23:59:59.999999999", tz="UTC")
     assert end_of_day("2021-12-31") == last
@@ -133,9 +133,9 @@ def test_an_equity_calendar_counts_missing_sessions_not_weekends_and_holidays():
     Hurricane Sandy, and one more day of mourning (weekends and the regular holidays are no gaps)."""
     import pandas as pd
 
-    from lstm_strategies.bars import find_gaps
-    from lstm_strategies.calendar import get_calendar
-    from lstm_strategies.datasets import load_dataset
+    from lstm_strategies.data.bars import find_gaps
+    from lstm_strategies.data.calendar import get_calendar
+    from lstm_strategies.data.datasets import load_dataset
 
     gaps = find_gaps(load_dataset("arch:sp500"), calendar=get_calendar("equity"))
     starts = [str(d.date()) for d in gaps.table["start"]]

@@ -20,7 +20,9 @@ from conftest import window
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
-from lstm_strategies.checkpoint import (
+from lstm_strategies.core.errors import CheckpointError
+from lstm_strategies.features.realized import FEATURE_NAMES
+from lstm_strategies.models.checkpoint import (
     FORMAT_VERSION,
     ModelCard,
     load_checkpoint,
@@ -30,10 +32,8 @@ from lstm_strategies.checkpoint import (
     reseal,
     save_checkpoint,
 )
-from lstm_strategies.errors import CheckpointError
-from lstm_strategies.features import FEATURE_NAMES
-from lstm_strategies.forecasters.lstm import LSTMForecaster, load_pretrained
-from lstm_strategies.model import VolatilityLSTM, merge_ensemble, relative_form
+from lstm_strategies.models.lstm import LSTMForecaster, load_pretrained
+from lstm_strategies.models.network import VolatilityLSTM, merge_ensemble, relative_form
 
 WEIGHTS, CARD = "model.safetensors", "model.json"
 
@@ -180,7 +180,7 @@ def test_reformatted_card_still_loads(ckpt):
 
 
 def test_weights_are_written_before_the_card(tmp_path, monkeypatch):
-    import lstm_strategies.checkpoint as ck
+    import lstm_strategies.models.checkpoint as ck
 
     order = []
     real = ck.atomic_write
@@ -622,7 +622,7 @@ def test_reseal_refuses_what_it_cannot_verify(tmp_path, corrupt, expected):
 
 
 def test_reseal_command_line(tmp_path, capsys):
-    from lstm_strategies.checkpoint import main
+    from lstm_strategies.models.checkpoint import main
 
     good = write_format_2(small_network(0), small_card(), tmp_path / "good")
     bad = write_format_2(small_network(1), small_card(), tmp_path / "bad")
@@ -675,7 +675,7 @@ def test_a_deeply_nested_card_is_one_clear_error(ckpt):
 
 def test_weights_scaled_beyond_training_are_refused_at_load(sealed, tmp_path):
     """A sealed folder whose weights were multiplied by 1e30 (finite in float32) never forecasts."""
-    from lstm_strategies import checkpoint
+    from lstm_strategies.models import checkpoint
 
     net, card = load_checkpoint(sealed["eth"])
     with torch.no_grad():

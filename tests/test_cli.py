@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from lstm_strategies.cli import main
+from lstm_strategies.cli.main import main
 
 
 def test_data_inspect(capsys):
@@ -127,7 +127,7 @@ def test_output_piped_into_head_ends_quietly(tmp_path):
     import subprocess
     import sys
 
-    proc = subprocess.run(f"{sys.executable} -m lstm_strategies.cli data inspect btc_usdt_1h | head -1",
+    proc = subprocess.run(f"{sys.executable} -m lstm_strategies.cli.main data inspect btc_usdt_1h | head -1",
                           shell=True, capture_output=True, text=True, cwd=tmp_path)
     assert proc.stdout.startswith("file")
     assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr
@@ -135,8 +135,8 @@ def test_output_piped_into_head_ends_quietly(tmp_path):
 
 def test_a_bad_override_of_the_data_is_said_in_cli_terms(tmp_path, capsys):
     daily = tmp_path / "daily.csv"
-    from lstm_strategies.data import resample_ohlcv
-    from lstm_strategies.datasets import load_dataset
+    from lstm_strategies.data.datasets import load_dataset
+    from lstm_strategies.data.load import resample_ohlcv
 
     df = resample_ohlcv(load_dataset("btc_usdt_1h"), "1D")
     out = df.copy()
@@ -154,7 +154,7 @@ def test_readme_main_job_on_a_year_of_data(tmp_path, capsys):
     import re
     from pathlib import Path
 
-    from lstm_strategies.datasets import load_dataset
+    from lstm_strategies.data.datasets import load_dataset
 
     readme = Path("README.md").read_text()
     command = re.search(r"lstm-strategies compare (\S+) (\S+) --out (\S+)", readme)
@@ -207,7 +207,7 @@ def test_an_over_long_file_name_is_one_clear_line(tmp_path, capsys):
 
 
 def test_configs_are_positional_everywhere_and_the_old_option_still_works(tmp_path, capsys):
-    from lstm_strategies.cli import _config_path, build_parser
+    from lstm_strategies.cli.main import _config_path, build_parser
 
     for argv in (["backtest", "backtests/btc_vol_target_lstm.toml"], ["backtest", "--config",
                                                                       "backtests/btc_vol_target_lstm.toml"]):
@@ -235,7 +235,7 @@ def test_data_inspect_reads_an_implied_vol_series(capsys):
 
 
 def test_help_shows_each_default_once_and_no_markup(capsys):
-    from lstm_strategies.cli import build_parser
+    from lstm_strategies.cli.main import build_parser
 
     parser = build_parser()
     with pytest.raises(SystemExit):

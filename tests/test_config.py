@@ -6,8 +6,8 @@ import copy
 
 import pytest
 
-from lstm_strategies.config import BacktestConfig, validate_config
-from lstm_strategies.errors import ConfigError
+from lstm_strategies.backtest.config import BacktestConfig, validate_config
+from lstm_strategies.core.errors import ConfigError
 
 
 def base() -> dict:

@@ -16,9 +16,9 @@ from conftest import window
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lstm_strategies.btfeed import to_bt_feed
-from lstm_strategies.cli import main
-from lstm_strategies.data import (
+from lstm_strategies.cli.main import main
+from lstm_strategies.core.errors import DataError
+from lstm_strategies.data.load import (
     OHLCV,
     find_gaps,
     infer_timeframe,
@@ -26,7 +26,7 @@ from lstm_strategies.data import (
     resample_ohlcv,
     validate_ohlcv,
 )
-from lstm_strategies.errors import DataError
+from lstm_strategies.trading.feed import to_bt_feed
 
 
 @pytest.fixture(scope="module")

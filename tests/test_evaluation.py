@@ -6,7 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lstm_strategies.evaluation import MCSSettings, diebold_mariano, mincer_zarnowitz, model_confidence_set, qlike
+from lstm_strategies.research.evaluation import (
+    MCSSettings,
+    diebold_mariano,
+    mincer_zarnowitz,
+    model_confidence_set,
+    qlike,
+)
 
 
 def test_qlike_is_zero_at_the_truth_and_punishes_low_forecasts_more():
@@ -50,7 +56,7 @@ def test_model_confidence_set_drops_the_clearly_worse_model():
 
 
 def test_evaluate_command_writes_tables_and_plots(tmp_path, capsys):
-    from lstm_strategies.cli import main
+    from lstm_strategies.cli.main import main
 
     out = tmp_path / "eval"
     assert main(["evaluate", "--data", "eth_usdt_1h", "--model", "eth-1h", "--start", "2025-07-01",
@@ -68,14 +74,14 @@ def test_evaluate_command_writes_tables_and_plots(tmp_path, capsys):
 
 
 def test_evaluate_refuses_in_sample_dates(capsys):
-    from lstm_strategies.cli import main
+    from lstm_strategies.cli.main import main
 
     assert main(["evaluate", "--data", "btc_usdt_1h", "--start", "2021-06-01"]) == 2
     assert "in-sample" in capsys.readouterr().err
 
 
 def test_regimes_are_terciles_of_a_variable_known_at_the_forecast(btc_hourly):
-    from lstm_strategies.evaluation import regime_labels, trailing_variance
+    from lstm_strategies.research.evaluation import regime_labels, trailing_variance
 
     df = btc_hourly[btc_hourly.index < "2021-03-01"]
     trailing = trailing_variance(df)
@@ -99,9 +105,9 @@ def test_identical_models_share_one_mcs_p_value_instead_of_crashing():
 def test_infinite_forecasts_are_one_clear_error_naming_the_forecaster(eth_hourly, monkeypatch):
     from conftest import window
 
-    from lstm_strategies.errors import ForecastError
-    from lstm_strategies.evaluation import collect_forecasts
+    from lstm_strategies.core.errors import ForecastError
     from lstm_strategies.forecasters.ewma import EWMAForecaster
+    from lstm_strategies.research.evaluation import collect_forecasts
 
     monkeypatch.setattr(EWMAForecaster, "_predict_batch", lambda self, df, first=0: np.full((len(df), 3), np.inf))
     with pytest.raises(ForecastError, match="forecaster ewma .* infinite or non-positive 1-day"):
@@ -109,9 +115,9 @@ def test_infinite_forecasts_are_one_clear_error_naming_the_forecaster(eth_hourly
 
 
 def test_evaluate_keeps_the_forecasts_when_scoring_fails(tmp_path, capsys, monkeypatch):
-    import lstm_strategies.evaluation as evaluation
-    from lstm_strategies.cli import main
-    from lstm_strategies.errors import ForecastError
+    import lstm_strategies.research.evaluation as evaluation
+    from lstm_strategies.cli.main import main
+    from lstm_strategies.core.errors import ForecastError
 
     index = pd.date_range("2025-07-01", periods=40, freq="1D", tz="UTC")
     frame = pd.DataFrame({"lstm": 1.0, "log_har": 1.1, "realized": 1.2}, index=index)

@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 from conftest import window
 
-from lstm_strategies.errors import ConfigError, DataError
-from lstm_strategies.exogenous import INPUT_KINDS, FallbackLog, config_inputs, load_input
+from lstm_strategies.core.errors import ConfigError, DataError
 from lstm_strategies.forecasters import forecaster_class, forecaster_names, make_forecaster
+from lstm_strategies.market.exogenous import INPUT_KINDS, FallbackLog, config_inputs, load_input
 
 
 def test_forecasters_declare_what_they_read_and_how_they_treat_a_missing_value():
@@ -49,7 +49,7 @@ def test_a_bar_reads_the_value_known_at_its_close(btc_hourly, btc_dvol):
     np.testing.assert_array_equal(batched, streamed)
     day = pd.Timestamp("2023-03-10", tz="UTC")
     i23 = df.index.get_loc(day + pd.Timedelta("23h"))
-    dvol = pd.read_csv("lstm_strategies/datasets/btc_dvol_daily.csv", index_col=0)["dvol"]
+    dvol = pd.read_csv("lstm_strategies/data/shipped/btc_dvol_daily.csv", index_col=0)["dvol"]
     assert batched[i23] == pytest.approx((dvol["2023-03-10"] / 100) ** 2 * 30 / 365)
     assert batched[i23 - 1] == pytest.approx((dvol["2023-03-09"] / 100) ** 2 * 30 / 365)
 

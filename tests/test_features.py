@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from conftest import window
 
-from lstm_strategies.calendar import get_calendar, interpolate_variance, interpolate_variance_scalar
-from lstm_strategies.features import (
+from lstm_strategies.data.calendar import get_calendar, interpolate_variance, interpolate_variance_scalar
+from lstm_strategies.features.realized import (
     FEATURE_NAMES,
     feature_frame,
     feature_lookback,
@@ -129,7 +129,7 @@ def test_annualisation_calendars():
 
 
 def test_unknown_calendar_is_a_config_error():
-    from lstm_strategies.errors import ConfigError
+    from lstm_strategies.core.errors import ConfigError
 
     with pytest.raises(ConfigError, match="calendar 'lunar' is unknown"):
         get_calendar("lunar")
@@ -150,7 +150,7 @@ def test_term_structure_interpolates_total_variance():
 
 
 def test_streaming_features_equal_the_batch_features(btc_hourly):
-    from lstm_strategies.features import StreamingFeatures
+    from lstm_strategies.features.realized import StreamingFeatures
 
     df = window(btc_hourly, "2019-05-01", "2019-07-01")  # includes a 10-hour gap and a flat bar
     batch = feature_frame(df).to_numpy()
@@ -161,7 +161,7 @@ def test_streaming_features_equal_the_batch_features(btc_hourly):
 
 
 def test_volume_features(month):
-    from lstm_strategies.features import log_volume, log_volume_change, squared_returns
+    from lstm_strategies.features.realized import log_volume, log_volume_change, squared_returns
 
     v = month["volume"]
     assert log_volume_change(v).iloc[5] == pytest.approx(np.log1p(v.iloc[5]) - np.log1p(v.iloc[4]))

@@ -8,13 +8,13 @@ import pytest
 import torch
 from conftest import window
 
-from lstm_strategies.checkpoint import load_checkpoint, pretrained_path, save_checkpoint
-from lstm_strategies.errors import CheckpointError
-from lstm_strategies.features import feature_matrix
-from lstm_strategies.finetune import fine_tune_fold, members_of
-from lstm_strategies.forecasters.streaming import RollingWindowLSTM
-from lstm_strategies.model import merge_ensemble
-from lstm_strategies.train_config import FineTuneConfig
+from lstm_strategies.core.errors import CheckpointError
+from lstm_strategies.features.realized import feature_matrix
+from lstm_strategies.models.checkpoint import load_checkpoint, pretrained_path, save_checkpoint
+from lstm_strategies.models.finetune import fine_tune_fold, members_of
+from lstm_strategies.models.network import merge_ensemble
+from lstm_strategies.models.streaming import RollingWindowLSTM
+from lstm_strategies.models.train_config import FineTuneConfig
 
 
 @pytest.fixture(scope="module")

@@ -8,13 +8,13 @@ import pytest
 import torch
 from conftest import window
 
-from lstm_strategies.bars import fingerprint
-from lstm_strategies.checkpoint import read_card
-from lstm_strategies.features import FEATURE_NAMES
-from lstm_strategies.fold_training import SHIPPED_FOLDS, find_fold, fold_key
+from lstm_strategies.data.bars import fingerprint
+from lstm_strategies.features.realized import FEATURE_NAMES
 from lstm_strategies.forecasters import make_forecaster
-from lstm_strategies.forecasters.lstm import LSTMForecaster
-from lstm_strategies.training import TrainConfig, train_ensemble
+from lstm_strategies.models.checkpoint import read_card
+from lstm_strategies.models.folds import SHIPPED_FOLDS, find_fold, fold_key
+from lstm_strategies.models.lstm import LSTMForecaster
+from lstm_strategies.models.training import TrainConfig, train_ensemble
 
 RACE = {"refit_every": "6M", "first_train_end": "2021-12-31"}
 
@@ -57,8 +57,10 @@ def test_lstm_refit_on_the_shipped_bars_trains_nothing(btc_hourly):
 
 
 @pytest.mark.slow
-def test_a_shipped_fold_is_bit_for_bit_the_fold_a_run_trains(btc_hourly):
-    """The first BTC fold trained here (3 seeds, one thread, ~10 s) equals the shipped one, weights and forecasts."""
+def test_a_shipped_fold_is_the_fold_a_run_trains(btc_hourly):
+    """The first BTC fold trained here (3 seeds, one thread, ~10 s) is the shipped one: bit for bit on the Intel
+    machine that trained the folds (AVX-512 or AVX2 kernels), to float32 rounding on others (an AMD EPYC with AVX2
+    gives weights within 1.1e-7 and the same validation QLIKE to the 8th digit); its forecasts agree to 1e-5."""
     f = make_forecaster("lstm_refit", "crypto", **RACE).fit(btc_hourly)
     end, config = f._ends(btc_hourly.index)[0], f._train_config()
     seen = btc_hourly[btc_hourly.index <= end]
@@ -66,7 +68,10 @@ def test_a_shipped_fold_is_bit_for_bit_the_fold_a_run_trains(btc_hourly):
     assert where == "shipped"
     trained = train_ensemble(seen, str(end), TrainConfig(**config), members=f.members, progress=False)
     for name, value in trained.model.state_dict().items():
-        assert torch.equal(value, shipped.state_dict()[name]), name
-    later = window(btc_hourly, "2021-10-01", "2022-02-01")
-    np.testing.assert_array_equal(LSTMForecaster.from_network(trained.model, trained.card).predict_batch(later),
-                                  LSTMForecaster.from_network(shipped, card).predict_batch(later))
+        torch.testing.assert_close(value, shipped.state_dict()[name], rtol=0, atol=1e-6, msg=name)
+    assert trained.card.metrics["val_qlike"] == pytest.approx(card.metrics["val_qlike"], abs=1e-6)
+    later = window(btc_hourly, "2021-06-01", "2022-02-01")
+    a = LSTMForecaster.from_network(trained.model, trained.card).predict_batch(later)
+    b = LSTMForecaster.from_network(shipped, card).predict_batch(later)
+    assert np.isfinite(a[-24 * 30:]).all()
+    np.testing.assert_allclose(a, b, rtol=1e-5)

@@ -7,13 +7,13 @@ import pandas as pd
 import pytest
 from conftest import window
 
-from lstm_strategies.bars import Bar
-from lstm_strategies.errors import ConfigError, DataError, NotFittedError
+from lstm_strategies.core.errors import ConfigError, DataError, NotFittedError
+from lstm_strategies.data.bars import Bar
 from lstm_strategies.forecasters import Forecaster, forecaster_names, forecaster_params, make_forecaster
 from lstm_strategies.forecasters.ewma import EWMAForecaster
 from lstm_strategies.forecasters.garch import GARCHForecaster
 from lstm_strategies.forecasters.har import HARForecaster, LogHARForecaster
-from lstm_strategies.forecasters.lstm import LSTMForecaster, load_pretrained
+from lstm_strategies.models.lstm import LSTMForecaster, load_pretrained
 
 
 def stream(forecaster, df):
@@ -117,7 +117,7 @@ def test_refit_head_is_the_log_har_baseline_times_the_correction(btc_hourly):
 
 
 def refit_features(df):
-    from lstm_strategies.features import feature_matrix
+    from lstm_strategies.features.realized import feature_matrix
 
     return feature_matrix(df, "crypto", "1h")
 
@@ -199,7 +199,7 @@ def test_update_accepts_a_pandas_row_a_dict_and_a_tuple(quarter):
 
 def test_baselines_reach_the_published_ballpark(btc_hourly):
     """Next-day RV, BTC/USDT hourly, 2022-01-01 .. 2026-06-30: EWMA ~0.49-0.50, log-HAR ~0.43."""
-    from lstm_strategies.evaluation import daily_targets, qlike
+    from lstm_strategies.research.evaluation import daily_targets, qlike
 
     rv, pos = daily_targets(btc_hourly, "2022-01-01")
     ewma = EWMAForecaster().fit(btc_hourly).predict_batch(btc_hourly)[pos, 0]
@@ -214,7 +214,7 @@ def test_rolling_window_lstm_is_the_windowed_forward_pass(btc_hourly):
 
     import torch
 
-    from lstm_strategies.features import feature_frame
+    from lstm_strategies.features.realized import feature_frame
 
     df = window(btc_hourly, "2022-01-01", "2022-03-01")
     lstm = LSTMForecaster("btc-1h", head="frozen")
@@ -244,7 +244,7 @@ def one_shape_ok(out: np.ndarray) -> bool:
 
 def test_daily_model_batch_equals_streaming():
     """On daily bars too (where a one-bar volume mean once made a feature pure rounding noise)."""
-    from lstm_strategies.datasets import load_dataset
+    from lstm_strategies.data.datasets import load_dataset
 
     df = load_dataset("arch:sp500")
     df = df[(df.index >= "2010-01-01") & (df.index < "2013-01-01")]
@@ -313,6 +313,6 @@ def test_importing_the_forecasters_and_indicators_loads_no_torch():
     import subprocess
     import sys
 
-    code = "import sys, lstm_strategies.indicators, lstm_strategies.forecasters; print('torch' in sys.modules)"
+    code = "import sys, lstm_strategies.trading.indicators, lstm_strategies.forecasters; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

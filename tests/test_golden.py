@@ -74,7 +74,7 @@ def test_metrics_json_numbers_are_unchanged(runs, name):
 
 @pytest.mark.slow
 def test_the_main_jobs_table_is_unchanged(runs):
-    from lstm_strategies.metrics import format_table, summary_table
+    from lstm_strategies.reports.metrics import format_table, summary_table
 
     buf = io.StringIO()
     with redirect_stdout(buf):

@@ -54,7 +54,7 @@ def test_batch_equals_streaming_and_both_record_the_same_fallbacks(spring, btc_d
 
 def test_the_fit_is_log_har_plus_log_implied_variance(spring, btc_dvol):
     """At the last refit, the coefficients are OLS of log RV on [1, log RV d/w/m, log IV^2] over the fit rows."""
-    from lstm_strategies.features import feature_matrix, forward_variance_matrix
+    from lstm_strategies.features.realized import feature_matrix, forward_variance_matrix
     from lstm_strategies.forecasters.har import HAR_COLUMNS
 
     f = har_iv().set_inputs(implied_vol=btc_dvol).fit(spring)

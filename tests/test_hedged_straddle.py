@@ -8,8 +8,8 @@ import pytest
 from conftest import variance_config, window
 from lstm_strategies.strategies import HedgedStraddleStrategy
 
-from lstm_strategies import pricing
-from lstm_strategies.backtest import run_backtest
+from lstm_strategies.backtest.runner import run_backtest
+from lstm_strategies.trading import pricing
 
 
 def config(params=None, **backtest):

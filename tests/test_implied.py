@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lstm_strategies.errors import DataError
-from lstm_strategies.implied import ImpliedVolLookup, load_implied_vol
+from lstm_strategies.core.errors import DataError
+from lstm_strategies.market.implied import ImpliedVolLookup, load_implied_vol
 
 
 def test_the_shipped_dvol_loads_as_fractions_known_at_the_end_of_each_day():
@@ -81,7 +81,7 @@ def test_units_are_detected_or_declared(tmp_path):
 
 def test_every_forecaster_against_implied_on_a_short_window(tmp_path, capsys):
     """evaluate --implied: the implied forecasters and the LSTM-IV join the race; each is scored against DVOL."""
-    from lstm_strategies.cli import main
+    from lstm_strategies.cli.main import main
 
     out = tmp_path / "eval"
     assert main(["evaluate", "--data", "btc_usdt_1h", "--model", "btc-1h", "--start", "2025-10-01", "--end",
@@ -102,7 +102,7 @@ def test_every_forecaster_against_implied_on_a_short_window(tmp_path, capsys):
 
 
 def test_an_lstm_iv_inside_its_training_window_is_left_out_with_a_note(tmp_path, capsys):
-    from lstm_strategies.cli import main
+    from lstm_strategies.cli.main import main
 
     assert main(["evaluate", "--data", "eth_usdt_1h", "--model", "eth-1h", "--start", "2022-11-01", "--end",
                  "2022-12-15", "--implied", "eth_dvol_daily", "--mcs-reps", "50", "--out", str(tmp_path / "e")]) == 0

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from conftest import assert_causal, forecasts, window
 
-from lstm_strategies.features import forward_variance_matrix
+from lstm_strategies.features.realized import forward_variance_matrix
 from lstm_strategies.forecasters import make_forecaster
 
 

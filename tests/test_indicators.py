@@ -10,16 +10,16 @@ import pandas as pd
 import pytest
 from conftest import run_ewma_on_a_stock_feed, window
 
-from lstm_strategies.btfeed import to_bt_feed
-from lstm_strategies.data import resample_ohlcv
-from lstm_strategies.errors import ConfigError, DataError, LeakageError
+from lstm_strategies.core.errors import ConfigError, DataError, LeakageError
+from lstm_strategies.data.load import resample_ohlcv
 from lstm_strategies.forecasters import make_forecaster
 from lstm_strategies.forecasters.ewma import EWMAForecaster
 from lstm_strategies.forecasters.garch import GARCHForecaster
 from lstm_strategies.forecasters.har import LogHARForecaster
-from lstm_strategies.forecasters.lstm import LSTMForecaster
-from lstm_strategies.implied import load_implied_vol
-from lstm_strategies.indicators import (
+from lstm_strategies.market.implied import load_implied_vol
+from lstm_strategies.models.lstm import LSTMForecaster
+from lstm_strategies.trading.feed import to_bt_feed
+from lstm_strategies.trading.indicators import (
     EWMAVolatility,
     GARCHVolatility,
     HARIVVolatility,
@@ -189,7 +189,7 @@ def test_unknown_names_and_params_are_config_errors(feed_frame):
 
 
 def test_indicator_plots_as_its_own_subplot(feed_frame, tmp_path):
-    from lstm_strategies.plotting import configure_matplotlib
+    from lstm_strategies.core.plotting import configure_matplotlib
 
     configure_matplotlib()
     cerebro = bt.Cerebro(stdstats=False)
@@ -211,7 +211,7 @@ def test_indicator_plots_as_its_own_subplot(feed_frame, tmp_path):
 
 def test_an_equity_model_fills_every_line_of_its_term_structure():
     """spx-1d forecasts 1, 5 and 21 sessions: a day, a week and a month, on vol_1d, vol_7d and vol_30d."""
-    from lstm_strategies.datasets import load_dataset
+    from lstm_strategies.data.datasets import load_dataset
 
     df = load_dataset("arch:sp500")
     df = df[(df.index >= "2011-01-01") & (df.index < "2012-01-01")]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lstm_strategies.errors import BacktestError
-from lstm_strategies.ledger import CashLedger
+from lstm_strategies.core.errors import BacktestError
+from lstm_strategies.trading.ledger import CashLedger
 
 
 class FakeBroker:

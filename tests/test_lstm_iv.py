@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 from conftest import assert_causal, forecasts, moved_at_its_close, window
 
-from lstm_strategies.checkpoint import pretrained_path, read_card
-from lstm_strategies.errors import CheckpointError, ConfigError
+from lstm_strategies.core.errors import CheckpointError, ConfigError
+from lstm_strategies.features.implied import IMPLIED_FEATURE_NAMES
 from lstm_strategies.forecasters import make_forecaster
-from lstm_strategies.implied_features import IMPLIED_FEATURE_NAMES
+from lstm_strategies.models.checkpoint import pretrained_path, read_card
 
 
 @pytest.fixture(scope="module")

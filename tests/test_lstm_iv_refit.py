@@ -33,7 +33,7 @@ def test_batch_equals_streaming_fold_by_fold(bars, btc_dvol):
 
 
 def test_its_folds_are_lstm_iv_models_that_read_the_series(bars, btc_dvol):
-    from lstm_strategies.errors import ConfigError
+    from lstm_strategies.core.errors import ConfigError
 
     with pytest.raises(ConfigError, match="lstm_iv_refit forecaster reads the exogenous input 'implied_vol'"):
         refit().fit(bars).predict_batch(bars, start="2021-07-01")

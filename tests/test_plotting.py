@@ -1,6 +1,6 @@
 """The shared plot helpers: tick units and the atomically written, titled PNG."""
 
-from lstm_strategies.plotting import new_figure, percent_axis, points_axis, save_figure
+from lstm_strategies.core.plotting import new_figure, percent_axis, points_axis, save_figure
 
 
 def _tick(ax, value: float) -> str:

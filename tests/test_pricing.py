@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lstm_strategies import pricing
+from lstm_strategies.trading import pricing
 
 
 def test_hull_reference_values():

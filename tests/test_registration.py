@@ -10,14 +10,14 @@ import pandas as pd
 import pytest
 from conftest import window
 
-from lstm_strategies.config import validate_config
-from lstm_strategies.errors import ConfigError
+from lstm_strategies.backtest.config import validate_config
+from lstm_strategies.core.errors import ConfigError
 
 TOY = textwrap.dedent('''
     """A toy plugin: a trailing-variance forecaster and a half-invested strategy with its own metric."""
     import numpy as np
 
-    from lstm_strategies.declarations import Metric, Positive
+    from lstm_strategies.core.declarations import Metric, Positive
     from lstm_strategies.forecasters.base import Forecaster
     from lstm_strategies.strategies import ForecastStrategy
 
@@ -96,7 +96,7 @@ def test_configs_know_the_toy_forecaster_and_strategy(toy, tmp_path):
 
 
 def test_evaluate_scores_the_toy_baseline(toy, eth_hourly):
-    from lstm_strategies.evaluation import collect_forecasts
+    from lstm_strategies.research.evaluation import collect_forecasts
 
     _, _, frames, _ = collect_forecasts(window(eth_hourly, "2024-11-01", "2025-09-01"), "eth-1h", "2025-07-01")
     assert "toy_rv" in frames[1].columns and frames[1]["toy_rv"].notna().all()
@@ -112,7 +112,7 @@ def test_the_summary_shows_the_toy_metric(toy, tmp_path):
 
 
 def test_a_sweep_ranks_by_the_toy_metric(toy, tmp_path):
-    from lstm_strategies.sweep import SweepConfig, run_sweep
+    from lstm_strategies.research.sweep import SweepConfig, run_sweep
 
     base = tmp_path / "toy.toml"
     base.write_text(textwrap.dedent('''

@@ -3,9 +3,9 @@
 import pytest
 from lstm_strategies.strategies import STRATEGIES
 
-from lstm_strategies.errors import ConfigError
+from lstm_strategies.core.errors import ConfigError
+from lstm_strategies.core.registry import Registry
 from lstm_strategies.forecasters import REGISTRY
-from lstm_strategies.registry import Registry
 
 
 def _named(name: str, qualname: str) -> type:

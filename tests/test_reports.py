@@ -9,8 +9,8 @@ from html.parser import HTMLParser
 import pandas as pd
 import pytest
 
-from lstm_strategies.backtest import BacktestConfig, run_backtest
-from lstm_strategies.reports import write_report
+from lstm_strategies.backtest.runner import BacktestConfig, run_backtest
+from lstm_strategies.reports.write import write_report
 
 DEMO = "backtests/spx_vol_target_demo.toml"
 
@@ -31,7 +31,7 @@ def test_outputs_are_written(demo_report):
     out, metrics = demo_report
     for name in ("tearsheet.html", "metrics.json", "returns.csv", "equity.png", "forecast_vol.png", "weights.png"):
         assert (out / name).stat().st_size > 1000, name
-    from lstm_strategies.atomic import MARKER
+    from lstm_strategies.core.atomic import MARKER
 
     assert [p.name for p in out.iterdir() if p.name.startswith(".")] == [MARKER]  # no temporary files left
 
@@ -131,7 +131,7 @@ def test_interrupted_tearsheet_leaves_no_half_file(demo_result, tmp_path, monkey
     (lambda t: t + "\n[extra]\nx = 1\n", "extra: unknown key"),
 ])
 def test_bad_configs_name_their_key(tmp_path, edit, key):
-    from lstm_strategies.errors import ConfigError
+    from lstm_strategies.core.errors import ConfigError
 
     text = open(DEMO).read()
     path = tmp_path / "bad.toml"
@@ -199,8 +199,8 @@ def test_names_full_of_markup_reach_no_html_unescaped(tmp_path):
 
 def test_a_degenerate_run_warns_and_keeps_its_table(btc_hourly, capsys):
     """Constant prices and zero volume: one warning line each, no trades said, headline columns kept."""
-    from lstm_strategies.metrics import build_metrics, summary_table
-    from lstm_strategies.reports import print_summary
+    from lstm_strategies.reports.metrics import build_metrics, summary_table
+    from lstm_strategies.reports.write import print_summary
 
     df = btc_hourly[(btc_hourly.index >= "2021-11-01") & (btc_hourly.index < "2022-03-01")].copy()
     df[["open", "high", "low", "close"]] = 100.0
@@ -224,7 +224,7 @@ def test_sharpe_difference_ignores_resamples_without_variance():
     p-value stays a real one (it collapsed to 1/reps when a NaN draw poisoned the mean)."""
     import numpy as np
 
-    from lstm_strategies.metrics import sharpe_difference
+    from lstm_strategies.reports.metrics import sharpe_difference
 
     rng = np.random.default_rng(5)
     index = pd.date_range("2023-01-01", periods=600, freq="1D")

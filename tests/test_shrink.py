@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 from conftest import window
 
-from lstm_strategies.errors import CheckpointError
+from lstm_strategies.core.errors import CheckpointError
 from lstm_strategies.forecasters import make_forecaster
-from lstm_strategies.forecasters.lstm import LSTMForecaster
 from lstm_strategies.forecasters.shrink import HeadPrior, ShrinkageHead, design_k_days, level_free_prior
+from lstm_strategies.models.lstm import LSTMForecaster
 
 PRIOR = HeadPrior(np.array([0.1, 2.0, 3.5]), np.array([[0.3, 0.4, 0.1], [0.2, 0.3, 0.1], [0.1, 0.1, 0.2]]),
                   design_k_days([1, 7, 30]), coins=["test"], rows=1)
@@ -38,7 +38,7 @@ def test_without_a_prior_weight_it_is_exactly_log_har(year):
 
 def test_with_no_own_rows_it_is_the_prior_at_the_coins_level(year):
     """The first refit (day 31) has no row with a known target: the prior's dynamics at the coin's level."""
-    from lstm_strategies.features import feature_matrix
+    from lstm_strategies.features.realized import feature_matrix
     from lstm_strategies.forecasters.har import HAR_COLUMNS
 
     out = ShrinkageHead(PRIOR, horizons=[1, 7, 30]).fit(year).predict_batch(year)

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from conftest import window
 
-from lstm_strategies.backtest import BacktestConfig, run_backtest
+from lstm_strategies.backtest.runner import BacktestConfig, run_backtest
 
 FAST_PARAMS = {
     "lstm": {"model": "btc-1h", "head": "frozen"},
@@ -71,7 +71,7 @@ def test_levered_targets_fill_and_pay_interest(early_2022, max_leverage):
 
 
 def test_rejected_orders_fail_the_run_unless_allowed(early_2022):
-    from lstm_strategies.errors import BacktestError
+    from lstm_strategies.core.errors import BacktestError
 
     # no cash buffer and costs: a 100% target cannot be paid for, the broker rejects the order
     params = {"target_vol": 5.0, "max_leverage": 1.0, "cash_buffer": 0.0, "band": 0.0, "rebalance": "daily"}
@@ -188,7 +188,7 @@ def test_put_overlay_uses_a_user_implied_vol_series(early_2022):
 
 
 def test_put_overlay_without_implied_vol_needs_the_proxy_asked_for(early_2022):
-    from lstm_strategies.errors import ConfigError
+    from lstm_strategies.core.errors import ConfigError
 
     with pytest.raises(ConfigError, match="set implied_vol"):  # refused when the config is read, before a run
         config("put_overlay", "ewma", params={"pricing": "implied"})
@@ -214,7 +214,7 @@ def test_put_overlay_reads_an_implied_vol_csv(early_2022, tmp_path):
 
 
 def test_short_history_is_a_clear_error_naming_the_bars(btc_hourly):
-    from lstm_strategies.errors import DataError
+    from lstm_strategies.core.errors import DataError
 
     df = window(btc_hourly, "2022-02-20", "2022-04-01")
     with pytest.raises(DataError, match=r"the lstm forecaster needs 767 bars \(32 days\) of history before "
@@ -223,7 +223,7 @@ def test_short_history_is_a_clear_error_naming_the_bars(btc_hourly):
 
 
 def test_a_run_without_trades_reports_zero_exposure(early_2022, tmp_path):
-    from lstm_strategies.reports import write_report
+    from lstm_strategies.reports.write import write_report
 
     res = run_backtest(config("constant_exposure", params={"weight": 0.0}), early_2022)
     metrics = write_report(res, tmp_path / "flat")
@@ -235,8 +235,8 @@ def test_the_dvol_priced_overlay_names_its_pricing_source(btc_hourly, tmp_path, 
     """backtests/btc_put_overlay_dvol.toml end to end, offline, on a shortened stretch of the DVOL period."""
     import json
 
-    from lstm_strategies.backtest import BacktestConfig
-    from lstm_strategies.reports import write_report
+    from lstm_strategies.backtest.runner import BacktestConfig
+    from lstm_strategies.reports.write import write_report
 
     cfg = BacktestConfig.from_toml("backtests/btc_put_overlay_dvol.toml")
     df = window(btc_hourly, "2021-06-01", "2022-09-01")          # its warm-up, then eight months of 2022

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import lstm_strategies.sweep as sweep_module
-from lstm_strategies.errors import ConfigError
-from lstm_strategies.sweep import SweepConfig, deflated_sharpe_ratio, run_sweep
+import lstm_strategies.research.sweep as sweep_module
+from lstm_strategies.core.errors import ConfigError
+from lstm_strategies.research.sweep import SweepConfig, deflated_sharpe_ratio, run_sweep
 
 SWEEP = """
 name = "demo_grid"
@@ -67,7 +67,7 @@ def test_ray_executor_gives_the_local_results(sweep_file, local_results, tmp_pat
 
 
 def test_an_interrupted_sweep_runs_only_the_missing_tasks(sweep_file, local_results, tmp_path, monkeypatch):
-    from lstm_strategies.atomic import write_marker
+    from lstm_strategies.core.atomic import write_marker
 
     out, full = local_results
     partial = full.sort_values("task_id").iloc[:1]  # as if killed after the first task finished
@@ -128,7 +128,7 @@ def test_a_truncated_results_file_is_one_clear_error(sweep_file, local_results, 
 
 
 def test_a_folder_of_other_files_is_never_a_sweep_folder(sweep_file, tmp_path):
-    from lstm_strategies.errors import OutputError
+    from lstm_strategies.core.errors import OutputError
 
     (tmp_path / "thesis.tex").write_text("mine")
     with pytest.raises(OutputError, match="did not write"):
@@ -155,7 +155,7 @@ def test_local_pool_is_safe_after_torch_ran_in_the_parent():
     """Forking after torch started its thread pools can deadlock; the pool must not hang."""
     import torch
 
-    from lstm_strategies.executors import run_tasks
+    from lstm_strategies.core.executors import run_tasks
 
     torch.ones(256, 256) @ torch.ones(256, 256)  # start the intra-op thread pool here
     results = sorted(r for _, r in run_tasks(_square_with_torch, [{"x": i} for i in range(4)], "local", 2))
@@ -169,8 +169,8 @@ def _square_with_torch(x: int) -> float:
 
 
 def test_a_sweep_task_passes_data_implied_to_the_forecasters_that_read_it():
-    from lstm_strategies.config import validate_config
-    from lstm_strategies.sweep import run_sweep_task
+    from lstm_strategies.backtest.config import validate_config
+    from lstm_strategies.research.sweep import run_sweep_task
 
     raw = {"name": "iv_grid", "data": {"dataset": "btc_usdt_1h", "start": "2023-01-01", "end": "2023-03-31",
                                        "implied": "btc_dvol_daily"},

@@ -153,7 +153,7 @@ def test_the_trap_sees_a_page_that_asks_the_network(browser_own, tmp_path):
 def test_the_section_shows_every_number_in_its_unit():
     from lstm_strategies.strategies import strategy_class
 
-    from lstm_strategies.tearsheet import section
+    from lstm_strategies.reports.tearsheet import section
 
     metrics = {"decision": {"te30": 0.081, "realized_vol": 0.379, "target_vol": 0.4, "rolling_vol_p05": 0.2497,
                             "rolling_vol_p95": 0.4941, "te30_days": 1613,

@@ -8,8 +8,8 @@ import pytest
 import torch
 from conftest import window
 
-from lstm_strategies.model import VolatilityLSTM, merge_ensemble, qlike_loss
-from lstm_strategies.training import TrainConfig, make_dataset, train_lstm
+from lstm_strategies.models.network import VolatilityLSTM, merge_ensemble, qlike_loss
+from lstm_strategies.models.training import TrainConfig, make_dataset, train_lstm
 
 FAST = dict(window=12, hidden_size=4, max_epochs=2, patience=2, val_days=60, batch_size=256)
 
@@ -36,8 +36,8 @@ def test_nothing_after_train_end_is_read_and_the_scaler_sees_training_rows_only(
     res2 = train_lstm(poisoned, "2021-01-31", TrainConfig(seed=0, **FAST), progress=False)
     assert torch.equal(res.model.feature_mean, res2.model.feature_mean)
     # the scaler equals the statistics of the rows before the validation embargo
-    from lstm_strategies.features import FEATURE_NAMES
-    from lstm_strategies.model import relative_form
+    from lstm_strategies.features.realized import FEATURE_NAMES
+    from lstm_strategies.models.network import relative_form
 
     feats, _, _ = make_dataset(small, FAST["window"], [1, 7, 30])
     feats = feats @ relative_form(FEATURE_NAMES).T   # the LSTM's inputs are the scale-free form
@@ -111,7 +111,7 @@ def test_merged_ensemble_equals_the_mean_of_its_members():
 
 def test_training_defaults_live_in_one_place():
     """The CLI's defaults are TrainConfig's (window 48, hidden 8, weight decay 1e-3)."""
-    from lstm_strategies.cli import _train_config, build_parser
+    from lstm_strategies.cli.main import _train_config, build_parser
 
     args = build_parser().parse_args(["train", "--data", "x", "--train-end", "2021-12-31", "--out", "o"])
     cfg = TrainConfig()

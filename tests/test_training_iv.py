@@ -7,9 +7,9 @@ import pytest
 import torch
 from conftest import perturb_after, window
 
-from lstm_strategies.checkpoint import load_checkpoint, save_checkpoint
 from lstm_strategies.forecasters import make_forecaster
-from lstm_strategies.training_iv import ImpliedTrainConfig, series_digest, train_implied_lstm
+from lstm_strategies.models.checkpoint import load_checkpoint, save_checkpoint
+from lstm_strategies.models.training_iv import ImpliedTrainConfig, series_digest, train_implied_lstm
 
 TINY = ImpliedTrainConfig(window=12, hidden_size=3, epochs=1, val_days=45, head_min_train_days=45,
                           head_refit_every_days=15, batch_size=64)

@@ -7,12 +7,12 @@ import pytest
 import torch
 from conftest import window
 
-from lstm_strategies.bars import end_of_day
-from lstm_strategies.checkpoint import load_checkpoint, save_checkpoint
-from lstm_strategies.errors import DataError
-from lstm_strategies.forecasters.lstm import LSTMForecaster
-from lstm_strategies.training import TrainConfig, WindowSplit, train_lstm
-from lstm_strategies.training_pooled import train_member, train_pooled
+from lstm_strategies.core.errors import DataError
+from lstm_strategies.data.bars import end_of_day
+from lstm_strategies.models.checkpoint import load_checkpoint, save_checkpoint
+from lstm_strategies.models.lstm import LSTMForecaster
+from lstm_strategies.models.training import TrainConfig, WindowSplit, train_lstm
+from lstm_strategies.models.training_pooled import train_member, train_pooled
 
 FAST = dict(window=12, hidden_size=4, max_epochs=2, patience=2, val_days=60, batch_size=256)
 

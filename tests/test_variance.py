@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lstm_strategies.variance import delivery_fee, mtm_metrics, normaliser, signal_weight, strip_fee
+from lstm_strategies.trading.variance import delivery_fee, mtm_metrics, normaliser, signal_weight, strip_fee
 
 
 @pytest.mark.parametrize("vol, points", [(40, 34), (60, 55), (80, 78), (100, 103)])

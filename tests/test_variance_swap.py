@@ -7,11 +7,11 @@ import pandas as pd
 import pytest
 from conftest import variance_config, window
 
-from lstm_strategies.backtest import run_backtest
-from lstm_strategies.errors import BacktestError, ConfigError
-from lstm_strategies.variance import delivery_fee, strip_fee
+from lstm_strategies.backtest.runner import run_backtest
+from lstm_strategies.core.errors import BacktestError, ConfigError
+from lstm_strategies.trading.variance import delivery_fee, strip_fee
 
-DVOL = pd.read_csv("lstm_strategies/datasets/btc_dvol_daily.csv", index_col=0, parse_dates=True)["dvol"]
+DVOL = pd.read_csv("lstm_strategies/data/shipped/btc_dvol_daily.csv", index_col=0, parse_dates=True)["dvol"]
 
 
 def config(params=None, strategy="variance_swap", **kw):
@@ -79,7 +79,7 @@ def test_the_account_holds_the_marks_in_cash(always):
 
 
 def test_the_decision_metrics_are_those_of_the_daily_marks(always):
-    from lstm_strategies.metrics import build_metrics
+    from lstm_strategies.reports.metrics import build_metrics
 
     metrics = build_metrics(always)
     points, capital = metrics["decision"]["points"], always.extras["capital"]
@@ -164,8 +164,8 @@ def test_bad_parameters_are_one_clear_error(params, message):
 def test_the_report_shows_the_book_and_the_baseline(bars, tmp_path):
     import json
 
-    from lstm_strategies.metrics import format_table, summary_table
-    from lstm_strategies.reports import write_report
+    from lstm_strategies.reports.metrics import format_table, summary_table
+    from lstm_strategies.reports.write import write_report
 
     res = run_backtest(config({"rule": "gate", "margin": -0.2}, baselines=True), bars)
     metrics = write_report(res, tmp_path / "gate", tearsheet=True)
@@ -207,7 +207,7 @@ def test_the_shipped_configs_validate_and_compare(tmp_path):
 
 def test_days_without_an_implied_value_are_counted_and_said(btc_hourly):
     """Before DVOL exists (2021-03-24) nothing is opened, and the run says why instead of failing silently."""
-    from lstm_strategies.metrics import build_metrics
+    from lstm_strategies.reports.metrics import build_metrics
 
     cfg = variance_config(params={"entries_until": None}).with_overrides(**{"backtest.start": "2020-02-15"})
     metrics = build_metrics(run_backtest(cfg, window(btc_hourly, "2020-01-01", "2020-04-01")))
@@ -219,7 +219,7 @@ def test_days_without_an_implied_value_are_counted_and_said(btc_hourly):
 def test_a_sweep_row_carries_every_declared_metric_once():
     from lstm_strategies.strategies import VarianceSwapStrategy
 
-    from lstm_strategies.sweep import run_sweep_task
+    from lstm_strategies.research.sweep import run_sweep_task
 
     base = variance_config(params={"rule": "gate"}).model_dump()
     base["data"] = {**base["data"], "file": None, "dataset": "btc_usdt_1h", "start": "2022-11-15", "end": "2023-03-31"}

@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 from conftest import window
 
-from lstm_strategies.forecasters.lstm_refit import RefittingLSTMForecaster, fold_ends
-from lstm_strategies.training import TrainConfig
-from lstm_strategies.walkforward import walk_forward
+from lstm_strategies.models.lstm_refit import RefittingLSTMForecaster, fold_ends
+from lstm_strategies.models.training import TrainConfig
+from lstm_strategies.research.walkforward import walk_forward
 
 TINY = {"window": 8, "hidden_size": 2, "max_epochs": 1, "patience": 1, "val_days": 30, "horizons": [1, 7]}
 
@@ -89,7 +89,7 @@ def test_self_refitting_lstm_trains_no_fold_before_the_start(refit_frame, tmp_pa
 
 
 def test_self_refitting_lstm_validates_its_arguments():
-    from lstm_strategies.errors import ConfigError
+    from lstm_strategies.core.errors import ConfigError
 
     with pytest.raises(ConfigError, match="refit_every='often'"):
         RefittingLSTMForecaster(refit_every="often")
@@ -114,7 +114,7 @@ def fine_tuned(cache) -> RefittingLSTMForecaster:
 
 
 def test_fine_tuned_folds_start_on_a_short_history_and_say_which_model_forecasts(young_coin, tmp_path, capsys):
-    from lstm_strategies.forecasters.lstm import LSTMForecaster
+    from lstm_strategies.models.lstm import LSTMForecaster
 
     f = fine_tuned(tmp_path).fit(young_coin)
     out = f.predict_batch(young_coin, start="2022-01-01")
@@ -145,7 +145,7 @@ def test_fine_tuned_folds_are_causal_and_stream_the_same(young_coin, tmp_path):
 
 
 def test_a_from_scratch_fold_too_short_to_train_falls_back_to_a_pretrained_model(refit_frame, tmp_path, capsys):
-    from lstm_strategies.forecasters.lstm import LSTMForecaster
+    from lstm_strategies.models.lstm import LSTMForecaster
 
     tiny = {k: v for k, v in TINY.items() if k != "horizons"} | {"batch_size": 32, "val_days": 45}
     f = RefittingLSTMForecaster(refit_every="1M", first_train_end="2020-04-15", train=tiny, members=1,

@@ -19,7 +19,7 @@ name           forecaster
 =============  =====================================================================
 
 and the forecasters that also read the market's implied volatility (``inputs = ("implied_vol",)``;
-see :mod:`lstm_strategies.exogenous`):
+see :mod:`lstm_strategies.market.exogenous`):
 
 =================  =================================================================
 ``har_iv``         :class:`~lstm_strategies.forecasters.har_iv.HARIVForecaster` (log-HAR + log IV²)
@@ -34,72 +34,17 @@ Importing this package imports no torch: the LSTM modules load it when a network
 
 from __future__ import annotations
 
-from lstm_strategies.errors import ConfigError
-from lstm_strategies.registry import Registry
+from lstm_strategies.forecasters.base import Forecaster
+from lstm_strategies.forecasters.registry import (
+    CONTEXT_PARAMS,
+    REGISTRY,
+    check_forecaster_params,
+    forecaster_class,
+    forecaster_names,
+    forecaster_params,
+    make_forecaster,
+    register,
+)
 
-#: name -> class, filled by the classes themselves when they are defined
-REGISTRY: Registry = Registry("forecaster")
-register = REGISTRY.register
-
-from lstm_strategies.forecasters import ewma, garch, har, har_iv, implied_var, lstm, lstm_iv  # noqa: E402,F401,I001
-from lstm_strategies.forecasters import lstm_iv_refit, lstm_refit  # noqa: E402,F401,I001  (they register)
-from lstm_strategies.forecasters.base import Forecaster  # noqa: E402
-
-#: parameters that come from the data or the config's calendar, not from forecaster_params
-CONTEXT_PARAMS = ("calendar", "timeframe")
-
-
-def forecaster_class(name: str) -> type[Forecaster]:
-    """The class registered under ``name``; an unknown name is a :class:`ConfigError`."""
-    if not isinstance(name, str) or name not in REGISTRY:
-        raise ConfigError(f"forecaster {name!r} is unknown; choose one of {forecaster_names()}")
-    return REGISTRY[name]
-
-
-def forecaster_names(kind: str | None = None, refits: bool | None = None) -> list[str]:
-    """Every registered name, or those of one ``kind`` / refitting or not."""
-    return sorted(n for n, c in REGISTRY.items() if (kind is None or c.kind == kind)
-                  and (refits is None or c.refits == refits))
-
-
-def forecaster_params(name: str) -> dict:
-    """Parameters a config may set for ``name`` (``forecaster_params``), with their defaults."""
-    return {k: v for k, v in forecaster_class(name).param_defaults().items() if k not in CONTEXT_PARAMS}
-
-
-def check_forecaster_params(name: str, params: dict) -> None:
-    """Raise :class:`ConfigError` for parameters the forecaster does not take."""
-    allowed = forecaster_params(name)
-    unknown = sorted(set(params) - set(allowed))
-    if unknown:
-        raise ConfigError(f"forecaster {name!r} does not take {unknown}; it takes {sorted(allowed)}")
-
-
-def make_forecaster(name: str, calendar: str | None = None, **params) -> Forecaster:
-    """Build a forecaster by name with validated parameters.
-
-    Parameters
-    ----------
-    name : str
-        A registered name (see the table above).
-    calendar : str, optional
-        The data's calendar (``crypto`` or ``equity``); an LSTM checkpoint brings its own and
-        must match it.
-    **params
-        Constructor arguments (``lam=0.97``, ``model="btc-1h"``, ``horizons=[1, 7, 30]`` ...).
-    """
-    check_forecaster_params(name, params)
-    cls = forecaster_class(name)
-    if "calendar" in cls.param_names():
-        if calendar is not None:
-            params["calendar"] = calendar
-    forecaster = cls(**params)
-    if calendar is not None and forecaster.calendar != calendar:
-        raise ConfigError(f"forecaster {name!r} ({params.get('model', '')}) works on the {forecaster.calendar} "
-                          f"calendar, but the data is on the {calendar} calendar; use a matching model or "
-                          "set [data] calendar")
-    return forecaster
-
-
-__all__ = ["REGISTRY", "Forecaster", "check_forecaster_params", "forecaster_class", "forecaster_names",
-           "forecaster_params", "make_forecaster", "register"]
+__all__ = ["CONTEXT_PARAMS", "REGISTRY", "Forecaster", "check_forecaster_params", "forecaster_class",
+           "forecaster_names", "forecaster_params", "make_forecaster", "register"]

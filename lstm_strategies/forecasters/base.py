@@ -38,7 +38,9 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
-from lstm_strategies.bars import (
+from lstm_strategies.core.checks import check_number
+from lstm_strategies.core.errors import ConfigError, DataError, NotFittedError
+from lstm_strategies.data.bars import (
     OHLCV,
     Bar,
     BarChecker,
@@ -48,10 +50,8 @@ from lstm_strategies.bars import (
     timeframe_label,
     utc_timestamp,
 )
-from lstm_strategies.calendar import get_calendar, interpolate_variance, validate_horizons
-from lstm_strategies.checks import check_number
-from lstm_strategies.errors import ConfigError, DataError, NotFittedError
-from lstm_strategies.exogenous import MAX_AGE, FallbackLog, load_input, missing_input_advice, refuse_missing
+from lstm_strategies.data.calendar import get_calendar, interpolate_variance, validate_horizons
+from lstm_strategies.market.exogenous import MAX_AGE, FallbackLog, load_input, missing_input_advice, refuse_missing
 
 __all__ = ["Bar", "BarHistory", "Forecaster", "check_number", "frame_timeframe", "rows_to_frame"]
 
@@ -114,7 +114,7 @@ class Forecaster(ABC):
     Parameters
     ----------
     calendar : {"crypto", "equity"}
-        Annualisation and horizon conventions (365 or 252 days; see :mod:`lstm_strategies.calendar`).
+        Annualisation and horizon conventions (365 or 252 days; see :mod:`lstm_strategies.data.calendar`).
     horizons : sequence of int, optional
         Forecast horizons in days of the calendar (default: the calendar's, 1/7/30 for crypto).
     timeframe : str, optional
@@ -142,7 +142,7 @@ class Forecaster(ABC):
             raise TypeError(f"{cls.__name__} defines reset(); reset() is final: put the class's own streaming "
                             "state in a _reset() hook (called along the hierarchy after the base state is cleared)")
         if "name" in vars(cls):
-            from lstm_strategies.forecasters import register
+            from lstm_strategies.forecasters.registry import register
 
             register(cls)
 
@@ -293,7 +293,7 @@ class Forecaster(ABC):
         """The causal lookup of input ``name`` (one per reset: it keeps a cursor for bars in time order)."""
         lookup = self._lookups.get(name)
         if lookup is None:
-            from lstm_strategies.implied import ImpliedVolLookup
+            from lstm_strategies.market.implied import ImpliedVolLookup
 
             self.require_inputs()
             lookup = self._lookups[name] = ImpliedVolLookup(self._input_series[name], MAX_AGE)

@@ -51,7 +51,7 @@ class GARCHForecaster(ExpandingRefitForecaster):
 
     def __init__(self, min_train_days: int = 250, refit_every_days: int = 30, dist: str = "t", *,
                  calendar: str = "crypto", horizons=None, timeframe: str | None = None):
-        from lstm_strategies.errors import ConfigError
+        from lstm_strategies.core.errors import ConfigError
 
         if dist not in DISTRIBUTIONS:
             raise ConfigError(f"GARCHForecaster: dist={dist!r}; choose one of {list(DISTRIBUTIONS)}")

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from lstm_strategies.features import (
+from lstm_strategies.features.realized import (
     FEATURE_NAMES,
     HAR_FEATURES,
     TINY_VARIANCE,

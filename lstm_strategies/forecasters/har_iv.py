@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from lstm_strategies.features import feature_matrix, forward_variance_matrix
+from lstm_strategies.features.realized import feature_matrix, forward_variance_matrix
 from lstm_strategies.forecasters.base import check_number
 from lstm_strategies.forecasters.har import HAR_COLUMNS, LogHARForecaster
 from lstm_strategies.forecasters.refit import refit_points

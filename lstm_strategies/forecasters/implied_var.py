@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from lstm_strategies.features import forward_variance_matrix, target_ends
+from lstm_strategies.features.realized import forward_variance_matrix, target_ends
 from lstm_strategies.forecasters.base import BarHistory, Forecaster, check_number
 
 

@@ -65,7 +65,7 @@ class HeadPrior:
 
 def design_k_days(horizons) -> np.ndarray:
     """The design's k per horizon (1, 7 and 30 days); other horizons need their own (a ConfigError)."""
-    from lstm_strategies.errors import ConfigError
+    from lstm_strategies.core.errors import ConfigError
 
     missing = [h for h in horizons if h not in DESIGN_K_DAYS]
     if missing:
@@ -88,7 +88,7 @@ def level_free_prior(frames: dict[str, pd.DataFrame], horizons, k_days, calendar
         The blend constant of each horizon (see :func:`design_k_days`).
     calendar : str
     """
-    from lstm_strategies.features import feature_matrix, forward_variance_matrix
+    from lstm_strategies.features.realized import feature_matrix, forward_variance_matrix
     from lstm_strategies.forecasters.har import HAR_COLUMNS
 
     prepared = []

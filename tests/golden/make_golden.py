@@ -41,7 +41,7 @@ RUNS = [
 
 def main() -> None:
     from lstm_strategies.api import load_config, run
-    from lstm_strategies.metrics import format_table, summary_table
+    from lstm_strategies.reports.metrics import format_table, summary_table
 
     tables = {}
     for name, file, overrides in RUNS:

@@ -1,0 +1,76 @@
+"""``lstm-strategies evaluate``: the evaluation's tables, plots and, with ``--implied``, the forecasts
+against implied volatility, written to one output folder."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from lstm_strategies.core.atomic import atomic_write, atomic_write_text
+from lstm_strategies.data.calendar import get_calendar
+from lstm_strategies.research import evaluation
+from lstm_strategies.research.evaluation import MCSSettings, plot_forecasts
+from lstm_strategies.research.versus_implied import implied_model, report_implied
+
+
+def _print(title: str, table: pd.DataFrame) -> None:
+    with pd.option_context("display.width", 220, "display.max_columns", 30, "display.float_format", "{:.4g}".format):
+        print(f"\n{title}")
+        print(table)
+
+
+def evaluate_cli(args) -> None:
+    """``lstm-strategies evaluate``: each table is written as soon as it is computed, so a late failure
+    (or an interrupt) keeps what was done."""
+    from lstm_strategies.core.atomic import claim_folder
+    from lstm_strategies.data.datasets import load_dataset
+
+    out = claim_folder(args.out, "evaluation")
+    df = load_dataset(args.data)
+    implied, chosen = None, None
+    if args.implied:
+        from lstm_strategies.market.implied import load_implied_vol
+
+        implied = load_implied_vol(args.implied)
+        chosen, note = implied_model(args.model, None if args.iv_model == "none" else args.iv_model,
+                                     pd.Timestamp(args.start, tz="UTC"))
+        if note:
+            print(f"note (lstm_iv): {note}")
+    horizons, cal, frames, notes = evaluation.collect_forecasts(df, args.model, args.start, args.end,
+                                                                refit_every=args.refit_every, implied=implied,
+                                                                iv_model=chosen, progress=True)
+    for h, frame in frames.items():
+        atomic_write(out / f"forecasts_{h}d.csv", lambda tmp, f=frame: f.to_csv(tmp))
+    ev = evaluation.score_forecasts(df, horizons, cal, frames, notes, MCSSettings(
+        size=args.mcs_size, reps=args.mcs_reps, block_size=args.mcs_block, seed=args.seed), progress=True)
+    md = []
+    for h, table in ev.overall.items():
+        atomic_write(out / f"evaluation_{h}d.csv", lambda tmp, t=table: t.to_csv(tmp))
+        md.append(f"## Horizon {h} day(s)\n\n{table.to_markdown(floatfmt='.4g')}\n")
+    for name, table in (("by_year", ev.by_year), ("by_regime", ev.by_regime), ("stress", ev.stress)):
+        atomic_write(out / f"evaluation_{name}.csv", lambda tmp, t=table: t.to_csv(tmp))
+        md.append(f"## 1-day QLIKE {name.replace('_', ' ')}\n\n{table.to_markdown(floatfmt='.4g')}\n")
+    md += [f"note: {key}: {text}\n" for key, text in ev.notes.items() if key.startswith("mcs_")]
+    atomic_write_text(out / "evaluation.md", "\n".join(md))
+    h0 = ev.horizons[0]
+    days_per_year = get_calendar(ev.calendar).days_per_year
+    for h in ev.horizons:
+        plot_forecasts(ev.forecasts[h], out / f"forecast_vs_realized_{h}d.png", days_per_year, h)
+    first, last = ev.forecasts[h0].index[0].date(), ev.forecasts[h0].index[-1].date()
+    print(f"out-of-sample forecast origins {first} .. {last}, {len(ev.forecasts[h0])} days, {args.data}")
+    for h, table in ev.overall.items():
+        _print(f"horizon {h} day(s): realized variance of the next {h} day(s)", table)
+    _print("1-day QLIKE by calendar year", ev.by_year)
+    _print("1-day QLIKE by regime (terciles of the trailing 30-day variance known at the forecast)", ev.by_regime)
+    _print("1-day QLIKE in named stress windows", ev.stress)
+    for key, count in ev.notes.items():
+        if key.endswith("_convergence_warnings"):
+            print(f"\n{key.removesuffix('_convergence_warnings')} fits that arch flagged as not converged: {count}")
+    for key, text in ev.notes.items():
+        if key.startswith("mcs_"):
+            print(f"note ({key}): {text}")
+    for key, value in ev.notes.items():
+        if key.endswith("_input_fallbacks"):
+            print(f"\n{key.removesuffix('_input_fallbacks')} forecast without an input value on some bars: {value}")
+    if implied is not None:
+        report_implied(ev, implied.attrs.get("source", args.implied), out)
+    print(f"wrote {out}/evaluation.md, evaluation_*.csv, forecasts_*.csv and forecast_vs_realized_*.png")

@@ -1,0 +1,101 @@
+"""Registries of classes by the ``name`` they declare (forecasters, strategies), filled by the classes.
+
+A registry lives below the classes that fill it: defining a class with a ``name`` registers it
+(its base class calls :meth:`Registry.register`), so the registry imports none of them. Which modules
+hold the built-in classes is a list of module names the registry imports the first time a name is
+looked up; plugins (:mod:`lstm_strategies.core.plugins`) join the same way, by being imported.
+A second class claiming a name already taken by another class is a
+:class:`~lstm_strategies.core.errors.ConfigError` (re-importing the same class is not).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator, Mapping
+
+from lstm_strategies.core.errors import ConfigError
+
+#: what an unknown name's error says about adding one
+HOW_TO_REGISTER = ("to add one, define a subclass of {base} with name = {name!r} in a module and load it: "
+                   "--plugin MODULE on the command line, [plugins] modules = [\"MODULE\"] in a config, "
+                   "an entry point in the 'lstm_strategies.plugins' group of an installed package, or import "
+                   "it before running (README: Write your own)")
+
+
+class Registry(Mapping):
+    """A read-only mapping ``name -> class`` that refuses two classes under one name.
+
+    Parameters
+    ----------
+    kind : str
+        What the classes are ("forecaster", "strategy"), for messages.
+    base : str
+        The class to subclass, for the unknown-name message.
+    builtins : tuple of str
+        Modules defining the built-in classes, imported on the first lookup (and the installed plugins'
+        entry points with them).
+    """
+
+    def __init__(self, kind: str, base: str = "", builtins: tuple[str, ...] = ()) -> None:
+        self.kind = kind
+        self.base = base or kind
+        self.builtins = builtins
+        self._classes: dict[str, type] = {}
+        self._loaded = False
+
+    # -- filling -----------------------------------------------------------------------------
+    def register(self, cls: type) -> type:
+        """Record ``cls`` under ``cls.name`` and return it (usable as a class decorator)."""
+        existing = self._classes.get(cls.name)
+        if existing is not None and (existing.__module__, existing.__qualname__) != (cls.__module__, cls.__qualname__):
+            taken_by = f"{existing.__module__}.{existing.__qualname__}"
+            raise ConfigError(f"{self.kind} name {cls.name!r} is taken by {taken_by}; "
+                              f"give {cls.__qualname__} another name")
+        self._classes[cls.name] = cls
+        return cls
+
+    def unregister(self, name: str, default=None):
+        """Remove and return the class under ``name`` (a test's or notebook's cleanup)."""
+        return self._classes.pop(name, default)
+
+    pop = unregister
+
+    def load(self) -> None:
+        """Import the built-in modules and the installed plugins (once)."""
+        if self._loaded:
+            return
+        self._loaded = True  # first: a module imported here may look a name up while it loads
+        for module in self.builtins:
+            importlib.import_module(module)
+        from lstm_strategies.core.plugins import load_entry_points
+
+        load_entry_points()
+
+    # -- reading -----------------------------------------------------------------------------
+    def __getitem__(self, name: str) -> type:
+        self.load()
+        return self._classes[name]
+
+    def __iter__(self) -> Iterator[str]:
+        self.load()
+        return iter(list(self._classes))
+
+    def __len__(self) -> int:
+        self.load()
+        return len(self._classes)
+
+    def __contains__(self, name: object) -> bool:
+        self.load()
+        return name in self._classes
+
+    def resolve(self, name: str) -> type:
+        """The class registered under ``name``; an unknown name is a :class:`ConfigError` saying how to add one."""
+        if isinstance(name, str) and name in self:
+            return self._classes[name]
+        raise ConfigError(f"{self.kind} {name!r} is unknown; choose one of {sorted(self)}; "
+                          + HOW_TO_REGISTER.format(base=self.base, name=name))
+
+    def names(self, **where) -> list[str]:
+        """Registered names, those whose class attributes equal ``where`` (``kind="model"``) only."""
+        return sorted(n for n, c in self.items() if all(getattr(c, k, None) == v for k, v in where.items()
+                                                         if v is not None))

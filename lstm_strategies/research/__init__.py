@@ -1,0 +1,2 @@
+"""Studies on top of runs and forecasts: forecast evaluation, the comparison with implied variance,
+walk-forward forecasts and parameter sweeps."""
