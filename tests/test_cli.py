@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from lstm_strategies.cli.main import main
+from lstm_strategies.cli.app import main
 
 
 def test_data_inspect(capsys):
@@ -127,7 +127,7 @@ def test_output_piped_into_head_ends_quietly(tmp_path):
     import subprocess
     import sys
 
-    proc = subprocess.run(f"{sys.executable} -m lstm_strategies.cli.main data inspect btc_usdt_1h | head -1",
+    proc = subprocess.run(f"{sys.executable} -m lstm_strategies.cli.app data inspect btc_usdt_1h | head -1",
                           shell=True, capture_output=True, text=True, cwd=tmp_path)
     assert proc.stdout.startswith("file")
     assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr
@@ -207,7 +207,8 @@ def test_an_over_long_file_name_is_one_clear_line(tmp_path, capsys):
 
 
 def test_configs_are_positional_everywhere_and_the_old_option_still_works(tmp_path, capsys):
-    from lstm_strategies.cli.main import _config_path, build_parser
+    from lstm_strategies.cli.app import build_parser
+    from lstm_strategies.cli.runs import _config_path
 
     for argv in (["backtest", "backtests/btc_vol_target_lstm.toml"], ["backtest", "--config",
                                                                       "backtests/btc_vol_target_lstm.toml"]):
@@ -235,7 +236,7 @@ def test_data_inspect_reads_an_implied_vol_series(capsys):
 
 
 def test_help_shows_each_default_once_and_no_markup(capsys):
-    from lstm_strategies.cli.main import build_parser
+    from lstm_strategies.cli.app import build_parser
 
     parser = build_parser()
     with pytest.raises(SystemExit):

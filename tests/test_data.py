@@ -16,7 +16,7 @@ from conftest import window
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lstm_strategies.cli.main import main
+from lstm_strategies.cli.app import main
 from lstm_strategies.core.errors import DataError
 from lstm_strategies.data.load import (
     OHLCV,

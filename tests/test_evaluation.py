@@ -56,7 +56,7 @@ def test_model_confidence_set_drops_the_clearly_worse_model():
 
 
 def test_evaluate_command_writes_tables_and_plots(tmp_path, capsys):
-    from lstm_strategies.cli.main import main
+    from lstm_strategies.cli.app import main
 
     out = tmp_path / "eval"
     assert main(["evaluate", "--data", "eth_usdt_1h", "--model", "eth-1h", "--start", "2025-07-01",
@@ -74,7 +74,7 @@ def test_evaluate_command_writes_tables_and_plots(tmp_path, capsys):
 
 
 def test_evaluate_refuses_in_sample_dates(capsys):
-    from lstm_strategies.cli.main import main
+    from lstm_strategies.cli.app import main
 
     assert main(["evaluate", "--data", "btc_usdt_1h", "--start", "2021-06-01"]) == 2
     assert "in-sample" in capsys.readouterr().err
@@ -116,7 +116,7 @@ def test_infinite_forecasts_are_one_clear_error_naming_the_forecaster(eth_hourly
 
 def test_evaluate_keeps_the_forecasts_when_scoring_fails(tmp_path, capsys, monkeypatch):
     import lstm_strategies.research.evaluation as evaluation
-    from lstm_strategies.cli.main import main
+    from lstm_strategies.cli.app import main
     from lstm_strategies.core.errors import ForecastError
 
     index = pd.date_range("2025-07-01", periods=40, freq="1D", tz="UTC")

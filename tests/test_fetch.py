@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from conftest import window
 
-from lstm_strategies.cli.main import build_parser, main
+from lstm_strategies.cli.app import build_parser, main
 from lstm_strategies.core.errors import ConfigError, DataError
 from lstm_strategies.data.fetch import FetchError, fetch_ohlcv
 from lstm_strategies.data.load import load_ohlcv, resample_ohlcv

@@ -81,7 +81,7 @@ def test_units_are_detected_or_declared(tmp_path):
 
 def test_every_forecaster_against_implied_on_a_short_window(tmp_path, capsys):
     """evaluate --implied: the implied forecasters and the LSTM-IV join the race; each is scored against DVOL."""
-    from lstm_strategies.cli.main import main
+    from lstm_strategies.cli.app import main
 
     out = tmp_path / "eval"
     assert main(["evaluate", "--data", "btc_usdt_1h", "--model", "btc-1h", "--start", "2025-10-01", "--end",
@@ -102,7 +102,7 @@ def test_every_forecaster_against_implied_on_a_short_window(tmp_path, capsys):
 
 
 def test_an_lstm_iv_inside_its_training_window_is_left_out_with_a_note(tmp_path, capsys):
-    from lstm_strategies.cli.main import main
+    from lstm_strategies.cli.app import main
 
     assert main(["evaluate", "--data", "eth_usdt_1h", "--model", "eth-1h", "--start", "2022-11-01", "--end",
                  "2022-12-15", "--implied", "eth_dvol_daily", "--mcs-reps", "50", "--out", str(tmp_path / "e")]) == 0
@@ -131,3 +131,10 @@ def test_the_daily_dvol_files_ship_whole_and_known_at_the_end_of_each_day(name):
     assert iv.index[0] == pd.Timestamp("2021-03-25", tz="UTC")   # 2021-03-24's close, known at its end
     assert iv.index[-1] == pd.Timestamp("2026-04-07", tz="UTC")
     assert (iv > 0.2).all() and (iv < 2.0).all()
+
+
+@pytest.mark.parametrize(("name", "final"), [("btc_dvol_daily", 0.4899), ("eth_dvol_daily", 0.6910)])
+def test_the_shipped_dvol_files_end_on_the_days_final_close(name, final):
+    """0.3.0 shipped a partial candle for 2026-04-06 (BTC 47.76, ETH 69.71); the files hold the final close."""
+    iv = load_implied_vol(name)
+    assert iv.attrs["last_period"].startswith("2026-04-06") and iv.iloc[-1] == pytest.approx(final)

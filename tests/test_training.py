@@ -111,7 +111,8 @@ def test_merged_ensemble_equals_the_mean_of_its_members():
 
 def test_training_defaults_live_in_one_place():
     """The CLI's defaults are TrainConfig's (window 48, hidden 8, weight decay 1e-3)."""
-    from lstm_strategies.cli.main import _train_config, build_parser
+    from lstm_strategies.cli.app import build_parser
+    from lstm_strategies.cli.train import _train_config
 
     args = build_parser().parse_args(["train", "--data", "x", "--train-end", "2021-12-31", "--out", "o"])
     cfg = TrainConfig()

@@ -16,9 +16,8 @@ import pandas as pd
 from lstm_strategies._version import __version__
 from lstm_strategies.backtest.config import BacktestConfig, read_toml
 from lstm_strategies.core.errors import BacktestError, DataError
-from lstm_strategies.data.bars import fingerprint
+from lstm_strategies.data.bars import fingerprint, frame_timeframe
 from lstm_strategies.data.calendar import Calendar, get_calendar
-from lstm_strategies.forecasters.base import frame_timeframe
 from lstm_strategies.strategies.base import RecordsAnalyzer
 from lstm_strategies.strategies.registry import strategy_class
 from lstm_strategies.trading.feed import FractionalCommission, MarginBroker, to_bt_feed

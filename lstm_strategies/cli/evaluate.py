@@ -74,3 +74,26 @@ def evaluate_cli(args) -> None:
     if implied is not None:
         report_implied(ev, implied.attrs.get("source", args.implied), out)
     print(f"wrote {out}/evaluation.md, evaluation_*.csv, forecasts_*.csv and forecast_vs_realized_*.png")
+
+
+def add_commands(sub, command) -> None:
+    """The ``evaluate`` command."""
+    ev = command(sub, "evaluate", "out-of-sample forecast accuracy of the LSTM and the baselines, per horizon")
+    ev.add_argument("--data", required=True, help="OHLCV file or shipped dataset (btc_usdt_1h)")
+    ev.add_argument("--model", default="btc-1h", help="bundled model name or checkpoint folder")
+    ev.add_argument("--start", default="2022-01-01", help="first forecast origin scored")
+    ev.add_argument("--end", default=None, help="last forecast origin scored")
+    ev.add_argument("--refit-every", default=None,
+                    help="also score the self-refitting LSTM, retrained every N months (e.g. 6M)")
+    ev.add_argument("--implied", default=None,
+                    help="an implied-vol series (btc_dvol_daily, eth_dvol_daily or a CSV): the forecasters that read "
+                         "it join the race, and every forecaster is scored against it")
+    ev.add_argument("--iv-model", default="auto",
+                    help="with --implied, the LSTM-IV scored (auto: the bundled <model>-iv when the window starts "
+                         "after its training; none: no LSTM-IV)")
+    ev.add_argument("--mcs-size", type=float, default=0.05, help="Model Confidence Set size")
+    ev.add_argument("--mcs-reps", type=int, default=1000, help="MCS bootstrap replications")
+    ev.add_argument("--mcs-block", type=int, default=10, help="MCS bootstrap block length (days)")
+    ev.add_argument("--seed", type=int, default=0, help="seed of the MCS bootstrap")
+    ev.add_argument("--out", default="backtests/output/evaluation", help="output folder")
+    ev.set_defaults(func=evaluate_cli)

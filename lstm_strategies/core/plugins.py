@@ -23,20 +23,9 @@ from pathlib import Path
 from types import ModuleType
 
 from lstm_strategies.core.errors import ConfigError
-
-ENTRY_POINT_GROUP = "lstm_strategies.plugins"
+from lstm_strategies.core.registry import ENTRY_POINT_GROUP, describe_failure, load_entry_points  # noqa: F401
 
 _LOADED: dict[str, ModuleType] = {}   # spec as given (absolute for files) -> module
-_ENTRY_POINTS_LOADED = False
-
-
-def _describe(exc: BaseException) -> str:
-    tb = exc.__traceback__
-    where = ""
-    while tb is not None:
-        where = f" ({tb.tb_frame.f_code.co_filename}:{tb.tb_lineno})"
-        tb = tb.tb_next
-    return f"{type(exc).__name__}: {exc}{where}"
 
 
 def _is_path(spec: str) -> bool:
@@ -75,7 +64,7 @@ def _import_file(path: str) -> ModuleType:
         spec.loader.exec_module(module)
     except Exception as exc:
         sys.modules.pop(name, None)
-        raise ConfigError(f"plugin {path} failed to import: {_describe(exc)}") from None
+        raise ConfigError(f"plugin {path} failed to import: {describe_failure(exc)}") from None
     return module
 
 
@@ -86,9 +75,9 @@ def _import_module(name: str) -> ModuleType:
         if exc.name and (name == exc.name or name.startswith(exc.name + ".")):
             raise ConfigError(f"plugin {name!r}: no module of that name on sys.path; give an importable module "
                               "name, or a path to a .py file (./my_ext.py)") from None
-        raise ConfigError(f"plugin {name!r} failed to import: {_describe(exc)}") from None
+        raise ConfigError(f"plugin {name!r} failed to import: {describe_failure(exc)}") from None
     except Exception as exc:
-        raise ConfigError(f"plugin {name!r} failed to import: {_describe(exc)}") from None
+        raise ConfigError(f"plugin {name!r} failed to import: {describe_failure(exc)}") from None
 
 
 def load_plugins(specs: Iterable[str], relative_to: str | Path | None = None) -> list[ModuleType]:
@@ -107,20 +96,3 @@ def load_plugins(specs: Iterable[str], relative_to: str | Path | None = None) ->
 def loaded_plugins() -> tuple[str, ...]:
     """The plugins loaded by name or path so far, in order (what a worker must load too)."""
     return tuple(_LOADED)
-
-
-def load_entry_points() -> None:
-    """Import every module of the ``lstm_strategies.plugins`` entry-point group (once)."""
-    global _ENTRY_POINTS_LOADED
-    if _ENTRY_POINTS_LOADED:
-        return
-    _ENTRY_POINTS_LOADED = True
-    from importlib.metadata import entry_points
-
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            ep.load()
-        except Exception as exc:
-            dist = getattr(getattr(ep, "dist", None), "name", "?")
-            raise ConfigError(f"plugin entry point {ep.name!r} ({ep.value}, from the installed package {dist}) "
-                              f"failed to load: {_describe(exc)}; fix or uninstall that package") from None

@@ -15,6 +15,10 @@ from collections.abc import Iterator, Mapping
 
 from lstm_strategies.core.errors import ConfigError
 
+#: the entry-point group of installed plugins (``[project.entry-points."lstm_strategies.plugins"]``)
+ENTRY_POINT_GROUP = "lstm_strategies.plugins"
+_ENTRY_POINTS_LOADED = False
+
 #: what an unknown name's error says about adding one
 HOW_TO_REGISTER = ("to add one, define a subclass of {base} with name = {name!r} in a module and load it: "
                    "--plugin MODULE on the command line, [plugins] modules = [\"MODULE\"] in a config, "
@@ -67,8 +71,6 @@ class Registry(Mapping):
         self._loaded = True  # first: a module imported here may look a name up while it loads
         for module in self.builtins:
             importlib.import_module(module)
-        from lstm_strategies.core.plugins import load_entry_points
-
         load_entry_points()
 
     # -- reading -----------------------------------------------------------------------------
@@ -99,3 +101,30 @@ class Registry(Mapping):
         """Registered names, those whose class attributes equal ``where`` (``kind="model"``) only."""
         return sorted(n for n, c in self.items() if all(getattr(c, k, None) == v for k, v in where.items()
                                                          if v is not None))
+
+
+def describe_failure(exc: BaseException) -> str:
+    """One line for an exception raised by a plugin's code: its type, message and innermost file and line."""
+    tb = exc.__traceback__
+    where = ""
+    while tb is not None:
+        where = f" ({tb.tb_frame.f_code.co_filename}:{tb.tb_lineno})"
+        tb = tb.tb_next
+    return f"{type(exc).__name__}: {exc}{where}"
+
+
+def load_entry_points() -> None:
+    """Import every module of the ``lstm_strategies.plugins`` entry-point group (once)."""
+    global _ENTRY_POINTS_LOADED
+    if _ENTRY_POINTS_LOADED:
+        return
+    _ENTRY_POINTS_LOADED = True
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            ep.load()
+        except Exception as exc:
+            dist = getattr(getattr(ep, "dist", None), "name", "?")
+            raise ConfigError(f"plugin entry point {ep.name!r} ({ep.value}, from the installed package {dist}) "
+                              f"failed to load: {describe_failure(exc)}; fix or uninstall that package") from None

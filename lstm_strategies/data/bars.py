@@ -291,3 +291,8 @@ def end_of_day(when) -> pd.Timestamp:
     end = pd.Timestamp(when)
     end = end.tz_localize("UTC") if end.tz is None else end.tz_convert("UTC")
     return end + pd.Timedelta("1D") - pd.Timedelta(1, "ns") if is_date else end
+
+
+def frame_timeframe(df: pd.DataFrame) -> str:
+    """Bar size of a frame: its ``attrs["timeframe"]``, else the most common spacing."""
+    return timeframe_label(df.attrs.get("timeframe") or infer_timeframe(df.index))

@@ -54,10 +54,10 @@ SHIPPED: dict[str, Dataset] = {d.name: d for d in (
             "fcec2d77e6cd96f4357389e555875b86fd3e6b98ffd4b14d88a549833959d52d"),
     Dataset("btc_dvol_daily", "btc_dvol_daily.csv", "implied_vol",
             "Deribit BTC DVOL (30-day implied volatility, %), daily closes, 2021-03-24 .. 2026-04-06, no gaps",
-            "34d6edea208489094babf64c7860a8a68ff768f56395c0c357961d94a8567002"),
+            "cb1918a6390f3164bb2451fa55e894e6b5eddda2ac36f4bd7823c14f4a385227"),
     Dataset("eth_dvol_daily", "eth_dvol_daily.csv", "implied_vol",
             "Deribit ETH DVOL (30-day implied volatility, %), daily closes, 2021-03-24 .. 2026-04-06, no gaps",
-            "05e9eef91b7392ca20bd61a72710903cc07f69b322f3ab39e45d4b3774f55862"),
+            "97fb4889b7962e2dc4fc1387bbf78bf3ad0a06ee8ad957c35a00862c687d75bb"),
 )}
 BUILTIN = {"arch:sp500": "S&P 500 daily OHLCV, 1999-2018 (ships with the arch package)"}
 

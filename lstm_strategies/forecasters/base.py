@@ -41,71 +41,20 @@ import pandas as pd
 from lstm_strategies.core.checks import check_number
 from lstm_strategies.core.errors import ConfigError, DataError, NotFittedError
 from lstm_strategies.data.bars import (
-    OHLCV,
     Bar,
     BarChecker,
     as_bar,
     check_frame,
-    infer_timeframe,
+    frame_timeframe,  # noqa: F401  (re-exported)
     timeframe_label,
     utc_timestamp,
 )
 from lstm_strategies.data.calendar import get_calendar, interpolate_variance, validate_horizons
+from lstm_strategies.forecasters.history import BarHistory, rows_to_frame  # noqa: F401  (re-exported)
 from lstm_strategies.market.exogenous import MAX_AGE, FallbackLog, load_input, missing_input_advice, refuse_missing
 
 __all__ = ["Bar", "BarHistory", "Forecaster", "check_number", "frame_timeframe", "rows_to_frame"]
 
-
-def rows_to_frame(rows: list[tuple], timeframe: str | None) -> pd.DataFrame:
-    """An OHLCV frame from streamed ``(timestamp_ns, open, high, low, close, volume)`` tuples."""
-    frame = pd.DataFrame([r[1:] for r in rows], columns=OHLCV,
-                         index=pd.DatetimeIndex([r[0] for r in rows], tz="UTC").as_unit("ns"))
-    frame.attrs["timeframe"] = timeframe
-    return frame
-
-
-class BarHistory:
-    """Streamed bars kept in growing numpy arrays: appending is O(1), a frame of them is cheap."""
-
-    __slots__ = ("ts", "values", "n")
-
-    def __init__(self, capacity: int = 4096):
-        self.ts = np.empty(capacity, dtype="int64")
-        self.values = np.empty((capacity, 5))
-        self.n = 0
-
-    def append(self, ts_ns: int, open_: float, high: float, low: float, close: float, volume: float) -> None:
-        if self.n == len(self.ts):
-            self.ts = np.concatenate([self.ts, np.empty_like(self.ts)])
-            self.values = np.concatenate([self.values, np.empty_like(self.values)])
-        self.ts[self.n] = ts_ns
-        self.values[self.n] = (open_, high, low, close, volume)
-        self.n += 1
-
-    def __len__(self) -> int:
-        return self.n
-
-    def column(self, name: str, last: int | None = None) -> np.ndarray:
-        """The last ``last`` values (all when None) of one OHLCV column, as a view."""
-        j = OHLCV.index(name)
-        start = 0 if last is None else max(self.n - last, 0)
-        return self.values[start: self.n, j]
-
-    def rows(self, last: int | None = None) -> list[tuple]:
-        """The last bars as ``(timestamp_ns, open, high, low, close, volume)`` tuples."""
-        start = 0 if last is None else max(self.n - last, 0)
-        return [(int(t), *v) for t, v in zip(self.ts[start: self.n], self.values[start: self.n].tolist(), strict=True)]
-
-    def frame(self, timeframe: str | None) -> pd.DataFrame:
-        frame = pd.DataFrame(self.values[: self.n].copy(), columns=OHLCV,
-                             index=pd.DatetimeIndex(self.ts[: self.n].copy(), tz="UTC").as_unit("ns"))
-        frame.attrs["timeframe"] = timeframe
-        return frame
-
-
-def frame_timeframe(df: pd.DataFrame) -> str:
-    """Bar size of a frame: its ``attrs["timeframe"]``, else the most common spacing."""
-    return timeframe_label(df.attrs.get("timeframe") or infer_timeframe(df.index))
 
 
 class Forecaster(ABC):

@@ -21,8 +21,8 @@ from typing import Annotated, Any
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from lstm_strategies.data.calendar import CALENDARS, MAX_HORIZON_DAYS
 from lstm_strategies.core.errors import CheckpointError
+from lstm_strategies.data.calendar import CALENDARS, MAX_HORIZON_DAYS
 from lstm_strategies.market.exogenous import INPUT_KINDS
 
 FORMAT_VERSION = 3
@@ -186,6 +186,15 @@ def _parse_time(path: Path, name: str, text: str) -> pd.Timestamp:
 
 def _check_consistency(path: Path, card: _Card) -> None:
     """Ranges that span fields, and the fields pydantic's types cannot express."""
+    _check_architecture(path, card)
+    _check_inputs_and_horizons(path, card)
+    _check_bars(path, card)
+    _check_training_window(path, card)
+    _check_blocks(path, card)
+
+
+def _check_architecture(path: Path, card: _Card) -> None:
+    """The feature list against the network's shape, the log-HAR positions and the ensemble's sizes."""
     arch = card.architecture
     if len(card.feature_names) != len(set(card.feature_names)):
         dup = sorted({n for n in card.feature_names if card.feature_names.count(n) > 1})
@@ -204,15 +213,23 @@ def _check_consistency(path: Path, card: _Card) -> None:
         raise _bad(path, "architecture.hidden_size", f"= {arch.hidden_size} with num_layers = {arch.num_layers}: "
                    f"a merged ensemble of {arch.ensemble_members} members of {arch.member_hidden_size} units has "
                    f"one layer of {arch.ensemble_members * arch.member_hidden_size}", _RETRAIN)
+
+
+def _check_inputs_and_horizons(path: Path, card: _Card) -> None:
+    """Exogenous inputs among the known kinds; horizons distinct, increasing, one per output."""
     unknown = sorted(set(card.inputs) - set(INPUT_KINDS))
     if unknown or len(set(card.inputs)) != len(card.inputs):
         raise _bad(path, "inputs", f"= {card.inputs}: exogenous inputs must be distinct and among "
                    f"{sorted(INPUT_KINDS)}", _RETRAIN)
     if card.horizons != sorted(set(card.horizons)):
         raise _bad(path, "horizons", f"= {card.horizons} must be distinct and increasing", _RETRAIN)
-    if len(card.horizons) != arch.n_horizons:
+    if len(card.horizons) != card.architecture.n_horizons:
         raise _bad(path, "horizons", f"= {card.horizons} lists {len(card.horizons)} horizons but "
-                   f"architecture.n_horizons = {arch.n_horizons}", _RETRAIN)
+                   f"architecture.n_horizons = {card.architecture.n_horizons}", _RETRAIN)
+
+
+def _check_bars(path: Path, card: _Card) -> None:
+    """A bar size of at least a second, a known calendar."""
     try:
         step = pd.Timedelta(card.timeframe) if re.search("[A-Za-z]", card.timeframe) else None
     except (ValueError, TypeError, OverflowError):
@@ -222,6 +239,10 @@ def _check_consistency(path: Path, card: _Card) -> None:
                    "(e.g. '1h', '15min', '1D')", _RETRAIN)
     if card.calendar not in CALENDAR_NAMES:
         raise _bad(path, "calendar", f"= {card.calendar!r}; choose one of {list(CALENDAR_NAMES)}", _RETRAIN)
+
+
+def _check_training_window(path: Path, card: _Card) -> None:
+    """Both ends of the training window or neither, in order and comparable; a fingerprint that is a SHA-256."""
     if bool(card.train_start) != bool(card.train_end):
         empty = "train_start" if not card.train_start else "train_end"
         raise _bad(path, empty, "is empty while the other end of the training window is set", _RETRAIN)
@@ -236,11 +257,9 @@ def _check_consistency(path: Path, card: _Card) -> None:
         if not ordered:
             raise _bad(path, "train_end", f"= {card.train_end!r} is not after train_start = {card.train_start!r}",
                        _RETRAIN)
-    if card.train_start or card.train_fingerprint:
-        if not re.fullmatch(_SHA256, card.train_fingerprint):
-            raise _bad(path, "train_fingerprint", f"= {card.train_fingerprint!r} is not a SHA-256 (64 lowercase hex "
-                       "digits) of the training rows", _RETRAIN)
-    _check_blocks(path, card)
+    if (card.train_start or card.train_fingerprint) and not re.fullmatch(_SHA256, card.train_fingerprint):
+        raise _bad(path, "train_fingerprint", f"= {card.train_fingerprint!r} is not a SHA-256 (64 lowercase hex "
+                   "digits) of the training rows", _RETRAIN)
 
 
 def _check_blocks(path: Path, card: _Card) -> None:

@@ -36,8 +36,8 @@ from safetensors.torch import save as save_tensors
 
 from lstm_strategies.core.atomic import atomic_write
 from lstm_strategies.core.errors import CheckpointError
+from lstm_strategies.core.readers import path_kind, read_bytes
 from lstm_strategies.market.exogenous import check_model_inputs
-from lstm_strategies.models.network import VolatilityLSTM
 from lstm_strategies.models.card import (  # noqa: F401  (the card's API, re-exported where checkpoints are)
     FORMAT_VERSION,
     METADATA,
@@ -50,7 +50,7 @@ from lstm_strategies.models.card import (  # noqa: F401  (the card's API, re-exp
     validate_card,
 )
 from lstm_strategies.models.card import RETRAIN as _RETRAIN
-from lstm_strategies.core.readers import path_kind, read_bytes
+from lstm_strategies.models.network import VolatilityLSTM
 
 WEIGHTS = "model.safetensors"
 PRETRAINED_DIR = Path(__file__).parent / "pretrained"

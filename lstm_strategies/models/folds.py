@@ -24,8 +24,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from lstm_strategies.data.bars import end_of_day
 from lstm_strategies.core.errors import ConfigError
+from lstm_strategies.data.bars import end_of_day
 
 CACHE_ENV = "LSTM_STRATEGIES_CACHE"
 #: the format of fold training: change it whenever a change to the library changes what a fold trains to
@@ -77,8 +77,8 @@ def fold_key(train_rows: pd.DataFrame, train_end: pd.Timestamp, config: dict, me
 
 def find_fold(key: str, cache_dir: str | Path | None, features: list[str]):
     """The fold of ``key`` among the shipped folds, then in the cache: ``(network, card, where)`` or None."""
-    from lstm_strategies.models.checkpoint import load_checkpoint
     from lstm_strategies.core.errors import CheckpointError
+    from lstm_strategies.models.checkpoint import load_checkpoint
 
     if (SHIPPED_FOLDS / key / "model.json").exists():
         return (*load_checkpoint(SHIPPED_FOLDS / key, expected_features=features), "shipped")
@@ -104,10 +104,10 @@ def train_fold(df: pd.DataFrame, train_end: pd.Timestamp, config: dict, members:
     (VolatilityLSTM, ModelCard, bool)
         The network, its card and whether it was found (shipped or cached) rather than trained.
     """
-    from lstm_strategies.models.checkpoint import save_checkpoint
-    from lstm_strategies.features.realized import FEATURE_NAMES
-    from lstm_strategies.forecasters.base import frame_timeframe
+    from lstm_strategies.data.bars import frame_timeframe
     from lstm_strategies.features.implied import IMPLIED_FEATURE_NAMES
+    from lstm_strategies.features.realized import FEATURE_NAMES
+    from lstm_strategies.models.checkpoint import save_checkpoint
 
     seen = df[df.index <= train_end]
     key_config, features = config, FEATURE_NAMES
@@ -143,8 +143,8 @@ def fine_tuned_fold(network, card, df: pd.DataFrame, train_end: pd.Timestamp, co
         The fold network and card (None when the history is too short: ``info["reason"]`` says why and the
         caller forecasts with the pretrained network), what it trained on, and whether it was found.
     """
-    from lstm_strategies.models.checkpoint import save_checkpoint
     from lstm_strategies.features.realized import FEATURE_NAMES
+    from lstm_strategies.models.checkpoint import save_checkpoint
     from lstm_strategies.models.finetune import fine_tune_fold
     from lstm_strategies.models.train_config import FineTuneConfig
 

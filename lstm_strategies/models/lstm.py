@@ -17,7 +17,13 @@ import numpy as np
 import pandas as pd
 
 from lstm_strategies.core.errors import CheckpointError, LeakageError
-from lstm_strategies.features.realized import FEATURE_NAMES, HAR_FEATURES, StreamingFeatures, feature_lookback, feature_matrix
+from lstm_strategies.features.realized import (
+    FEATURE_NAMES,
+    HAR_FEATURES,
+    StreamingFeatures,
+    feature_lookback,
+    feature_matrix,
+)
 from lstm_strategies.forecasters.base import Forecaster
 
 if TYPE_CHECKING:  # torch is imported when a network is loaded, not when this module is
@@ -41,8 +47,8 @@ def resolve_model_path(name_or_path: str | Path) -> Path:
     """Folder of a checkpoint, resolved one way: a path (see :func:`is_path_spec`) is that folder; a
     bare name is the bundled model of that name, never a folder of the same name in the working
     directory (``"./btc-1h"`` says that one)."""
-    from lstm_strategies.models.checkpoint import pretrained_names, pretrained_path
     from lstm_strategies.core.readers import path_kind
+    from lstm_strategies.models.checkpoint import pretrained_names, pretrained_path
 
     if is_path_spec(name_or_path):
         path = Path(name_or_path).expanduser()

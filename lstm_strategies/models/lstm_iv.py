@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lstm_strategies.models.lstm import LSTMForecaster
 from lstm_strategies.features.implied import IMPLIED_FEATURE_NAMES, MONTH, implied_block
+from lstm_strategies.models.lstm import LSTMForecaster
 
 
 class ImpliedLSTMForecaster(LSTMForecaster):

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from lstm_strategies.core.errors import CheckpointError, ConfigError, ShortHistoryError
+from lstm_strategies.forecasters.base import BarHistory, Forecaster, check_number
 from lstm_strategies.market.exogenous import FallbackLog
 from lstm_strategies.models.folds import (  # noqa: F401  (re-exported: the fold API's historical home)
     CACHE_ENV,
@@ -41,13 +42,12 @@ from lstm_strategies.models.folds import (  # noqa: F401  (re-exported: the fold
     parse_months,
     train_fold,
 )
-from lstm_strategies.forecasters.base import BarHistory, Forecaster, check_number
 
 
 def load_model(name: str):
     """``(network, card)`` of a bundled model name or a checkpoint folder."""
-    from lstm_strategies.models.checkpoint import load_checkpoint
     from lstm_strategies.features.realized import FEATURE_NAMES
+    from lstm_strategies.models.checkpoint import load_checkpoint
     from lstm_strategies.models.lstm import resolve_model_path
 
     return load_checkpoint(resolve_model_path(name), expected_features=FEATURE_NAMES, expected_inputs=())

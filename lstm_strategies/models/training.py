@@ -27,11 +27,11 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from lstm_strategies.core.errors import ShortHistoryError
 from lstm_strategies.data.bars import end_of_day, fingerprint, infer_timeframe, timeframe_label
 from lstm_strategies.data.calendar import get_calendar
-from lstm_strategies.models.checkpoint import ModelCard
-from lstm_strategies.core.errors import ShortHistoryError
 from lstm_strategies.features.realized import FEATURE_NAMES, HAR_FEATURES, feature_matrix, forward_variance_matrix
+from lstm_strategies.models.checkpoint import ModelCard
 from lstm_strategies.models.network import VolatilityLSTM, qlike_loss, relative_form, zero_corrections
 from lstm_strategies.models.train_config import TrainConfig  # noqa: F401  (re-exported: training's API)
 

@@ -35,11 +35,10 @@ import pandas as pd
 import torch
 from torch import nn
 
+from lstm_strategies.core.errors import DataError
 from lstm_strategies.data.bars import end_of_day, fingerprint, infer_timeframe, timeframe_label
 from lstm_strategies.data.calendar import get_calendar, validate_horizons
-from lstm_strategies.models.checkpoint import ModelCard
-from lstm_strategies.core.errors import DataError
-from lstm_strategies.market.exogenous import MAX_AGE
+from lstm_strategies.features.implied import IMPLIED_FEATURE_NAMES, MONTH, implied_block, implied_input_map
 from lstm_strategies.features.realized import (
     FEATURE_NAMES,
     feature_matrix,
@@ -47,8 +46,9 @@ from lstm_strategies.features.realized import (
     forward_variance_matrix,
     target_ends,
 )
+from lstm_strategies.market.exogenous import MAX_AGE
 from lstm_strategies.market.implied import ImpliedVolLookup
-from lstm_strategies.features.implied import IMPLIED_FEATURE_NAMES, MONTH, implied_block, implied_input_map
+from lstm_strategies.models.checkpoint import ModelCard
 from lstm_strategies.models.network import VolatilityLSTM, merge_ensemble, qlike_loss, relative_form, zero_corrections
 from lstm_strategies.models.training import TrainResult, _ols_log_har, _windows, seed_everything
 

@@ -28,10 +28,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from lstm_strategies.data.bars import end_of_day, fingerprint, infer_timeframe, timeframe_label
-from lstm_strategies.models.checkpoint import ModelCard
 from lstm_strategies.core.errors import DataError
+from lstm_strategies.data.bars import end_of_day, fingerprint, infer_timeframe, timeframe_label
 from lstm_strategies.features.realized import FEATURE_NAMES
+from lstm_strategies.models.checkpoint import ModelCard
 from lstm_strategies.models.network import VolatilityLSTM, merge_ensemble, qlike_loss, zero_corrections
 from lstm_strategies.models.train_config import TrainConfig
 from lstm_strategies.models.training import (
@@ -115,6 +115,28 @@ def pooled_gate(merged: VolatilityLSTM, splits: list[WindowSplit], coin_heads: l
     return keep, float(qlike_loss(head + mask * (full - head), y))
 
 
+def _pooled_windows(frames: dict[str, pd.DataFrame], end_ts: pd.Timestamp, train_end: str,
+                    train_start: str | None, cfg: TrainConfig) -> tuple[dict, list, str]:
+    """Each coin's bars up to ``end_ts`` (from ``train_start``), its training/validation split, and the one bar
+    size they share; a coin too short to train or bars of different sizes are a :class:`DataError`."""
+    cut, splits = {}, []
+    for name, df in frames.items():
+        data = df[df.index <= end_ts]
+        if train_start:
+            data = data[data.index >= pd.Timestamp(train_start, tz="UTC")]
+        split = WindowSplit.of(data, end_ts, cfg) if len(data) > 1 else None
+        if split is None or len(split.train_rows) < 4 * cfg.batch_size or len(split.val_rows) < 100:
+            counts = "no" if split is None else f"only {len(split.train_rows)} training and {len(split.val_rows)}"
+            raise DataError(f"{name}: {counts} validation windows before {train_end}; pass a longer history of "
+                            "this coin, leave it out of the pooled training, or use a smaller val_days/window")
+        cut[name] = data
+        splits.append(split)
+    steps = {timeframe_label(infer_timeframe(d.index)) for d in cut.values()}
+    if len(steps) > 1:
+        raise DataError(f"pooled training needs one bar size; the coins have {sorted(steps)}: resample them")
+    return cut, splits, steps.pop()
+
+
 def train_pooled(frames: dict[str, pd.DataFrame], train_end: str, config: TrainConfig | None = None,
                  members: int = 3, k_days=None, train_start: str | None = None, progress: bool = True) -> TrainResult:
     """Pretrain one network on every coin of ``frames`` up to ``train_end``; see the module docstring.
@@ -141,21 +163,7 @@ def train_pooled(frames: dict[str, pd.DataFrame], train_end: str, config: TrainC
     cfg = copy.deepcopy(config or TrainConfig())
     horizons = cfg.resolved_horizons()
     end_ts = end_of_day(train_end)
-    cut, splits = {}, []
-    for name, df in frames.items():
-        data = df[df.index <= end_ts]
-        if train_start:
-            data = data[data.index >= pd.Timestamp(train_start, tz="UTC")]
-        split = WindowSplit.of(data, end_ts, cfg) if len(data) > 1 else None
-        if split is None or len(split.train_rows) < 4 * cfg.batch_size or len(split.val_rows) < 100:
-            counts = "no" if split is None else f"only {len(split.train_rows)} training and {len(split.val_rows)}"
-            raise DataError(f"{name}: {counts} validation windows before {train_end}; pass a longer history of "
-                            "this coin, leave it out of the pooled training, or use a smaller val_days/window")
-        cut[name] = data
-        splits.append(split)
-    steps = {timeframe_label(infer_timeframe(d.index)) for d in cut.values()}
-    if len(steps) > 1:
-        raise DataError(f"pooled training needs one bar size; the coins have {sorted(steps)}: resample them")
+    cut, splits, timeframe = _pooled_windows(frames, end_ts, train_end, train_start, cfg)
     nets, coin_heads, best, epochs, seconds = [], [], [], [], 0.0
     with training_threads(cfg.threads):
         for i in range(members):
@@ -175,7 +183,7 @@ def train_pooled(frames: dict[str, pd.DataFrame], train_end: str, config: TrainC
     rows = {name: {"train": int(len(s.train_rows)), "val": int(len(s.val_rows))}
             for name, s in zip(cut, splits, strict=True)}
     card = ModelCard(
-        architecture=dict(merged.config), feature_names=list(FEATURE_NAMES), timeframe=steps.pop(),
+        architecture=dict(merged.config), feature_names=list(FEATURE_NAMES), timeframe=timeframe,
         horizons=horizons, window=cfg.window, calendar=cfg.calendar,
         train_start=str(min(d.index[0] for d in cut.values())), train_end=str(end_ts), train_fingerprint=digest,
         source=",".join(str(df.attrs.get("source", name)) for name, df in frames.items()),
