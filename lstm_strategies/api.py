@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from lstm_strategies.backtest.config import read_toml, validate_config
+from lstm_strategies.backtest.config import apply_overrides, read_toml, validate_config
 from lstm_strategies.backtest.runner import BacktestConfig, BacktestResult, run_backtest
 from lstm_strategies.core.errors import ConfigError
 
@@ -37,10 +37,12 @@ def load_config(source: str | Path | dict, **overrides) -> BacktestConfig:
     ``"forecaster"``, ``commission``, ``"data.start"``...
     """
     if isinstance(source, dict):
-        config = validate_config(source, "<dict>")
+        raw, path = source, "<dict>"
+    elif isinstance(source, (str, Path)):
+        raw, path = read_toml(source, "config"), str(source)
     else:
-        config = validate_config(read_toml(source, "config"), str(source))
-    return config.with_overrides(**overrides) if overrides else config
+        raise ConfigError(f"load_config({source!r}): give a TOML file's path or a dict of its tables")
+    return validate_config(apply_overrides(raw, overrides, path) if overrides else raw, path)  # validated once
 
 
 @dataclass
@@ -108,7 +110,7 @@ def run(config: BacktestConfig | str | Path, data: str | pd.DataFrame | None = N
     """Run one config (a :class:`BacktestConfig` or a TOML path) on its data, or on ``data`` (a dataset
     name, a file, or a frame of bars)."""
     config = config if isinstance(config, BacktestConfig) else load_config(config)
-    frame = data if isinstance(data, pd.DataFrame) else config.load_data(data)
+    frame = config.select(data, "the frame given") if isinstance(data, pd.DataFrame) else config.load_data(data)
     return Result(run_backtest(config, frame, runonce=runonce, progress=progress))
 
 

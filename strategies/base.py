@@ -26,7 +26,7 @@ SCHEDULES = ("bar", "daily", "weekly")
 #: parameters every strategy receives from the runner (the config's [strategy] table and [data]
 #: calendar, [backtest] start), not from ``[strategy] params``
 RUNNER_PARAMS = (("forecaster", "lstm"), ("forecaster_params", None), ("inputs", None), ("calendar", "crypto"),
-                 ("start", None), ("allow_in_sample", False))
+                 ("start", None), ("allow_in_sample", False), ("params_checked", False))
 
 
 class ForecastStrategy(bt.Strategy):
@@ -34,8 +34,9 @@ class ForecastStrategy(bt.Strategy):
 
     Params
     ------
-    forecaster : str
-        A registered forecaster (``lstm``, ``lstm_refit``, ``ewma``, ``garch``, ``har``, ``log_har``).
+    forecaster : str or Forecaster
+        A registered forecaster's name (``lstm``, ``ewma``, ``log_har``, ...) or a forecaster object (the
+        backtest runner passes the one its run spec resolved; the indicator copies it).
     forecaster_params : dict
         Its parameters (e.g. ``{"model": "btc-1h"}``).
     inputs : dict or None
@@ -48,6 +49,8 @@ class ForecastStrategy(bt.Strategy):
         Also the first date a pretrained model's forecasts are used (leakage guard).
     allow_in_sample : bool
         Accept forecasts from a model on dates it was trained on (the run is marked in-sample).
+    params_checked : bool
+        The strategy's parameters were validated already (by the config); the runner sets it.
     rebalance : {"bar", "daily", "weekly"}
         When the target weight is re-evaluated (daily: first bar of each UTC day; weekly: Mondays).
     band : float
@@ -100,9 +103,10 @@ class ForecastStrategy(bt.Strategy):
     snap_horizon = False
 
     def __init__(self):
-        # the one validation of the declared parameters, also for strategies built from Python code
-        values = {k: getattr(self.p, k) for k in self.Params.model_fields}
-        self.Params.check({k: v.item() if isinstance(v, np.generic) else v for k, v in values.items()})
+        # the one validation of the declared parameters: the config's, or here for strategies built from Python code
+        if not self.p.params_checked:
+            values = {k: getattr(self.p, k) for k in self.Params.model_fields}
+            self.Params.check({k: v.item() if isinstance(v, np.generic) else v for k, v in values.items()})
         self.forecast = VolatilityForecast(
             self.data, forecaster=self.p.forecaster, forecaster_params=dict(self.p.forecaster_params or {}),
             inputs=self.p.inputs, calendar=self.p.calendar, horizon=self.horizon_days(), snap_horizon=self.snap_horizon,
@@ -128,13 +132,15 @@ class ForecastStrategy(bt.Strategy):
 
     # -- declarations for the runner and the reports --------------------------------------------
     @classmethod
-    def leverage_needed(cls, params: dict) -> float:
-        """Largest weight the strategy may hold (the broker lends up to it); 1 = no borrowing."""
+    def leverage_needed(cls, params) -> float:
+        """Largest weight the strategy may hold (the broker lends up to it); 1 = no borrowing. ``params`` is the
+        validated :class:`Params` (defaults filled in)."""
         return 1.0
 
     @classmethod
     def baseline(cls, params: dict, records: pd.DataFrame) -> tuple[str, dict, str] | None:
-        """A comparison run: ``(strategy name, params, label)`` or None."""
+        """A comparison run: ``(strategy name, params, label)`` or None. ``params`` are this run's parameters as the
+        config gives them (a baseline inherits what the user set, not this strategy's defaults)."""
         return None
 
     def extras(self) -> dict:
@@ -143,9 +149,24 @@ class ForecastStrategy(bt.Strategy):
 
     @classmethod
     def decision_metrics(cls, result) -> dict:
-        """What the strategy is for, measured on a finished run (see the subclasses); the keys are the
-        ``decision.*`` metrics the class declares in ``metrics`` (and may be more)."""
+        """What the strategy is for, measured on a finished run (see the subclasses): every ``decision.*`` metric
+        the class declares in ``metrics`` (None where a run cannot define it: :meth:`undefined_decisions`), and
+        more if it likes. A declared key missing from the dict is an error of the report."""
         return {}
+
+    @classmethod
+    def undefined_decisions(cls, out: dict) -> dict:
+        """``out`` with None for each declared ``decision.*`` metric it lacks (a run that cannot define them: no
+        completed roll, no implied price...), nested keys (``decision.straddle.net_per_trade``) included."""
+        for metric in cls.metrics:
+            parts = metric.key.split(".")
+            if parts[0] != "decision":
+                continue
+            node = out
+            for part in parts[1:-1]:
+                node = node.setdefault(part, {})
+            node.setdefault(parts[-1], None)
+        return out
 
     @classmethod
     def report_figures(cls, result, folder) -> list[tuple[str, object]]:

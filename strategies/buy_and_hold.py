@@ -22,8 +22,8 @@ class ConstantExposure(ForecastStrategy):
     params = (("forecaster", "ewma"), *Params.bt_params())
 
     @classmethod
-    def leverage_needed(cls, params: dict) -> float:
-        return max(1.0, float(params.get("weight", 1.0)))
+    def leverage_needed(cls, params) -> float:
+        return max(1.0, float(params.weight))
 
     def next(self):
         if self.trading():

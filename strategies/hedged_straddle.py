@@ -53,8 +53,8 @@ class HedgedStraddleStrategy(_VarianceStrategy):
     params = Params.bt_params()
 
     @classmethod
-    def leverage_needed(cls, params: dict) -> float:
-        return 1.0 + float(params.get("notional", 1.0)) * float(params.get("max_multiple", 3.0))
+    def leverage_needed(cls, params) -> float:
+        return 1.0 + float(params.notional) * float(params.max_multiple)
 
     def __init__(self):
         super().__init__()

@@ -125,8 +125,8 @@ class _ReplicatedOptionStrategy(_OptionStrategy):
         self.rolls: list[dict] = []
 
     @classmethod
-    def leverage_needed(cls, params: dict) -> float:
-        return max(1.0, float(params.get("max_weight", 1.0)))
+    def leverage_needed(cls, params) -> float:
+        return max(1.0, float(params.max_weight))
 
     def strikes(self, spot: float) -> dict:
         raise NotImplementedError
@@ -218,7 +218,7 @@ class _ReplicatedOptionStrategy(_OptionStrategy):
         rolls = result.extras.get("rolls")
         out: dict = {}
         if rolls is None or not len(rolls):
-            return out
+            return cls.undefined_decisions(out)
         done = rolls[rolls["complete"].astype(bool)] if "complete" in rolls else rolls.iloc[0:0]
         out["rolls"] = int(len(rolls))
         out["option_cost_per_roll_mean"] = float(rolls["option_cost"].mean())
@@ -231,7 +231,7 @@ class _ReplicatedOptionStrategy(_OptionStrategy):
                         "hedge_error_std": float(err.std(ddof=1)) if len(err) > 1 else math.nan,
                         "hedge_error_worst": float(err.min()),
                         "share_rolls_2pts_below_floor": float((done["value_over_floor"] < -0.02).mean())})
-        return out
+        return cls.undefined_decisions(out)
 
 
 class SyntheticPutStrategy(_ReplicatedOptionStrategy):

@@ -76,8 +76,8 @@ class PutOverlayStrategy(_OptionStrategy):
         self.uncovered_bars = 0
 
     @classmethod
-    def leverage_needed(cls, params: dict) -> float:
-        return max(1.0, float(params.get("asset_weight", 0.95)))
+    def leverage_needed(cls, params) -> float:
+        return max(1.0, float(params.asset_weight))
 
     def _observe_return(self) -> None:
         if len(self.data) < 2:
@@ -194,7 +194,7 @@ class PutOverlayStrategy(_OptionStrategy):
     @classmethod
     def decision_metrics(cls, result) -> dict:
         hedges, cash = result.extras.get("hedges"), result.config.backtest.cash
-        out = {"pricing": result.config.strategy.params.get("pricing", cls.Params.defaults()["pricing"]),
+        out = {"pricing": result.params.pricing,
                "implied_source": result.extras.get("implied_source"),
                "decision_days_without_implied": int(result.extras.get("uncovered_bars", 0))}
         decisions = result.extras.get("decisions")

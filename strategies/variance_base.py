@@ -161,7 +161,8 @@ class _VarianceStrategy(_OptionStrategy):
     @classmethod
     def baseline(cls, params: dict, records: pd.DataFrame):
         """Always-sell with everything else equal (the benchmark of every rule)."""
-        if params.get("rule", "always") == "always" and params.get("direction", "short") == "short":
+        typed = cls.Params.model_validate(params)
+        if typed.rule == "always" and typed.direction == "short":
             return None
         return cls.name, {**params, "rule": "always", "direction": "short"}, "always-sell"
 
@@ -256,12 +257,12 @@ class _VarianceStrategy(_OptionStrategy):
     def decision_metrics(cls, result) -> dict:
         extras = result.extras
         out = cls.scaled_metrics(result, cls.capital_units(result))
-        out.update(rule=result.config.strategy.params.get("rule", "always"),
+        out.update(rule=result.params.rule,
                    implied_source=extras.get("implied_source"),
                    days_without_implied=extras.get("days_without_implied", 0),
                    days_without_forecast=extras.get("days_without_forecast", 0),
                    open_positions_at_end=extras.get("open_positions", 0))
-        return out
+        return cls.undefined_decisions(out)  # stress windows outside the run, ...: None
 
     @classmethod
     def capital_units(cls, result) -> float:

@@ -60,8 +60,8 @@ class VolTargetStrategy(ForecastStrategy):
         return int(self.p.horizon)
 
     @classmethod
-    def leverage_needed(cls, params: dict) -> float:
-        return float(params.get("max_leverage", 1.0))
+    def leverage_needed(cls, params) -> float:
+        return float(params.max_leverage)
 
     @classmethod
     def baseline(cls, params: dict, records: pd.DataFrame):
@@ -72,7 +72,7 @@ class VolTargetStrategy(ForecastStrategy):
 
     @classmethod
     def decision_metrics(cls, result) -> dict:
-        target = float(result.config.strategy.params.get("target_vol", cls.Params.defaults()["target_vol"]))
+        target = float(result.params.target_vol)
         days_per_year = result.calendar.days_per_year
         return {"target_vol": target, **rolling_tracking_error(result.returns, target, 30, days_per_year)}
 
@@ -83,7 +83,7 @@ class VolTargetStrategy(ForecastStrategy):
 
         from lstm_strategies.core.plotting import new_figure, percent_axis, save_figure
 
-        target = float(result.config.strategy.params.get("target_vol", cls.Params.defaults()["target_vol"]))
+        target = float(result.params.target_vol)
         rolling = result.returns.rolling(30, min_periods=30).std(ddof=1) * math.sqrt(result.calendar.days_per_year)
         fig, ax = new_figure(10, 3.8)
         ax.plot(rolling.index, rolling, lw=1.1, label="realized volatility of the last 30 days")
@@ -97,7 +97,7 @@ class VolTargetStrategy(ForecastStrategy):
     @classmethod
     def baseline_metrics(cls, result, returns: pd.Series) -> dict:
         """The baseline's TE30 against this run's target (how close a constant exposure tracks it)."""
-        target = float(result.config.strategy.params.get("target_vol", cls.Params.defaults()["target_vol"]))
+        target = float(result.params.target_vol)
         return {"te30": rolling_tracking_error(returns, target, 30, result.calendar.days_per_year)["te30"]}
 
     def next(self):

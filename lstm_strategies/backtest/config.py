@@ -31,114 +31,38 @@ A config::
 
 from __future__ import annotations
 
-import datetime as _dt
-import difflib
-import tomllib
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import pandas as pd
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    ConfigDict,
+    PrivateAttr,
+    ValidationError,
+    model_validator,
+)
 
-from lstm_strategies.core.atomic import name_problem
-from lstm_strategies.core.declarations import OneOf
+from lstm_strategies.backtest.config_io import (  # noqa: F401  (re-exported: the config API's historical home)
+    _LEGACY_KEYS,
+    _explain,
+    _override_target,
+    _utc,
+    apply_overrides,
+    read_toml,
+)
+from lstm_strategies.backtest.sections import (  # noqa: F401  (re-exported)
+    MAX_CASH,
+    STRICT,
+    BacktestSection,
+    ConfigFile,
+    DataSection,
+    DateText,
+    PluginsSection,
+    ReportSection,
+    StrategySection,
+)
 from lstm_strategies.core.errors import ConfigError, LSTMStrategiesError
-from lstm_strategies.data.calendar import CALENDARS
 from lstm_strategies.market.exogenous import check_config_inputs, load_config_inputs
-
-
-def _date_text(value: Any) -> str:
-    """A date from TOML (a date, or a string pandas parses); integers and junk are refused."""
-    if isinstance(value, _dt.datetime):
-        return value.isoformat()
-    if isinstance(value, _dt.date):
-        return value.isoformat()
-    if not isinstance(value, str):
-        raise ValueError(f"{value!r} is not a date; write it as \"YYYY-MM-DD\"")
-    try:
-        pd.Timestamp(value)
-    except (ValueError, TypeError):
-        raise ValueError(f"{value!r} is not a date; write it as \"YYYY-MM-DD\"") from None
-    return value
-
-
-DateText = Annotated[str, BeforeValidator(_date_text)]
-STRICT = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, frozen=True)
-#: the most cash a run may start with: far above any account, far below where float sums lose units
-MAX_CASH = 1e12
-
-
-class DataSection(BaseModel):
-    """``[data]``: which bars, which part of them, which calendar."""
-
-    model_config = STRICT
-    dataset: str | None = None
-    file: str | None = None
-    start: DateText | None = None
-    end: DateText | None = None
-    calendar: Annotated[str, OneOf(*CALENDARS)] = "crypto"
-    #: implied-volatility series (shipped name or CSV path) for forecasters that declare that input
-    implied: str | None = None
-
-    @model_validator(mode="after")
-    def _one_source(self):
-        if bool(self.dataset) == bool(self.file):
-            raise ValueError("give exactly one of dataset (a shipped name such as btc_usdt_1h, or arch:sp500) "
-                             "and file (a path)")
-        if self.start and self.end and pd.Timestamp(self.start) >= pd.Timestamp(self.end):
-            raise ValueError(f"start {self.start} is not before end {self.end}")
-        return self
-
-
-class BacktestSection(BaseModel):
-    """``[backtest]``: the trading start, cash and costs."""
-
-    model_config = STRICT
-    start: DateText | None = None
-    cash: float = Field(100_000.0, gt=0, le=MAX_CASH)
-    commission: float = Field(0.001, ge=0, lt=0.1)
-    slippage: float = Field(0.0005, ge=0, lt=0.1)
-    borrow_rate: float = Field(0.0, ge=0, lt=1.0)
-    allow_rejected_orders: bool = False
-
-
-class StrategySection(BaseModel):
-    """``[strategy]``: the strategy, its forecaster and their parameters."""
-
-    model_config = STRICT
-    name: str
-    forecaster: str = "lstm"
-    allow_in_sample: bool = False
-    params: dict[str, Any] = Field(default_factory=dict)
-    forecaster_params: dict[str, Any] = Field(default_factory=dict)
-
-
-class ReportSection(BaseModel):
-    """``[report]``: what the report writes."""
-
-    model_config = STRICT
-    baselines: bool = True
-    tearsheet: bool = True
-
-
-class ConfigFile(BaseModel):
-    """A whole backtest config file."""
-
-    model_config = STRICT
-    name: str | None = None
-    description: str | None = None
-    data: DataSection
-    backtest: BacktestSection = Field(default_factory=BacktestSection)
-    strategy: StrategySection
-    report: ReportSection = Field(default_factory=ReportSection)
-
-    @field_validator("name")
-    @classmethod
-    def _folder_name(cls, name: str | None) -> str | None:
-        problem = None if name is None else name_problem(name)
-        if problem:
-            raise ValueError(f"the name {problem}")
-        return name
 
 
 class BacktestConfig(ConfigFile):
@@ -154,6 +78,9 @@ class BacktestConfig(ConfigFile):
     model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, frozen=True)
     name: str
     path: str = "<dict>"
+    #: what validation built and typed (never built again for a run of this config; see new_forecaster)
+    _forecaster: Any = PrivateAttr(default=None)
+    _params: Any = PrivateAttr(default=None)
 
     @model_validator(mode="before")
     @classmethod
@@ -172,10 +99,32 @@ class BacktestConfig(ConfigFile):
         except ConfigError as exc:
             raise ConfigError(f"strategy.name = {s.name!r}: {exc}") from None
         cls.Params.check(s.params, "strategy.params", owner=s.name)
+        params = cls.Params.model_validate(s.params)
         forecaster = check_forecaster(s.forecaster, s.forecaster_params, self.data.calendar)
         check_config_inputs(forecaster, {"implied": self.data.implied}, "")
-        check_decision_horizon(cls, s.params, forecaster)
+        check_decision_horizon(cls, params, forecaster, s.params)
+        self._forecaster, self._params = forecaster, params
         return self
+
+    def __eq__(self, other) -> bool:  # the tables and the path; not what validation built from them
+        return isinstance(other, BacktestConfig) and self.model_dump() == other.model_dump()
+
+    def __hash__(self) -> int:
+        return hash(repr(sorted(self.model_dump().items(), key=lambda kv: kv[0])))
+
+    # -- what validation built ---------------------------------------------------------------------
+    def new_forecaster(self):
+        """This config's forecaster for one run: a copy of the one validation built (its constructor checked the
+        arguments once), with fresh streaming state; fitted on nothing, bound to no bar size yet."""
+        import copy
+
+        forecaster = copy.copy(self._forecaster)
+        forecaster.reset()
+        return forecaster
+
+    def strategy_params(self):
+        """The strategy's parameters, validated and typed (its ``Params`` model, defaults filled in)."""
+        return self._params
 
     # -- construction ----------------------------------------------------------------------------
     @classmethod
@@ -189,7 +138,10 @@ class BacktestConfig(ConfigFile):
 
     def to_dict(self) -> dict:
         """The nested (TOML) form; ``validate_config(cfg.to_dict(), cfg.path)`` gives ``cfg`` back."""
-        return self.model_dump(exclude={"path"}, exclude_none=True)
+        raw = self.model_dump(exclude={"path"}, exclude_none=True)
+        if not raw["plugins"]["modules"]:
+            raw.pop("plugins")
+        return raw
 
     def with_overrides(self, **overrides) -> BacktestConfig:
         """A copy with overrides, validated again like a file.
@@ -201,27 +153,7 @@ class BacktestConfig(ConfigFile):
         ``forecaster_params`` tables, and ``name``; ``start``, ``data_start``, ``data_end`` and
         ``data_file`` are kept for older sweeps (the backtest's start, the data's start/end/file).
         """
-        raw = self.to_dict()
-        strat = raw["strategy"]
-        if "strategy" in overrides and overrides["strategy"] != strat["name"]:
-            strat["name"], strat["params"] = overrides["strategy"], {}
-        if "forecaster" in overrides and overrides["forecaster"] != strat["forecaster"]:
-            strat["forecaster"], strat["forecaster_params"] = overrides["forecaster"], {}
-        for key, value in overrides.items():
-            if key in ("strategy", "forecaster"):
-                continue
-            if key == "name":
-                raw["name"] = value
-            elif key.startswith(("strategy_params.", "params.")):
-                strat["params"][key.split(".", 1)[1]] = value
-            elif key.startswith("forecaster_params."):
-                strat["forecaster_params"][key.split(".", 1)[1]] = value
-            elif key in ("strategy_params", "forecaster_params"):
-                strat["params" if key == "strategy_params" else key] = dict(value)
-            else:
-                table, name = _override_target(key, self.path)
-                raw.setdefault(table, {})[name] = value
-        return validate_config(raw, self.path)
+        return validate_config(apply_overrides(self.to_dict(), overrides, self.path), self.path)
 
     # -- data ------------------------------------------------------------------------------------
     def load_data(self, override: str | None = None) -> pd.DataFrame:
@@ -236,6 +168,12 @@ class BacktestConfig(ConfigFile):
             df = load_dataset(spec)
         except DataError as exc:
             raise ConfigError(f"{self.path}: {key} = {spec!r}: {exc}") from None
+        return self.select(df, str(spec))
+
+    def select(self, df: pd.DataFrame, source: str = "the data") -> pd.DataFrame:
+        """The bars of ``df`` that ``[data] start``/``end`` keep, with the config's calendar; too few bars, or a
+        ``[backtest] start`` after the last one, is a :class:`ConfigError`."""
+        data = self.data
         attrs = dict(df.attrs)
         if data.start:
             df = df[df.index >= _utc(data.start)]
@@ -243,7 +181,7 @@ class BacktestConfig(ConfigFile):
             df = df[df.index < _utc(data.end) + pd.Timedelta("1D")]
         df.attrs = attrs | {"calendar": data.calendar}
         if len(df) < 2:
-            raise ConfigError(f"{self.path}: [data] start/end keep {len(df)} bars of {spec}")
+            raise ConfigError(f"{self.path}: [data] start/end keep {len(df)} bars of {source}")
         start = self.backtest.start
         if start and _utc(start) > df.index[-1]:
             raise ConfigError(f"{self.path}: [backtest] start {start} is after the last bar {df.index[-1]}")
@@ -252,89 +190,6 @@ class BacktestConfig(ConfigFile):
     def load_inputs(self) -> dict:
         """The exogenous series ``[data]`` names, by input (``{"implied_vol": Series}``); errors name the key."""
         return load_config_inputs({"implied": self.data.implied}, self.path)
-
-
-#: override names kept for sweeps written before configs were read as tables
-_LEGACY_KEYS = {"start": ("backtest", "start"), "data_start": ("data", "start"), "data_end": ("data", "end"),
-                "data_file": ("data", "file")}
-
-
-def _override_target(key: str, path: str) -> tuple[str, str]:
-    """The (table, key) an override names: dotted, legacy, or the one table that has the key."""
-    tables = {name: field.annotation for name, field in ConfigFile.model_fields.items()
-              if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)}
-    if "." in key:
-        table, name = key.split(".", 1)
-        if table in tables and name in tables[table].model_fields:
-            return table, name
-    elif key in _LEGACY_KEYS:
-        return _LEGACY_KEYS[key]
-    else:
-        owners = [t for t, model in tables.items() if key in model.model_fields]
-        if len(owners) == 1:
-            return owners[0], key
-    choices = sorted(f"{t}.{k}" for t, model in tables.items() for k in model.model_fields)
-    raise ConfigError(f"{path}: override {key!r} is not a config key; use params.<name>, forecaster_params.<name>, "
-                      f"forecaster, strategy, name or one of {choices}")
-
-
-def _utc(text: str) -> pd.Timestamp:
-    ts = pd.Timestamp(text)
-    return ts.tz_localize("UTC") if ts.tz is None else ts.tz_convert("UTC")
-
-
-def read_toml(path: str | Path, what: str = "config") -> dict:
-    """Parse a TOML file; a missing or malformed file is a :class:`ConfigError` naming it."""
-    from lstm_strategies.core.readers import path_kind, read_text
-
-    path = Path(path)
-    if path_kind(path, f"{what} file", ConfigError) == "missing":
-        raise ConfigError(f"{path}: {what} file not found")
-    text = read_text(path, "config", ConfigError)
-    try:
-        return tomllib.loads(text)
-    except RecursionError:
-        raise ConfigError(f"{path}: invalid TOML (nested too deeply)") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML ({exc})") from None
-
-
-def _table_of(loc: tuple) -> str:
-    if not loc:
-        return "top level"
-    head = [str(p) for p in loc]
-    return f"[{head[0]}]" if len(head) > 1 else "top level"
-
-
-def _known_keys(model: type[BaseModel], loc: tuple) -> list[str]:
-    for part in loc[:-1]:
-        field = model.model_fields.get(str(part))
-        ann = getattr(field, "annotation", None) if field else None
-        if not (isinstance(ann, type) and issubclass(ann, BaseModel)):
-            return []
-        model = ann
-    return sorted(model.model_fields)
-
-
-def _explain(exc: ValidationError, path: str) -> ConfigError:
-    lines = []
-    for err in exc.errors():
-        loc = err["loc"]
-        if not loc:  # a check of the whole config (strategy, forecaster, horizon): its message says where
-            lines.append(err["msg"].removeprefix("Value error, "))
-            continue
-        key = ".".join(str(p) for p in loc) or "(config)"
-        if err["type"] == "extra_forbidden":
-            known = _known_keys(ConfigFile, loc)
-            close = difflib.get_close_matches(str(loc[-1]), known, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            lines.append(f"{key}: unknown key{hint} ({_table_of(loc)} takes: {', '.join(known)})")
-        elif err["type"] == "missing":
-            lines.append(f"{key}: required key is missing")
-        else:
-            msg = err["msg"].removeprefix("Value error, ")
-            lines.append(f"{key} = {err.get('input')!r}: {msg}")
-    return ConfigError(f"{path}: " + "; ".join(lines))
 
 
 def validate_config(raw: dict, path: str = "<dict>") -> BacktestConfig:
@@ -346,10 +201,33 @@ def validate_config(raw: dict, path: str = "<dict>") -> BacktestConfig:
                           f"`lstm-strategies sweep {path}`")
     if "path" in raw:
         raise ConfigError(f"{path}: path: unknown key (top level takes: {', '.join(sorted(ConfigFile.model_fields))})")
+    raw = _load_config_plugins(raw, path)
     try:
         return BacktestConfig.model_validate({**raw, "path": str(path)})
     except ValidationError as exc:
         raise _explain(exc, path) from None
+
+
+def _load_config_plugins(raw: dict, path: str) -> dict:
+    """Import ``[plugins] modules`` (paths relative to the config file) before any name is resolved; the
+    config keeps them as loaded (file paths absolute), so that a copy validated elsewhere (a sweep's worker)
+    loads the same modules."""
+    from lstm_strategies.core.plugins import load_plugins, plugin_spec
+
+    section = raw.get("plugins")
+    if section is None:
+        return raw
+    modules = section.get("modules") if isinstance(section, dict) else None
+    if not isinstance(section, dict) or not isinstance(modules, list) or not all(isinstance(m, str) for m in modules):
+        raise ConfigError(f"{path}: [plugins] modules must be a list of module names or .py paths, "
+                          f"e.g. modules = [\"my_extension\"]")
+    folder = Path(path).parent if path and not str(path).startswith("<") else None
+    try:
+        specs = [plugin_spec(m, folder) for m in modules]
+        load_plugins(specs)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: [plugins] modules: {exc}") from None
+    return {**raw, "plugins": {**section, "modules": specs}}
 
 
 def check_forecaster(name: str, params: dict, calendar: str):
@@ -366,20 +244,22 @@ def check_forecaster(name: str, params: dict, calendar: str):
 HORIZON_SLACK = 0.15
 
 
-def check_decision_horizon(cls, params: dict, forecaster) -> None:
+def check_decision_horizon(cls, params, forecaster, given: dict | None = None) -> None:
     """The strategy's decision horizon (``horizon``, ``maturity_days``) must lie within what the
-    forecaster forecasts; an option strategy may go beyond it only with ``extrapolate = true``."""
+    forecaster forecasts; an option strategy may go beyond it only with ``extrapolate = true``. ``params`` are the
+    typed parameters; ``given`` what the config wrote (quoted in the message)."""
     key = cls.horizon_param
     if key is None:
         return
-    days = float(params.get(key, cls.Params.defaults()[key]))
+    days = float(getattr(params, key))
     longest = max(forecaster.horizons)
     if forecaster.cal.trading_days(days) <= longest * (1 + HORIZON_SLACK):
         return
-    if cls.can_extrapolate and params.get("extrapolate", False):
+    if cls.can_extrapolate and getattr(params, "extrapolate", False):
         return
     hint = ("; set extrapolate = true to read it from the term structure's last forward rate" if
             cls.can_extrapolate else f"; use a horizon up to {longest} days")
-    raise ConfigError(f"strategy.params.{key} = {params.get(key, days)!r}: the {forecaster.name} forecaster "
+    shown = (given or {}).get(key, getattr(params, key))
+    raise ConfigError(f"strategy.params.{key} = {shown!r}: the {forecaster.name} forecaster "
                       f"forecasts up to {longest} days ({list(forecaster.horizons)}), so {days:g} days would be an "
                       f"extrapolation{hint}")

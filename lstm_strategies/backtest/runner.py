@@ -9,20 +9,21 @@ from __future__ import annotations
 import math
 import sys
 from dataclasses import dataclass, field
+from typing import Any
 
 import backtrader as bt
 import pandas as pd
 
 from lstm_strategies._version import __version__
 from lstm_strategies.backtest.config import BacktestConfig, read_toml
-from lstm_strategies.core.errors import BacktestError, DataError
-from lstm_strategies.data.bars import fingerprint, frame_timeframe
-from lstm_strategies.data.calendar import Calendar, get_calendar
-from lstm_strategies.strategies.base import RecordsAnalyzer
-from lstm_strategies.strategies.registry import strategy_class
+from lstm_strategies.backtest.spec import RunSpec, resolve
+from lstm_strategies.core.errors import BacktestError
+from lstm_strategies.data.bars import fingerprint
+from lstm_strategies.data.calendar import Calendar
+from lstm_strategies.strategies.base import ProgressAnalyzer, RecordsAnalyzer
 from lstm_strategies.trading.feed import FractionalCommission, MarginBroker, to_bt_feed
 
-__all__ = ["BacktestConfig", "BacktestResult", "read_toml", "run_backtest"]
+__all__ = ["BacktestConfig", "BacktestResult", "RunSpec", "read_toml", "resolve", "run_backtest"]
 
 #: Backtrader's `leverage` for strategies that may borrow. Its cash check counts only cash, not
 #: unrealized gains, so a tight value would refuse rebalances a real margin account accepts; the
@@ -44,6 +45,7 @@ class BacktestResult:
     extras: dict = field(default_factory=dict)
     baseline: tuple[str, pd.Series] | None = None   # (label, daily returns) of the comparison run
     horizon_days: int | None = None  # the forecast horizon (days of the calendar) the strategy's decision read
+    params: Any = None               # the strategy's validated parameters (its Params model, defaults filled in)
 
 
 def daily_returns(values: pd.Series) -> pd.Series:
@@ -52,29 +54,10 @@ def daily_returns(values: pd.Series) -> pd.Series:
     return daily.pct_change().dropna()
 
 
-def _check_history(config: BacktestConfig, df: pd.DataFrame, forecaster) -> pd.Timestamp:
-    """The trading start; a history too short for the forecaster's warm-up is a clear error."""
-    need = forecaster.warmup_bars
-    if config.backtest.start:
-        start = pd.Timestamp(config.backtest.start, tz="UTC")
-        before = int((df.index < start).sum())
-        if before < need - 1:
-            days = need / forecaster.bars_in_day
-            raise DataError(f"{config.path}: the {config.strategy.forecaster} forecaster needs {need - 1} bars "
-                            f"({days:.0f} days) of history before [backtest] start {config.backtest.start} to warm up; "
-                            f"the data has {before}. Move [data] start earlier or [backtest] start later.")
-        if int((df.index >= start).sum()) < 2 * forecaster.bars_in_day:
-            raise DataError(f"{config.path}: fewer than 2 days of bars after [backtest] start {config.backtest.start}")
-        return start
-    if len(df) < need + 2 * forecaster.bars_in_day:
-        raise DataError(f"{config.path}: {len(df)} bars, but the {config.strategy.forecaster} forecaster needs "
-                        f"{need - 1} bars to warm up and the run at least 2 days after that; pass a longer history")
-    return df.index[need - 1]
-
-
-def run_backtest(config: BacktestConfig, data: pd.DataFrame | None = None, runonce: bool = True,
+def run_backtest(config: BacktestConfig | RunSpec, data: pd.DataFrame | None = None, runonce: bool = True,
                  progress: bool = False, with_baseline: bool | None = None) -> BacktestResult:
-    """Run one configured backtest and collect its returns, records, provenance and baseline.
+    """Run one backtest (a config, resolved here, or a :class:`~lstm_strategies.backtest.spec.RunSpec`) and
+    collect its returns, records, provenance and, when the config asks for it, its baseline.
 
     Raises
     ------
@@ -83,73 +66,69 @@ def run_backtest(config: BacktestConfig, data: pd.DataFrame | None = None, runon
     DataError
         The history is shorter than the forecaster's warm-up.
     """
-    from lstm_strategies.forecasters.registry import make_forecaster
+    spec = config if isinstance(config, RunSpec) else resolve(config, data)
+    result = _run(spec, runonce, progress)
+    wanted = spec.config.report.baselines if with_baseline is None else with_baseline
+    if wanted and len(result.records):
+        baseline = spec.baseline(result.records)
+        if baseline is not None:
+            base_spec, label = baseline
+            result.baseline = (label, _run(base_spec, runonce, progress).returns)
+    return result
 
-    df = data if data is not None else config.load_data()
-    cal = get_calendar(config.data.calendar)
-    cls = strategy_class(config.strategy.name)
-    if len(df) < 2:
-        raise DataError(f"{config.path}: {len(df)} bar(s); a backtest needs a history")
-    strat = config.strategy
-    probe = make_forecaster(strat.forecaster, config.data.calendar, **strat.forecaster_params).bind(frame_timeframe(df))
-    start = _check_history(config, df, probe)
 
+def _cerebro(spec: RunSpec, runonce: bool, progress: bool) -> bt.Cerebro:
+    """Backtrader set up for ``spec``: the broker (lending up to the strategy's leverage), the feed, costs, the
+    strategy with the spec's forecaster, the records analyzer."""
+    cfg = spec.config
     cerebro = bt.Cerebro(stdstats=False, runonce=runonce)
-    params = dict(config.strategy.params)
-    leverage = cls.leverage_needed(params)
-    ppy = cal.periods_per_year(df.attrs.get("timeframe") or probe.timeframe)
-    cerebro.broker = MarginBroker(borrow_rate=config.backtest.borrow_rate, periods_per_year=ppy)
-    cerebro.adddata(to_bt_feed(df, name=config.name))
-    cerebro.broker.setcash(config.backtest.cash)
+    leverage = spec.leverage
+    cerebro.broker = MarginBroker(borrow_rate=cfg.backtest.borrow_rate, periods_per_year=spec.periods_per_year)
+    cerebro.adddata(to_bt_feed(spec.data, name=cfg.name))
+    cerebro.broker.setcash(cfg.backtest.cash)
     cerebro.broker.addcommissioninfo(FractionalCommission(
-        commission=config.backtest.commission, leverage=1.0 if leverage <= 1.0 else CREDIT_LINE))
-    if config.backtest.slippage:
-        cerebro.broker.set_slippage_perc(config.backtest.slippage, slip_open=True, slip_limit=True, slip_match=True)
-    inputs = config.load_inputs()
-    cerebro.addstrategy(cls, forecaster=strat.forecaster, forecaster_params=strat.forecaster_params, inputs=inputs,
-                        calendar=config.data.calendar, start=str(start), allow_in_sample=strat.allow_in_sample,
-                        **params)
+        commission=cfg.backtest.commission, leverage=1.0 if leverage <= 1.0 else CREDIT_LINE))
+    if cfg.backtest.slippage:
+        cerebro.broker.set_slippage_perc(cfg.backtest.slippage, slip_open=True, slip_limit=True, slip_match=True)
+    cerebro.addstrategy(spec.strategy, **spec.strategy_kwargs())
     cerebro.addanalyzer(RecordsAnalyzer, _name="records")
     if progress:
-        from lstm_strategies.strategies.base import ProgressAnalyzer
+        cerebro.addanalyzer(ProgressAnalyzer, total=len(spec.data), desc=cfg.name)
+    return cerebro
 
-        cerebro.addanalyzer(ProgressAnalyzer, total=len(df), desc=config.name)
-    try:
-        strategy = cerebro.run()[0]
-    finally:  # a failed run must not leave a dangling progress bar on the terminal
-        for strat in getattr(cerebro, "runstrats", None) or []:
-            for analyzer in getattr(strat[0] if isinstance(strat, list) else strat, "analyzers", []):
-                bar = getattr(analyzer, "bar", None)
-                if bar is not None:
-                    bar.close()
 
+def _close_progress_bars(cerebro: bt.Cerebro) -> None:
+    for strat in getattr(cerebro, "runstrats", None) or []:
+        for analyzer in getattr(strat[0] if isinstance(strat, list) else strat, "analyzers", []):
+            bar = getattr(analyzer, "bar", None)
+            if bar is not None:
+                bar.close()
+
+
+def _check_orders(spec: RunSpec, strategy) -> int:
+    """Orders the broker rejected or cancelled: a warning, and an error unless the config accepts them."""
     rejected = pd.DataFrame(strategy.rejected)
     if len(rejected):
         first = rejected.iloc[0]
-        message = (f"{config.name}: the broker rejected or cancelled {len(rejected)} of "
+        message = (f"{spec.name}: the broker rejected or cancelled {len(rejected)} of "
                    f"{len(rejected) + strategy.n_orders} orders (first {first['datetime']}: {first['status']}, "
                    f"size {first['size']:.6g}); the weights held are not the strategy's")
         print(f"warning: {message}", file=sys.stderr)
-        if not config.backtest.allow_rejected_orders:
-            raise BacktestError(f"{config.path}: {message}. Fix the cause (cash, leverage) or set "
+        if not spec.config.backtest.allow_rejected_orders:
+            raise BacktestError(f"{spec.config.path}: {message}. Fix the cause (cash, leverage) or set "
                                 "[backtest] allow_rejected_orders = true to keep such a run.")
+    return int(len(rejected))
 
-    records = strategy.analyzers.records.get_analysis()
-    traded = records[records.index >= start] if len(records) else records
-    # nothing trades before `start`: the starting cash is the base of the first daily return
-    values = pd.concat([pd.Series([config.backtest.cash], index=[start - pd.Timedelta("1ns")]),
-                        traded["value"] if len(traded) else pd.Series(dtype="float64")])
-    returns = daily_returns(values).rename(config.name)
-    close = pd.concat([df["close"][df.index < start].iloc[-1:], df["close"][df.index >= start]])
-    benchmark = daily_returns(close).rename("buy_and_hold").reindex(returns.index).fillna(0.0)
-    fc = strategy.forecast.forecaster
+
+def _provenance(spec: RunSpec, strategy) -> dict:
+    cfg, df, fc = spec.config, spec.data, strategy.forecast.forecaster
     card = getattr(fc, "card", None)
     provenance = {
-        "config": config.path, "strategy": config.strategy.name, "forecaster": config.strategy.forecaster,
+        "config": cfg.path, "strategy": cfg.strategy.name, "forecaster": cfg.strategy.forecaster,
         "forecaster_repr": repr(fc), "data_source": df.attrs.get("source"), "data_fingerprint": fingerprint(df),
-        "data_first_bar": str(df.index[0]), "data_last_bar": str(df.index[-1]), "trading_start": str(start),
-        "bars": len(df), "timeframe": df.attrs.get("timeframe"), "calendar": cal.name,
-        "model": getattr(fc, "path", None) or config.strategy.forecaster,
+        "data_first_bar": str(df.index[0]), "data_last_bar": str(df.index[-1]), "trading_start": str(spec.start),
+        "bars": len(df), "timeframe": df.attrs.get("timeframe"), "calendar": spec.calendar.name,
+        "model": getattr(fc, "path", None) or cfg.strategy.forecaster,
         "model_weights_sha256": card.weights_sha256 if card else None,
         "model_train_window": [card.train_start, card.train_end] if card else None,
         "in_sample": bool(strategy.forecast.in_sample), "horizon_days": strategy.forecast.horizon,
@@ -160,20 +139,31 @@ def run_backtest(config: BacktestConfig, data: pd.DataFrame | None = None, runon
     if fc.inputs:
         provenance["inputs"] = {name: fc.input_series[name].attrs.get("source") for name in fc.inputs}
         provenance["input_fallbacks"] = fc.input_fallbacks
+    return provenance
+
+
+def _run(spec: RunSpec, runonce: bool, progress: bool) -> BacktestResult:
+    """One Backtrader run of ``spec``: returns after costs from the trading start, records, provenance, extras."""
+    cerebro = _cerebro(spec, runonce, progress)
+    try:
+        strategy = cerebro.run()[0]
+    finally:  # a failed run must not leave a dangling progress bar on the terminal
+        _close_progress_bars(cerebro)
+    rejected = _check_orders(spec, strategy)
+    cfg, df, start = spec.config, spec.data, spec.start
+    records = strategy.analyzers.records.get_analysis()
+    traded = records[records.index >= start] if len(records) else records
+    # nothing trades before `start`: the starting cash is the base of the first daily return
+    values = pd.concat([pd.Series([cfg.backtest.cash], index=[start - pd.Timedelta("1ns")]),
+                        traded["value"] if len(traded) else pd.Series(dtype="float64")])
+    returns = daily_returns(values).rename(cfg.name)
+    close = pd.concat([df["close"][df.index < start].iloc[-1:], df["close"][df.index >= start]])
+    benchmark = daily_returns(close).rename("buy_and_hold").reindex(returns.index).fillna(0.0)
     extras = {**strategy.extras(), "traded_value": strategy.traded_value, "orders": strategy.n_orders,
               "commission": strategy.commission_paid, "slippage": strategy.slippage_paid,
-              "rejected_orders": int(len(rejected)), "borrowing": cerebro.broker.borrowing()}
-    result = BacktestResult(config, returns, benchmark, traded, df, provenance, cal, extras,
-                            horizon_days=strategy.forecast.horizon)
-    if (config.report.baselines if with_baseline is None else with_baseline) and len(traded):
-        spec = cls.baseline(params, traded)
-        if spec is not None:
-            name, bparams, label = spec
-            base = config.with_overrides(strategy=name, strategy_params=bparams, forecaster="ewma",
-                                         baselines=False, name=f"{config.name}_baseline")
-            base_result = run_backtest(base, df, runonce=runonce, progress=progress, with_baseline=False)
-            result.baseline = (label, base_result.returns)
-    return result
+              "rejected_orders": rejected, "borrowing": cerebro.broker.borrowing()}
+    return BacktestResult(cfg, returns, benchmark, traded, df, _provenance(spec, strategy), spec.calendar, extras,
+                          horizon_days=strategy.forecast.horizon, params=spec.params)
 
 
 def turnover_per_year(result: BacktestResult) -> float:

@@ -32,6 +32,10 @@ Every error a user can cause prints one line starting with "error:" (exit status
 the file, key or option and says what to do."""
 
 
+PLUGIN_HELP = ("import a module that adds forecasters or strategies first (a module name or a path to a .py file; "
+               "repeat it for several); installed packages' entry points load by themselves")
+
+
 class _Formatter(argparse.RawDescriptionHelpFormatter):
     """Show an option's default in --help once: where it has one and its help does not say it already."""
 
@@ -48,10 +52,14 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lstm-strategies", description=DESCRIPTION, formatter_class=_Formatter)
     parser.add_argument("--version", action="version", version=f"lstm-strategies {__version__}")
+    parser.add_argument("--plugin", action="append", dest="global_plugins", metavar="MODULE", help=PLUGIN_HELP)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(parent, name: str, help: str) -> argparse.ArgumentParser:
-        return parent.add_parser(name, help=help, description=help, formatter_class=_Formatter)
+        cmd = parent.add_parser(name, help=help, description=help, formatter_class=_Formatter)
+        if parent is not sub or name != "data":  # `data` only groups its actions, which take the option
+            cmd.add_argument("--plugin", action="append", dest="plugins", metavar="MODULE", help=PLUGIN_HELP)
+        return cmd
 
     for module in (data_commands, train_commands, run_commands, evaluate_commands):
         module.add_commands(sub, command)
@@ -61,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        from lstm_strategies.core.plugins import load_plugins
+
+        load_plugins([*(args.global_plugins or []), *(getattr(args, "plugins", None) or [])])
         args.func(args)
     except LSTMStrategiesError as exc:
         sys.stdout.flush()

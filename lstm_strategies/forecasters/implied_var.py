@@ -66,6 +66,11 @@ class ImpliedLevelForecaster(ImpliedForecaster):
         self.min_ratios = check_number("ImpliedLevelForecaster", "min_ratios", min_ratios, 1, integer=True)
         super().__init__(calendar=calendar, horizons=horizons, timeframe=timeframe)
 
+    @property
+    def warmup_bars(self) -> int:
+        """The longest horizon's first window must end, then ``min_ratios`` more, before every horizon has a level."""
+        return int(math.ceil(max(self._spans()) / pd.Timedelta(self.timeframe).value)) + self.min_ratios + 1
+
     def _spans(self) -> list[int]:
         """Nanoseconds of each horizon (calendar days; trading days scaled to calendar time)."""
         return [pd.Timedelta(days=h * 365 / self.cal.days_per_year).value for h in self.horizons]

@@ -323,9 +323,9 @@ class RefittingLSTMForecaster(Forecaster):
             return out
         feats = feature_matrix(df, self.calendar, self.timeframe)
         head = self._new_head().predict_from_regressors(df, feats[:, HAR_COLUMNS], max(spans[0][1], first))
-        window = self._window()
         for end, lo, hi in progress:
-            network, _ = self._fold_network(df, end)
+            network, card = self._fold_network(df, end)
+            window = int(card.window)  # the fold's own: a pretrained fallback may read a longer window than `train`
             start = max(lo, first)
             lead = max(start - window + 1, 0)
             correction = np.exp(RollingWindowLSTM(network, window, with_head=False).run(feats[lead:hi]))

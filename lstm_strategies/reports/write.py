@@ -91,7 +91,7 @@ def write_report(result, out: str | Path, tearsheet: bool | None = None) -> dict
                 result.horizon_days)))
         # a book settled in cash beside the broker (the variance swaps) never holds the asset: no weights figure
         if len(traded) and traded.reindex(columns=["weight", "target_weight"]).abs().fillna(0).to_numpy().any():
-            cap = cls.leverage_needed(cfg.strategy.params)
+            cap = cls.leverage_needed(result.params)
             figures.append(("weights and leverage", report_plots.weights(tmp / "weights.png", cfg.name, traded, cap)))
         figures.append(("growth of 1 after costs", report_plots.equity(tmp / "equity.png", cfg.name, returns,
                                                                       benchmark, result.baseline)))
