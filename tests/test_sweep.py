@@ -115,16 +115,70 @@ def test_resume_refuses_results_of_a_changed_base(sweep_file, local_results, tmp
         run_sweep(changed, copy, "local", workers=1, progress=False, report=False)
 
 
-def test_a_truncated_results_file_is_one_clear_error(sweep_file, local_results, tmp_path):
+def test_a_line_cut_by_an_interrupted_write_is_run_again(sweep_file, local_results, tmp_path, monkeypatch):
+    """Rows are appended one flushed line at a time: a stop mid-line leaves a cut last line, which is dropped and
+    its task run again; the rows before it are kept."""
+    import shutil
+
+    out, full = local_results
+    copy = Path(shutil.copytree(out, tmp_path / "copy"))
+    lines = (copy / "results.csv").read_text().splitlines(keepends=True)
+    (copy / "results.csv").write_text("".join(lines[:3]) + lines[3][: len(lines[3]) // 2])  # header, 2 rows, a cut
+    ran = []
+    real = sweep_module.run_sweep_task
+
+    def counting(**task):
+        ran.append(task["task"])
+        return real(**task)
+
+    monkeypatch.setattr(sweep_module, "run_sweep_task", counting)
+    results = run_sweep(SweepConfig.from_toml(sweep_file), copy, "local", workers=1, progress=False, report=False)
+    assert len(ran) == 2
+    pd.testing.assert_frame_equal(sorted_metrics(results), sorted_metrics(full), check_dtype=False)
+    assert (copy / "results.csv").read_text().count("\n") == 5  # header and four rows, each whole
+
+
+def test_a_damaged_results_file_is_one_clear_error(sweep_file, local_results, tmp_path):
     import shutil
 
     out, _ = local_results
     copy = Path(shutil.copytree(out, tmp_path / "copy"))
-    text = (copy / "results.csv").read_text()
-    (copy / "results.csv").write_text(text[: len(text) // 2])  # cut mid-row, as a killed copy would
-    config = SweepConfig.from_toml(sweep_file)
-    with pytest.raises(ConfigError, match="results.csv: .*(truncated|not readable)"):
-        run_sweep(config, copy, "local", workers=1, progress=False, report=False)
+    lines = (copy / "results.csv").read_text().splitlines(keepends=True)
+    (copy / "results.csv").write_text(lines[0] + "garbage,,\n" + "".join(lines[1:]))
+    with pytest.raises(ConfigError, match="results.csv: .*(damaged|not readable)"):
+        run_sweep(SweepConfig.from_toml(sweep_file), copy, "local", workers=1, progress=False, report=False)
+
+
+def test_a_grid_too_large_is_refused_before_it_is_built(tmp_path):
+    """10^6 combinations: refused at once (counted, not built), with the opt-in named."""
+    import time
+
+    base = Path("backtests/spx_vol_target_demo.toml").resolve()
+    path = tmp_path / "huge.toml"
+    grid = "\n".join(f'"params.{k}" = [{", ".join(str(0.1 + i / 100) for i in range(10))}]'
+                     for k in ("target_vol", "band", "adjust", "cash_buffer", "max_leverage", "target_vol2"))
+    path.write_text(f'base = "{base}"\n[grid]\n{grid}\n')
+    started = time.perf_counter()
+    with pytest.raises(ConfigError, match=r"the grid has 1,000,000 tasks, more than max_tasks = 1,000.*"
+                                          r"set max_tasks = 1000000"):
+        SweepConfig.from_toml(path)
+    assert time.perf_counter() - started < 5
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    ("[report]\ntop = -1", r"report.top = -1: must be a whole number in \[0, 50\]"),
+    ("[report]\ntop = 2.5", r"report.top = 2.5: must be a whole number"),
+    ("[report]\nmetrik = \"sharpe\"", r"report.metrik: unknown key; \[report\] takes"),
+    ("max_tasks = 0", r"max_tasks = 0: must be a whole number in \[1, 1e\+06\]"),
+    ("[grid]\n\"params.band\" = []", r"grid.params.band must be a non-empty list"),
+])
+def test_every_key_of_a_sweep_file_is_validated(tmp_path, line, message):
+    base = Path("backtests/spx_vol_target_demo.toml").resolve()
+    path = tmp_path / "bad.toml"
+    grid = "" if "[grid]" in line else '[grid]\n"params.target_vol" = [0.1]\n'
+    path.write_text(f'base = "{base}"\n{line}\n{grid}')
+    with pytest.raises(ConfigError, match=message):
+        SweepConfig.from_toml(path)
 
 
 def test_a_folder_of_other_files_is_never_a_sweep_folder(sweep_file, tmp_path):

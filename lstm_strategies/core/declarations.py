@@ -130,14 +130,18 @@ class Params(BaseModel):
         return values
 
 
+def describe_error(err: dict) -> str:
+    """What a pydantic error says, in the project's words (``must be a number``, ``must be in (0, 5]``)."""
+    return _TYPE_WORDS.get(err["type"], err["msg"].removeprefix("Value error, "))
+
+
 def _explain(err: dict, where: str, values: dict) -> str:
     loc = err["loc"]
     if not loc:  # a check across fields (a model validator)
         return f"{where}: {err['msg'].removeprefix('Value error, ')}"
     key = str(loc[0])
     shown = values.get(key, err.get("input"))
-    words = _TYPE_WORDS.get(err["type"], err["msg"].removeprefix("Value error, "))
-    return f"{where}.{key} = {shown!r}: {words}"
+    return f"{where}.{key} = {shown!r}: {describe_error(err)}"
 
 
 # ------------------------------------------------------------------------------------------------

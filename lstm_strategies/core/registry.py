@@ -64,18 +64,25 @@ class Registry(Mapping):
 
     pop = unregister
 
-    def load(self) -> None:
-        """Import the built-in modules and the installed plugins (once)."""
-        if self._loaded:
-            return
-        self._loaded = True  # first: a module imported here may look a name up while it loads
-        for module in self.builtins:
-            importlib.import_module(module)
-        load_entry_points()
+    def load(self, plugins: bool = True) -> None:
+        """Import the built-in modules (once) and, with ``plugins``, the installed plugins' entry points (once).
+
+        Entry points load only when a name is not among the built-ins, or when every name is listed: a lookup of a
+        built-in name while the package is still being imported (the indicators' declarations) imports no plugin,
+        which could otherwise import a half-initialised package.
+        """
+        if not self._loaded:
+            self._loaded = True  # first: a module imported here may look a name up while it loads
+            for module in self.builtins:
+                importlib.import_module(module)
+        if plugins:
+            load_entry_points()
 
     # -- reading -----------------------------------------------------------------------------
     def __getitem__(self, name: str) -> type:
-        self.load()
+        self.load(plugins=False)
+        if name not in self._classes:
+            self.load()
         return self._classes[name]
 
     def __iter__(self) -> Iterator[str]:
@@ -87,7 +94,9 @@ class Registry(Mapping):
         return len(self._classes)
 
     def __contains__(self, name: object) -> bool:
-        self.load()
+        self.load(plugins=False)
+        if name not in self._classes:
+            self.load()
         return name in self._classes
 
     def resolve(self, name: str) -> type:
