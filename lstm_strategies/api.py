@@ -50,7 +50,7 @@ class Result:
     """One finished run: its returns, records per bar, metrics and provenance, and its report."""
 
     backtest: BacktestResult
-    _metrics: dict | None = field(default=None, repr=False)
+    _report: object = field(default=None, repr=False)
 
     @property
     def config(self) -> BacktestConfig:
@@ -76,13 +76,18 @@ class Result:
         return self.backtest.provenance
 
     @property
+    def report(self):
+        """The run's typed report (:class:`~lstm_strategies.reports.run_report.RunReport`), computed once."""
+        from lstm_strategies.reports.run_report import RunReport
+
+        if self._report is None:
+            self._report = RunReport.of(self.backtest)
+        return self._report
+
+    @property
     def metrics(self) -> dict:
         """Every number ``metrics.json`` holds (fractions; see :mod:`lstm_strategies.core.declarations`)."""
-        from lstm_strategies.reports.metrics import build_metrics
-
-        if self._metrics is None:
-            self._metrics = build_metrics(self.backtest)
-        return self._metrics
+        return self.report.to_dict()
 
     def summary(self) -> pd.DataFrame:
         """The headline table (this run and buy-and-hold), in the units people read."""
@@ -100,8 +105,7 @@ class Result:
         """Write the report (tearsheet.html, metrics.json, returns.csv, plots) into ``folder``, atomically."""
         from lstm_strategies.reports.write import write_report
 
-        self._metrics = write_report(self.backtest, folder, tearsheet)
-        self.__dict__.pop("metrics", None)
+        write_report(self.backtest, folder, tearsheet, report=self.report)
         return Path(folder)
 
 

@@ -28,7 +28,7 @@ import pandas as pd
 from lstm_strategies.backtest.config import validate_config
 from lstm_strategies.backtest.runner import run_backtest
 from lstm_strategies.core.declarations import COMMON_METRICS, Params
-from lstm_strategies.core.errors import NotFittedError
+from lstm_strategies.core.errors import NotFittedError, ReportError
 from lstm_strategies.data.datasets import load_dataset
 from lstm_strategies.forecasters.base import Forecaster
 from lstm_strategies.forecasters.registry import REGISTRY
@@ -293,7 +293,11 @@ def check_strategy(strategy_class: type, params: dict | None = None, forecaster:
              "the strategy must record() every bar from the trading start")
     for column in ("forecast_vol", "target_weight", "weight", "value"):
         _require(column in records, owner, f"records lack {column!r}: call self.record() once per bar")
-    _check_metrics(strategy_class, build_metrics(result), owner)
+    try:
+        metrics = build_metrics(result)
+    except ReportError as exc:
+        raise ContractError(f"{owner}: {exc}") from None
+    _check_metrics(strategy_class, metrics, owner)
     cut = pd.Timestamp(end, tz="UTC") - pd.Timedelta(days=30)
     shorter = config.with_overrides(**{"data.end": str((cut - pd.Timedelta(days=1)).date()), "baselines": False})
     early = run_backtest(shorter).records

@@ -75,6 +75,10 @@ class ForecastStrategy(bt.Strategy):
     name: ClassVar[str | None] = None
     #: the decision metrics :meth:`decision_metrics` computes (reports, sweeps and races read them)
     metrics: ClassVar[tuple[Metric, ...]] = ()
+    #: what :meth:`baseline_metrics` computes (``baseline.*`` keys), shown with the tests against the baseline
+    baseline_declared: ClassVar[tuple[Metric, ...]] = ()
+    #: costs paid in cash beside the broker (``costs.<name>``, money), their values in :meth:`extras` under ``<name>``
+    settled_costs: ClassVar[tuple[Metric, ...]] = ()
 
     class Params(declarations.Params):
         rebalance: Annotated[str, OneOf(*SCHEDULES)] = "daily"
@@ -167,6 +171,22 @@ class ForecastStrategy(bt.Strategy):
                 node = node.setdefault(part, {})
             node.setdefault(parts[-1], None)
         return out
+
+    @classmethod
+    def run_warnings(cls, result) -> list[str]:
+        """Warning lines only the strategy can give about a run (decision days it skipped, and why)."""
+        return []
+
+    @classmethod
+    def describe(cls, result) -> str:
+        """What the report's title adds about this run (e.g. ``", options priced at implied vol (src)"``)."""
+        return ""
+
+    @classmethod
+    def positions_beside_broker(cls, result) -> int:
+        """Positions the strategy held in cash beside the broker (options, swaps): a run with none and no order
+        held nothing."""
+        return 0
 
     @classmethod
     def report_figures(cls, result, folder) -> list[tuple[str, object]]:

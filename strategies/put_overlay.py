@@ -192,6 +192,23 @@ class PutOverlayStrategy(_OptionStrategy):
                                                      "share of starting cash"))]
 
     @classmethod
+    def describe(cls, result) -> str:
+        source = result.extras.get("implied_source")
+        return f", options priced at implied vol ({source})" if source else ""
+
+    @classmethod
+    def run_warnings(cls, result) -> list[str]:
+        """Decision days the overlay skipped because no implied value was known (it buys no put on them)."""
+        missing = int(result.extras.get("uncovered_bars", 0))
+        decisions = result.extras.get("decisions")
+        total = len(decisions) + missing if decisions is not None else 0
+        if not missing:
+            return []
+        share = f" ({missing / total:.0%} of them)" if total else ""
+        return [f"no implied volatility from {result.extras.get('implied_source')} was known on {missing} decision "
+                f"day(s){share}: no put was bought or priced on them; check that the series covers the run"]
+
+    @classmethod
     def decision_metrics(cls, result) -> dict:
         hedges, cash = result.extras.get("hedges"), result.config.backtest.cash
         out = {"pricing": result.params.pricing,

@@ -75,9 +75,10 @@ def shared_metrics(unit: str) -> tuple[Metric, ...]:
         *(Metric(f"decision.stress.{name}", f"Stress {name}", "percent", "higher", digits=2) for name in STRESS),
         Metric("decision.peak_margin", f"Peak margin ({unit})", "percent", "lower"),
         Metric("decision.largest_loss_over_margin", "Largest day loss / margin", "percent", "lower"),
-        Metric("baseline.mtm_sharpe_difference.diff", "MTM Sharpe - always", "ratio", "higher", digits=2,
-               column="mtm_sharpe_minus_always"),
-        Metric("baseline.mtm_sharpe_difference.pvalue", "p vs always", "ratio", None, digits=3,
+        Metric("baseline.mtm_sharpe_difference.diff", "MTM Sharpe - always-sell's (book's daily P&L)", "ratio",
+               "higher", digits=2, column="mtm_sharpe_minus_always"),
+        Metric("baseline.mtm_sharpe_difference.pvalue", "p-value against always-sell: stationary bootstrap of the "
+               "paired mark-to-market daily P&L's Sharpe difference, two-sided", "ratio", None, digits=3,
                column="p_vs_always"),
     )
 
@@ -252,6 +253,26 @@ class _VarianceStrategy(_OptionStrategy):
         out["largest_loss_over_margin"] = float(daily["loss_over_margin"].max()) if len(daily) else None
         out["days_losing_more_than_margin"] = int((daily["loss_over_margin"] > 1.0).sum())
         return out
+
+    settled_costs = (Metric("costs.option_fees", "option fees paid beside the broker", "money"),
+                     Metric("costs.option_spread", "spread paid beside the broker", "money"))
+
+    @classmethod
+    def run_warnings(cls, result) -> list[str]:
+        missing = result.extras.get("days_without_implied", 0)
+        if not missing:
+            return []
+        return [f"no implied volatility from {result.extras.get('implied_source')} was known on {missing} decision "
+                "day(s): nothing was opened or marked at implied on them; check that the series covers the run"]
+
+    @classmethod
+    def describe(cls, result) -> str:
+        source = result.extras.get("implied_source")
+        return f", options priced at implied vol ({source})" if source else ""
+
+    @classmethod
+    def positions_beside_broker(cls, result) -> int:
+        return int(result.extras.get("cash_settled_positions", 0))
 
     @classmethod
     def decision_metrics(cls, result) -> dict:

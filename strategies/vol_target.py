@@ -59,6 +59,8 @@ class VolTargetStrategy(ForecastStrategy):
     def horizon_days(self) -> int:
         return int(self.p.horizon)
 
+    baseline_declared = (Metric("baseline.te30", "baseline TE30 (pts)", "vol_points"),)
+
     @classmethod
     def leverage_needed(cls, params) -> float:
         return float(params.max_leverage)

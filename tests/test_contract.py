@@ -79,7 +79,8 @@ def test_a_strategy_whose_declared_metric_is_missing_is_caught():
         metrics = (*VolTargetStrategy.metrics, Metric("decision.held_vol", "Held vol", "percent"))
 
     try:
-        with pytest.raises(ContractError, match=r"declared metrics \['decision.held_vol'\] are missing"):
+        with pytest.raises(ContractError, match=r"declares the metric\(s\) \['decision.held_vol'\] but its "
+                                                r"decision_metrics\(\) returns no such key"):
             check_strategy(Misnamed)
     finally:
         STRATEGIES.pop("misnamed_check", None)

@@ -56,28 +56,33 @@ def _differences(stored, now, where: str = "") -> list[str]:
     return out
 
 
-@pytest.fixture(scope="module")
-def runs():
+_CACHE: dict[str, dict] = {}
+
+
+def metrics_of(name: str) -> dict:
+    """The run's metrics.json now (each run once per session: a test per run keeps each under the timeout)."""
     from lstm_strategies.api import load_config, run
 
-    return {name: run(load_config(ROOT / "backtests" / file, **overrides)).metrics
-            for name, file, overrides in make_golden.RUNS}
+    if name not in _CACHE:
+        file, overrides = next((f, o) for n, f, o in make_golden.RUNS if n == name)
+        _CACHE[name] = run(load_config(ROOT / "backtests" / file, **overrides)).metrics
+    return _CACHE[name]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", [name for name, _, _ in make_golden.RUNS])
-def test_metrics_json_numbers_are_unchanged(runs, name):
+def test_metrics_json_numbers_are_unchanged(name):
     stored = json.loads((GOLDEN / f"{name}.json").read_text())["metrics"]
-    differences = _differences(stored, runs[name])
+    differences = _differences(stored, metrics_of(name))
     assert not differences, f"{name}: " + "; ".join(differences[:20])
 
 
 @pytest.mark.slow
-def test_the_main_jobs_table_is_unchanged(runs):
+def test_the_main_jobs_table_is_unchanged():
     from lstm_strategies.reports.metrics import format_table, summary_table
 
     buf = io.StringIO()
     with redirect_stdout(buf):
-        print(format_table(summary_table({k: runs[k] for k in ("btc_vol_target_lstm", "btc_synthetic_put_lstm")}))
+        print(format_table(summary_table({k: metrics_of(k) for k in ("btc_vol_target_lstm", "btc_synthetic_put_lstm")}))
               .to_string())
     assert buf.getvalue() == (GOLDEN / "main_job_table.txt").read_text()

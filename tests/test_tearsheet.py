@@ -151,31 +151,54 @@ def test_the_trap_sees_a_page_that_asks_the_network(browser_own, tmp_path):
 
 
 def test_the_section_shows_every_number_in_its_unit():
-    from lstm_strategies.strategies import strategy_class
+    from lstm_strategies.strategies import VolTargetStrategy
 
+    from lstm_strategies.reports.run_report import (
+        BaselineComparison,
+        Costs,
+        Performance,
+        Provenance,
+        RunReport,
+        Trading,
+    )
     from lstm_strategies.reports.tearsheet import section
 
-    metrics = {"decision": {"te30": 0.081, "realized_vol": 0.379, "target_vol": 0.4, "rolling_vol_p05": 0.2497,
-                            "rolling_vol_p95": 0.4941, "te30_days": 1613,
-                            "capital_points": 32540.0, "points": {"worst_30d": -949.2}},
-               "baseline": {"label": "constant 0.80", "sharpe": 0.3678, "cagr": 0.06886, "volatility": 0.4158,
-                            "max_drawdown": -0.5739, "te30": 0.1273,
-                            "sharpe_difference": {"diff": -0.08494, "pvalue": 0.379}},
-               "sharpe_vs_buy_and_hold": {"diff": -0.07642, "pvalue": 0.467},
-               "costs": {"commission": 7693.4, "slippage": 3586.2, "total_over_cash_per_year": 0.0251},
-               "turnover_per_year": 13.86, "weight": {"mean": 0.8018, "p95": 0.9899, "max": 0.9906}}
-    page = section(metrics, strategy_class("vol_target").metrics, [])
+    def performance(**values):
+        fields = dict.fromkeys(("sharpe", "sortino", "cagr", "volatility", "max_drawdown", "cvar_95", "calmar",
+                                "total_return", "first_day", "last_day"))
+        return Performance(**{**fields, "days": 1613, **values})
+
+    report = RunReport(
+        name="x", strategy=VolTargetStrategy, performance=performance(cvar_95=-0.0455),
+        trading=Trading(13.86, 1200, 0, {"mean": 0.8018, "p05": 0.5, "median": 0.8, "p95": 0.9899, "max": 0.9906},
+                        0.99),
+        costs=Costs(7693.4, 3586.2, 0.0, {}, 0.0251), borrowing={},
+        decision={"te30": 0.081, "realized_vol": 0.379, "target_vol": 0.4, "rolling_vol_p05": 0.2497,
+                  "rolling_vol_p95": 0.4941, "te30_days": 1613, "capital_points": 32540.0,
+                  "points": {"worst_30d": -949.2}},
+        baseline=BaselineComparison("constant 0.80", performance(sharpe=0.3678, cagr=0.06886, volatility=0.4158,
+                                                                 max_drawdown=-0.5739),
+                                    {"diff": -0.08494, "pvalue": 0.379}, {"te30": 0.1273}),
+        versus_buy_and_hold={"diff": -0.07642, "pvalue": 0.467}, warnings=(),
+        provenance=Provenance({"model_train_window": ["2019-01-01 00:00:00+00:00",
+                                                      "2021-12-31 23:59:59.999999999+00:00"]},
+                              "0.0.86", 365, "x", {}, {}), title="x")
     cells = Cells()
-    cells.feed(page)
+    cells.feed(section(report, []))
     shown = dict(zip(cells.cells[0::2], cells.cells[1::2], strict=False))
     assert shown["TE30 (pts)"] == "8.1" and shown["baseline TE30 (pts)"] == "12.7"
     assert (shown["Target vol"], shown["30-day vol, 5th percentile"], shown["Days in TE30"]) == ("40.0%", "25.0%",
                                                                                                  "1,613")
-    assert (shown["baseline Sharpe"], shown["Sharpe difference against the baseline"]) == ("0.37", "-0.08")
-    assert (shown["bootstrap p-value (stationary, paired days)"], shown["baseline CAGR"]) == ("0.379", "6.9%")
+    assert (shown["baseline Sharpe"], shown["Sharpe difference against the baseline (daily account returns)"]) == (
+        "0.37", "-0.08")
+    tests = {k.split(":")[0]: v for k, v in shown.items() if k.startswith("p-value against")}
+    assert tests == {"p-value against the baseline": "0.379", "p-value against buy-and-hold": "0.467"}
+    assert shown["baseline CAGR"] == "6.9%"
     assert (shown["commission paid"], shown["turnover per year (books)"]) == ("7,693", "13.9")
     assert shown["weight in the asset: mean / 95th percentile / max"] == "80.18% / 98.99% / 99.06%"
     assert shown["capital points"] == "32,540" and "points" not in shown  # nested tables are not dumped
+    assert shown["model trained on"] == "2019-01-01 .. 2021-12-31"  # dates as people read them
+    assert any(k.startswith("CVaR 95% of daily returns (historical") and v == "-4.55%" for k, v in shown.items())
 
 
 class Cells(HTMLParser):

@@ -31,6 +31,18 @@ __all__ = ["BacktestConfig", "BacktestResult", "RunSpec", "read_toml", "resolve"
 CREDIT_LINE = 1000.0
 
 
+@dataclass(frozen=True)
+class BrokerTotals:
+    """What the broker saw over a run: value traded, orders filled and refused, costs, borrowing."""
+
+    traded_value: float = 0.0
+    orders: int = 0
+    commission: float = 0.0
+    slippage: float = 0.0
+    rejected_orders: int = 0
+    borrowing: dict = field(default_factory=dict)
+
+
 @dataclass
 class BacktestResult:
     """What one run produced."""
@@ -46,6 +58,8 @@ class BacktestResult:
     baseline: tuple[str, pd.Series] | None = None   # (label, daily returns) of the comparison run
     horizon_days: int | None = None  # the forecast horizon (days of the calendar) the strategy's decision read
     params: Any = None               # the strategy's validated parameters (its Params model, defaults filled in)
+    strategy: type | None = None     # the strategy class (its declarations and report hooks)
+    broker: BrokerTotals = field(default_factory=BrokerTotals)
 
 
 def daily_returns(values: pd.Series) -> pd.Series:
@@ -120,6 +134,15 @@ def _check_orders(spec: RunSpec, strategy) -> int:
     return int(len(rejected))
 
 
+def _model_name(forecaster) -> str | None:
+    """The model as the config names it: a bundled model by its name (its weights' SHA-256 identifies it), a
+    folder as the user wrote it; never this machine's absolute path of the package."""
+    if "model" not in forecaster.param_names():
+        return None
+    model = forecaster.get_params().get("model")
+    return None if model is None else str(model)
+
+
 def _provenance(spec: RunSpec, strategy) -> dict:
     cfg, df, fc = spec.config, spec.data, strategy.forecast.forecaster
     card = getattr(fc, "card", None)
@@ -128,7 +151,7 @@ def _provenance(spec: RunSpec, strategy) -> dict:
         "forecaster_repr": repr(fc), "data_source": df.attrs.get("source"), "data_fingerprint": fingerprint(df),
         "data_first_bar": str(df.index[0]), "data_last_bar": str(df.index[-1]), "trading_start": str(spec.start),
         "bars": len(df), "timeframe": df.attrs.get("timeframe"), "calendar": spec.calendar.name,
-        "model": getattr(fc, "path", None) or cfg.strategy.forecaster,
+        "model": _model_name(fc) or cfg.strategy.forecaster,
         "model_weights_sha256": card.weights_sha256 if card else None,
         "model_train_window": [card.train_start, card.train_end] if card else None,
         "in_sample": bool(strategy.forecast.in_sample), "horizon_days": strategy.forecast.horizon,
@@ -159,11 +182,15 @@ def _run(spec: RunSpec, runonce: bool, progress: bool) -> BacktestResult:
     returns = daily_returns(values).rename(cfg.name)
     close = pd.concat([df["close"][df.index < start].iloc[-1:], df["close"][df.index >= start]])
     benchmark = daily_returns(close).rename("buy_and_hold").reindex(returns.index).fillna(0.0)
-    extras = {**strategy.extras(), "traded_value": strategy.traded_value, "orders": strategy.n_orders,
-              "commission": strategy.commission_paid, "slippage": strategy.slippage_paid,
-              "rejected_orders": rejected, "borrowing": cerebro.broker.borrowing()}
+    broker = BrokerTotals(strategy.traded_value, strategy.n_orders, strategy.commission_paid, strategy.slippage_paid,
+                          rejected, cerebro.broker.borrowing())
+    # the broker's totals stay in extras too (0.3.0's keys), beside the strategy's own tables and numbers
+    extras = {**strategy.extras(), "traded_value": broker.traded_value, "orders": broker.orders,
+              "commission": broker.commission, "slippage": broker.slippage, "rejected_orders": rejected,
+              "borrowing": broker.borrowing}
     return BacktestResult(cfg, returns, benchmark, traded, df, _provenance(spec, strategy), spec.calendar, extras,
-                          horizon_days=strategy.forecast.horizon, params=spec.params)
+                          horizon_days=strategy.forecast.horizon, params=spec.params, strategy=spec.strategy,
+                          broker=broker)
 
 
 def turnover_per_year(result: BacktestResult) -> float:
@@ -172,4 +199,4 @@ def turnover_per_year(result: BacktestResult) -> float:
     values = result.records["value"] if len(result.records) else pd.Series(dtype="float64")
     if days <= 0 or not len(values):
         return math.nan
-    return float(result.extras.get("traded_value", 0.0) / values.mean() * result.calendar.days_per_year / days)
+    return float(result.broker.traded_value / values.mean() * result.calendar.days_per_year / days)

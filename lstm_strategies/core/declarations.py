@@ -148,7 +148,7 @@ def _explain(err: dict, where: str, values: dict) -> str:
 # Metrics
 # ------------------------------------------------------------------------------------------------
 
-UNITS = ("ratio", "percent", "vol_points", "per_year", "count")
+UNITS = ("ratio", "percent", "vol_points", "per_year", "count", "money")
 
 
 @dataclass(frozen=True)
@@ -161,7 +161,7 @@ class Metric:
         Dotted path in ``metrics.json`` (``"sharpe"``, ``"decision.te30"``).
     label : str
         Column title in human-facing tables.
-    unit : {"ratio", "percent", "vol_points", "per_year", "count"}
+    unit : {"ratio", "percent", "vol_points", "per_year", "count", "money"}
         How it is shown to people (files keep the raw number: fractions for percentages and points).
     better : {"higher", "lower"} or None
         Which direction is better (sweeps rank that way); None: neither.
@@ -207,7 +207,7 @@ class Metric:
             return f"{value:.{self.digits}%}"
         if self.unit == "vol_points":
             return f"{100 * value:.{self.digits}f}"
-        if self.unit == "count":
+        if self.unit in ("count", "money"):
             return f"{value:,.0f}"
         return f"{value:.{self.digits}f}"
 

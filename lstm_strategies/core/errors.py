@@ -45,3 +45,7 @@ class BacktestError(LSTMStrategiesError, RuntimeError):
 
 class OutputError(LSTMStrategiesError, OSError):
     """An output cannot be written (a read-only folder, a path under a file, a full disk)."""
+
+
+class ReportError(LSTMStrategiesError, ValueError):
+    """A run's report cannot be made as declared (a declared metric the strategy does not compute)."""

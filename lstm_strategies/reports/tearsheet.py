@@ -61,66 +61,101 @@ def _money(value) -> str:
     return "" if value is None else f"{value:,.0f}"
 
 
-#: the tests against the baseline and buy-and-hold, in the units people read (files keep raw numbers)
+#: the tests against the baseline and buy-and-hold, in the units people read (files keep raw numbers); each p-value
+#: names its test (a strategy adds its own comparison metrics: ``baseline_declared``)
 TEST_METRICS: tuple[Metric, ...] = (
     Metric("baseline.sharpe", "baseline Sharpe", "ratio", digits=2),
-    Metric("baseline.sharpe_difference.diff", "Sharpe difference against the baseline", "ratio", digits=2),
-    Metric("baseline.sharpe_difference.pvalue", "bootstrap p-value (stationary, paired days)", "ratio", digits=3),
+    Metric("baseline.sharpe_difference.diff", "Sharpe difference against the baseline (daily account returns)",
+           "ratio", digits=2),
+    Metric("baseline.sharpe_difference.pvalue", "p-value against the baseline: stationary bootstrap of the paired "
+           "daily returns' Sharpe difference, two-sided", "ratio", digits=3),
     Metric("baseline.cagr", "baseline CAGR", "percent"),
     Metric("baseline.volatility", "baseline volatility", "percent"),
     Metric("baseline.max_drawdown", "baseline max drawdown", "percent"),
-    Metric("baseline.te30", "baseline TE30 (pts)", "vol_points"),
-    Metric("sharpe_vs_buy_and_hold.diff", "Sharpe difference against buy-and-hold", "ratio", digits=2),
-    Metric("sharpe_vs_buy_and_hold.pvalue", "bootstrap p-value against buy-and-hold", "ratio", digits=3),
+    Metric("sharpe_vs_buy_and_hold.diff", "Sharpe difference against buy-and-hold (daily account returns)", "ratio",
+           digits=2),
+    Metric("sharpe_vs_buy_and_hold.pvalue", "p-value against buy-and-hold: stationary bootstrap of the paired daily "
+           "returns' Sharpe difference, two-sided", "ratio", digits=3),
 )
 
 
-def section(metrics: dict, declared: tuple[Metric, ...], figures: list[tuple[str, Path]]) -> str:
-    """The plugin's section as HTML, from a run's ``metrics.json`` dict, the strategy's declared decision
-    metrics and the figures (title, PNG path) to embed."""
-    decision = metrics.get("decision") or {}
+TURNOVER = Metric("turnover_per_year", "", "per_year")
+
+
+def _decision_rows(report) -> list[tuple[str, str]]:
+    """The strategy's declared decision metrics in their units, then the rest of its decision block (not its
+    nested tables, which the declared metrics show)."""
+    metrics = report.to_dict()
+    declared = [m for m in report.strategy.metrics if not m.key.startswith("baseline.")]
     shown = {m.key.split(".", 1)[1] for m in declared if m.key.startswith("decision.")}
     rows = [(m.label, m.format(m.get(metrics))) for m in declared]
-    # the rest of the decision block, but not its nested tables (shown through the declared metrics)
-    rows += [(key.replace("_", " "), _num(value)) for key, value in decision.items()
+    rows += [(key.replace("_", " "), _num(value)) for key, value in report.decision.items()
              if key not in shown and not isinstance(value, (dict, list))]
-    parts = [f'<div class="lstm-s">{STYLE}<h2>What the forecast did (lstm-strategies)</h2>']
-    parts += [f'<div class="warn">warning: {_e(w)}</div>' for w in metrics.get("warnings") or []]
-    tests = [("baseline", (metrics.get("baseline") or {}).get("label", ""))]
-    tests += [(m.label, m.format(m.get(metrics))) for m in TEST_METRICS]
-    costs = metrics.get("costs") or {}
-    weight = metrics.get("weight") or {}
-    trading = [("commission paid", _money(costs.get("commission"))), ("slippage paid", _money(costs.get("slippage"))),
-               ("interest paid on borrowing", _money(costs.get("borrow_interest"))),
-               ("option fees paid beside the broker", _money(costs.get("option_fees"))),
-               ("spread paid beside the broker", _money(costs.get("option_spread"))),
-               ("costs per year (share of starting cash)", _pct(costs.get("total_over_cash_per_year"))),
-               ("turnover per year (books)", Metric("turnover_per_year", "", "per_year").format(
-                   metrics.get("turnover_per_year"))),
-               ("orders", _num(metrics.get("orders"))), ("orders rejected", _num(metrics.get("orders_rejected"))),
-               ("share of bars holding the asset", _pct(metrics.get("exposure"))),
-               ("weight in the asset: mean / 95th percentile / max",
-                " / ".join(_pct(weight.get(k)) for k in ("mean", "p95", "max")) if weight else "")]
-    parts.append('<div class="grid">' + _table("Decision metrics", rows) + _table("Tests", tests)
-                 + _table("Costs and trading", trading) + "</div>")
-    parts += [_figure(title, path) for title, path in figures]
-    prov = metrics.get("provenance") or {}
-    window = prov.get("model_train_window")
+    return rows
+
+
+def _test_rows(report) -> list[tuple[str, str]]:
+    metrics = report.to_dict()
+    strategy = report.strategy
+    own = [m for m in strategy.metrics if m.key.startswith("baseline.")] + list(strategy.baseline_declared)
+    rows = [("baseline", report.baseline.label if report.baseline else "")]
+    return rows + [(m.label, m.format(m.get(metrics))) for m in (*TEST_METRICS, *own)]
+
+
+def _cost_rows(report) -> list[tuple[str, str]]:
+    costs, trading = report.costs, report.trading
+    weight = trading.weight or {}
+    settled = [(m.label, _money(costs.settled.get(m.key.rsplit(".", 1)[-1])))
+               for m in report.strategy.settled_costs]
+    return [("commission paid", _money(costs.commission)), ("slippage paid", _money(costs.slippage)),
+            ("interest paid on borrowing", _money(costs.borrow_interest)), *settled,
+            ("costs per year (share of starting cash)", _pct(costs.total_over_cash_per_year)),
+            ("turnover per year (books)", TURNOVER.format(trading.turnover_per_year)),
+            ("orders", _num(trading.orders)), ("orders rejected", _num(trading.orders_rejected)),
+            ("share of bars holding the asset", _pct(trading.exposure)),
+            ("weight in the asset: mean / 95th percentile / max",
+             " / ".join(_pct(weight.get(k)) for k in ("mean", "p95", "max")) if weight else ""),
+            ("CVaR 95% of daily returns (historical: the mean of the worst 5% of days; QuantStats' Expected "
+             "Shortfall below is parametric)", _pct(report.performance.cvar_95))]
+
+
+def _day(text) -> str:
+    """A time as people read it: the date, with the time of day only when it is not midnight or the day's end."""
+    if not text:
+        return ""
+    stamp = str(text)
+    day, _, clock = stamp.partition(" ")
+    return day if clock[:8] in ("", "00:00:00", "23:59:59") else stamp[:16]
+
+
+def _provenance_rows(report) -> list[tuple[str, str]]:
+    prov = report.provenance.to_dict()
     p = {key: _num(value) for key, value in prov.items()}
-    provenance = [("config", p.get("config", "")), ("strategy", p.get("strategy", "")),
-                  ("strategy parameters", p.get("strategy_params", "")),
-                  ("forecaster", p.get("forecaster_repr") or p.get("forecaster", "")),
-                  ("model", p.get("model", "")), ("model weights SHA-256", p.get("model_weights_sha256", "")),
-                  ("model trained on", " .. ".join(window) if window else ""),
-                  ("in-sample", "YES: the model saw these dates" if prov.get("in_sample") else "no"),
-                  ("forecast horizon of the decision (days)", p.get("horizon_days", "")),
-                  ("data", p.get("data_source", "")), ("data fingerprint (SHA-256)", p.get("data_fingerprint", "")),
-                  ("bars", f"{p.get('bars')} ({p.get('timeframe')}), {p.get('data_first_bar')} .. "
-                           f"{p.get('data_last_bar')}"),
-                  ("trading and scoring from", p.get("trading_start", "")),
-                  ("calendar", f"{p.get('calendar')} ({p.get('periods_per_year')} days a year)"),
-                  ("versions", f"lstm-strategies {p.get('library')}, QuantStats {p.get('quantstats')}")]
-    parts.append(_table("Provenance", provenance))
+    window = prov.get("model_train_window")
+    return [("config", p.get("config", "")), ("strategy", p.get("strategy", "")),
+            ("strategy parameters", p.get("strategy_params", "")),
+            ("forecaster", p.get("forecaster_repr") or p.get("forecaster", "")),
+            ("model", p.get("model", "")), ("model weights SHA-256", p.get("model_weights_sha256", "")),
+            ("model trained on", " .. ".join(_day(w) for w in window) if window else ""),
+            ("in-sample", "YES: the model saw these dates" if prov.get("in_sample") else "no"),
+            ("forecast horizon of the decision (days)", p.get("horizon_days", "")),
+            ("data", p.get("data_source", "")), ("data fingerprint (SHA-256)", p.get("data_fingerprint", "")),
+            ("bars", f"{p.get('bars')} ({p.get('timeframe')}), {_day(prov.get('data_first_bar'))} .. "
+                     f"{_day(prov.get('data_last_bar'))}"),
+            ("trading and scoring from", _day(prov.get("trading_start"))),
+            ("calendar", f"{p.get('calendar')} ({p.get('periods_per_year')} days a year)"),
+            ("versions", f"lstm-strategies {p.get('library')}, QuantStats {p.get('quantstats')}")]
+
+
+def section(report, figures: list[tuple[str, Path]]) -> str:
+    """The plugin's section as HTML, from a run's :class:`~lstm_strategies.reports.run_report.RunReport` and the
+    figures (title, PNG path) to embed."""
+    parts = [f'<div class="lstm-s">{STYLE}<h2>What the forecast did (lstm-strategies)</h2>']
+    parts += [f'<div class="warn">warning: {_e(w)}</div>' for w in report.warnings]
+    parts.append('<div class="grid">' + _table("Decision metrics", _decision_rows(report))
+                 + _table("Tests", _test_rows(report)) + _table("Costs and trading", _cost_rows(report)) + "</div>")
+    parts += [_figure(title, path) for title, path in figures]
+    parts.append(_table("Provenance", _provenance_rows(report)))
     parts.append("</div><hr>")
     return "".join(parts)
 

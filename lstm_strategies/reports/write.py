@@ -21,7 +21,8 @@ import pandas as pd
 
 from lstm_strategies.core.atomic import atomic_write, atomic_write_text, output_folder
 from lstm_strategies.reports.dashboard import comparison_page
-from lstm_strategies.reports.metrics import build_metrics, format_table, quantstats, summary_table
+from lstm_strategies.reports.metrics import format_table, summary_table
+from lstm_strategies.reports.run_report import RunReport, quantstats
 
 __all__ = ["print_summary", "write_comparison", "write_report"]
 
@@ -46,34 +47,22 @@ def _offline(_, path: str) -> None:
     Path(path).write_text(page)
 
 
-def _title(result) -> str:
-    cfg = result.config
-    title = f"{cfg.name}: {cfg.strategy.name} with {cfg.strategy.forecaster}"
-    source = (result.extras.get("implied_source") or "")
-    if source:
-        title += f", options priced at implied vol ({source})"
-    if result.provenance.get("in_sample"):
-        title += " [IN-SAMPLE]"
-    return title
-
-
-def write_report(result, out: str | Path, tearsheet: bool | None = None) -> dict:
+def write_report(result, out: str | Path, tearsheet: bool | None = None, report: RunReport | None = None) -> dict:
     """Write ``tearsheet.html``, ``metrics.json``, ``returns.csv`` and PNG plots into ``out``, atomically.
 
     The tearsheet is QuantStats' page with the plugin's own section (:mod:`lstm_strategies.reports.tearsheet`)
     below its title: decision metrics, tests against the baseline, costs, the forecast term structure,
     the weights and the provenance. The folder is built beside ``out`` and swapped in at the end: an
-    interrupted report leaves the previous folder as it was. Returns the metrics.
+    interrupted report leaves the previous folder as it was. ``report`` is the run's :class:`RunReport` when it
+    was made already (it is made here otherwise). Returns the metrics.
     """
     import lstm_strategies.reports.plots as report_plots
-    from lstm_strategies.strategies.registry import strategy_class
-
-    cfg = result.config
-    cls = strategy_class(cfg.strategy.name)
+    cfg, cls = result.config, result.strategy
     tearsheet = cfg.report.tearsheet if tearsheet is None else tearsheet
     periods = int(result.calendar.days_per_year)
     returns, benchmark = result.returns, result.benchmark
-    metrics = build_metrics(result)
+    report = report or RunReport.of(result)
+    metrics = report.to_dict()
     with output_folder(out, "backtest report") as tmp:
         frame = pd.DataFrame({"strategy": returns, "benchmark": benchmark})
         if result.baseline is not None:
@@ -97,22 +86,22 @@ def write_report(result, out: str | Path, tearsheet: bool | None = None) -> dict
                                                                       benchmark, result.baseline)))
         figures += cls.report_figures(result, tmp)
         if tearsheet:
-            _write_tearsheet(tmp / "tearsheet.html", result, metrics, figures, cls.metrics, periods)
+            _write_tearsheet(tmp / "tearsheet.html", result, report, figures, periods)
         atomic_write_text(tmp / "metrics.json", json.dumps(metrics, indent=2))
     return metrics
 
 
-def _write_tearsheet(path: Path, result, metrics: dict, figures: list, declared, periods: int) -> None:
+def _write_tearsheet(path: Path, result, report: RunReport, figures: list, periods: int) -> None:
     """QuantStats' page plus the plugin's section (or the section alone when no position was ever held)."""
     import lstm_strategies.reports.tearsheet as tearsheet
 
-    title = _title(result)
-    plugin = tearsheet.section(metrics, declared, figures)
+    title = report.title
+    plugin = tearsheet.section(report, figures)
     returns = result.returns
     if returns.std() == 0 or len(returns) < 2:
         note = ("The strategy held no position over the scored period: every daily return is zero, so "
                 f"QuantStats' ratios are undefined and its tearsheet is not drawn. Exposure "
-                f"{metrics.get('exposure', 0):.0%}; orders {metrics.get('orders', 0)}.")
+                f"{report.trading.exposure or 0:.0%}; orders {report.trading.orders}.")
         atomic_write_text(path, tearsheet.standalone(title, plugin, note))
         return
     qs = quantstats()
