@@ -11,7 +11,7 @@ import pandas as pd
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from lstm_strategies.core.atomic import name_problem
-from lstm_strategies.core.declarations import OneOf
+from lstm_strategies.core.declarations import OneOf, Range
 from lstm_strategies.data.calendar import CALENDARS
 
 
@@ -63,10 +63,10 @@ class BacktestSection(BaseModel):
 
     model_config = STRICT
     start: DateText | None = None
-    cash: float = Field(100_000.0, gt=0, le=MAX_CASH)
-    commission: float = Field(0.001, ge=0, lt=0.1)
-    slippage: float = Field(0.0005, ge=0, lt=0.1)
-    borrow_rate: float = Field(0.0, ge=0, lt=1.0)
+    cash: Annotated[float, Range(0, MAX_CASH, low_open=True)] = 100_000.0
+    commission: Annotated[float, Range(0, 0.1, high_open=True)] = 0.001
+    slippage: Annotated[float, Range(0, 0.1, high_open=True)] = 0.0005
+    borrow_rate: Annotated[float, Range(0, 1, high_open=True)] = 0.0
     allow_rejected_orders: bool = False
 
 
