@@ -38,8 +38,9 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-__all__ = ["RiskSpec", "default_spec", "standardised_returns", "residual_pool_bounds", "fhs_quantiles",
-           "parametric_quantiles", "t_unit_var_es", "forecast_risk", "null_sampler", "to_price_loss", "RISK_COLUMNS"]
+__all__ = ["RISK_COLUMNS", "RiskSpec", "default_spec", "fhs_quantiles", "forecast_risk", "null_sampler",
+           "parametric_quantiles", "pool_quantiles", "residual_pool_bounds", "select_rows", "standardised_returns",
+           "t_unit_var_es", "to_price_loss"]
 
 DAY_NS = 86_400 * 1_000_000_000
 #: the loss columns of :func:`forecast_risk` (positive losses, log-return units)
@@ -322,6 +323,17 @@ def forecast_risk(variance: pd.Series, returns: pd.Series, spec: RiskSpec = Risk
     out.attrs["spec"] = spec
     out.attrs["pool"] = (z, lo, hi)
     out.attrs["ref_pool"] = ref_pool
+    return out
+
+
+def select_rows(risk: pd.DataFrame, mask) -> pd.DataFrame:
+    """Rows of a :func:`forecast_risk` frame with its pools kept aligned (for :func:`null_sampler`)."""
+    mask = np.asarray(mask, dtype=bool)
+    out = risk[mask].copy()
+    z, lo, hi = risk.attrs["pool"]
+    ref = risk.attrs.get("ref_pool")
+    out.attrs = {**risk.attrs, "pool": (z, lo[mask], hi[mask]),
+                 "ref_pool": None if ref is None else (ref[0], ref[1][mask], ref[2][mask])}
     return out
 
 
