@@ -114,7 +114,6 @@ def forecast_risk(forecaster, df: pd.DataFrame, horizon: int = 1, spec: RiskSpec
         in_sample = bool(check(first[0], allow_in_sample))
         train_end = getattr(forecaster, "train_end", None)
         if train_end is not None:
-            pool_days = int(((full.index <= utc_timestamp(train_end) + pd.Timedelta("1D"))
-                             & np.isfinite(full["variance"].to_numpy())).sum())
+            pool_days = int(((full.index <= utc_timestamp(train_end)) & np.isfinite(full["variance"].to_numpy())).sum())
     out.attrs.update(in_sample=in_sample, in_sample_pool_days=pool_days)
     return out
