@@ -19,6 +19,7 @@ import math
 from pathlib import Path
 
 from lstm_strategies.core.declarations import Metric
+from lstm_strategies.reports.risk_section import risk_section
 
 STYLE = ("<style>.lstm-s{margin:0 0 30px}.lstm-s h2{font-size:18px;margin:18px 0 8px}"
          ".lstm-s table{width:auto;min-width:420px;margin:0 0 14px}"
@@ -103,6 +104,7 @@ def section(metrics: dict, declared: tuple[Metric, ...], figures: list[tuple[str
                 " / ".join(_pct(weight.get(k)) for k in ("mean", "p95", "max")) if weight else "")]
     parts.append('<div class="grid">' + _table("Decision metrics", rows) + _table("Tests", tests)
                  + _table("Costs and trading", trading) + "</div>")
+    parts.append(risk_section(metrics))  # issue #30: the decision.risk block's verdicts, when a strategy reports one
     parts += [_figure(title, path) for title, path in figures]
     prov = metrics.get("provenance") or {}
     window = prov.get("model_train_window")
