@@ -33,7 +33,7 @@ def test_section_html_escapes_and_embeds(tmp_path):
     risk = forecast_risk(var, ret, RiskSpec(window=100, min_residuals=100))
     risk["ret"] = ret
     path = risk_figure(risk, tmp_path / "risk.png", "BTC <test>: VaR and ES")
-    html = risk_section(metrics(short={**GOOD, "zones": "2023:R14"}), [("risk <figure>", path)])
+    html = risk_section(metrics(short={**GOOD, "zones": "2023:R14", "red_years": 1}), [("risk <figure>", path)])
     assert "Risk forecasts against what happened" in html and "8.0 breaches expected per tail" in html
     assert "2024 yellow (7)" in html and "2023 red (14)" in html
     text = html.split("<img")[0]
