@@ -83,11 +83,12 @@ def shock_margin(expo1: pd.DataFrame, iv2: np.ndarray, up: float = 1.5, down: fl
 
 
 def scenario_es(A: float, B: float, C: float, iv2: float, f_h: float, rho: np.ndarray, dlogiv: np.ndarray,
-                level: float) -> float:
-    """The ES at ``level`` of the scenario losses of one day's book (floored at 0)."""
+                level: float, annual: float = ANN) -> float:
+    """The ES at ``level`` of the scenario losses of one day's book (floored at 0); ``annual`` turns a sum of
+    squared returns into the swap's variance points (365 / tenor * 1e4)."""
     if A == 0 and B == 0 and C == 0:
         return 0.0
-    loss = A * ANN * f_h * rho + B * iv2 * np.exp(2 * dlogiv) - C * iv2
+    loss = A * annual * f_h * rho + B * iv2 * np.exp(2 * dlogiv) - C * iv2
     q = np.quantile(loss, level)
     return max(loss[loss >= q].mean(), 0.0)
 
@@ -146,8 +147,72 @@ class ScenarioPool:
                     self.dlogiv.append(move)
         self.waiting.append((day, forecast_h, cum_r2, iv))
 
-    def es(self, A: float, B: float, C: float, iv2: float, forecast_h: float, level: float) -> float:
+    def es(self, A: float, B: float, C: float, iv2: float, forecast_h: float, level: float,
+           annual: float = ANN) -> float:
         """The ES collateral of a book with exposures ``(A^h, B^h, C)`` (NaN while too few scenarios)."""
         if len(self.rho) < self.min_scenarios or not (math.isfinite(forecast_h) and math.isfinite(iv2)):
             return math.nan
-        return scenario_es(A, B, C, iv2, forecast_h, np.array(self.rho), np.array(self.dlogiv), level)
+        return scenario_es(A, B, C, iv2, forecast_h, np.array(self.rho), np.array(self.dlogiv), level, annual)
+
+
+class BookCollateral:
+    """A variance-swap strategy's ES collateral day by day (``collateral = "es"`` in ``variance_base``).
+
+    It reads the collateral forecaster's ``es_horizon``-day variance at each day's close from its own
+    :class:`~lstm_strategies.trading.indicators.VolatilityForecast` (every bar: the scenarios need the days
+    before the run's start), keeps the :class:`ScenarioPool` and gives the book's margin after the day's marks
+    and entries: the ES of the live swaps' exposures, or the shock margin while fewer than
+    ``es_min_scenarios`` scenarios exist (counted). The shock margin and the loss over it are kept beside it.
+    """
+
+    def __init__(self, strategy, data):
+        from lstm_strategies.core.errors import ConfigError
+        from lstm_strategies.trading.indicators import VolatilityForecast
+
+        p = strategy.p
+        if not getattr(strategy, "es_collateral_supported", False):
+            raise ConfigError(f"{strategy.name}: collateral = \"es\" is defined for variance swaps (a book of two "
+                              "risk factors, trading/variance_margin.py); use collateral = \"shock\" here")
+        spec = p.collateral_forecaster or strategy.forecast.forecaster
+        kwargs = dict(p.collateral_forecaster_params or {}) if isinstance(spec, str) else None
+        self.forecast = VolatilityForecast(data, forecaster=spec, forecaster_params=kwargs, inputs=p.inputs,
+                                           calendar=p.calendar, horizon=int(p.es_horizon), allow_in_sample=True)
+        self.strategy, self.level = strategy, float(p.es_level)
+        self.horizon = int(p.es_horizon)
+        self.pool = ScenarioPool(self.horizon, int(p.es_window), int(p.es_min_scenarios))
+        self._today = (None, math.nan, math.nan)
+        self._shock, self._shock_prev = 0.0, 0.0
+        self.es_days = self.shock_days = 0
+        self.es_sum = self.shock_sum = 0.0
+
+    def add_day(self, day: int, cum_r2: float, iv_points: float) -> None:
+        """Each day's close (also before the run's start): the forecast, the realised sum, the implied vol."""
+        forecast = float(self.forecast.var[0])
+        self.pool.add_day(day, forecast, cum_r2, iv_points)
+        self._today = (day, forecast, iv_points)
+
+    def margin(self, day: int) -> float:
+        """The book's collateral after today's marks and entries (ledger units: variance points)."""
+        s = self.strategy
+        shock = s.ledger.margin()
+        _, forecast, iv = self._today
+        A, B, C = book_exposures([(pos.quantity, day - pos.opened) for pos in s.ledger.live], self.horizon, s.tenor)
+        es = self.pool.es(A, B, C, iv * iv, forecast, self.level, s.annual)
+        self._shock = shock
+        if math.isnan(es):
+            self.shock_days += 1
+            return shock
+        self.es_days += 1
+        self.es_sum += es
+        self.shock_sum += shock
+        return es
+
+    def row(self, held: float) -> dict:
+        """The shock margin and the held loss over yesterday's shock margin, for the day's book row."""
+        over = -held / self._shock_prev if held < 0 and self._shock_prev > 0 else 0.0
+        self._shock_prev = self._shock
+        return {"shock_margin": self._shock, "shock_loss_over_margin": over}
+
+    def summary(self) -> dict:
+        return {"collateral": "es", "es_days": self.es_days, "days_on_shock_margin": self.shock_days,
+                "es_over_shock_mean": self.es_sum / self.shock_sum if self.shock_sum > 0 else None}
