@@ -89,3 +89,15 @@ def test_a_form_without_a_calibrated_constant_is_refused(bars):
     fixed = run_backtest(config(form="fixed", constant=0.2), bars).extras["book"]
     assert fixed["leverage"].nunique() == 1
     assert fixed["leverage"].iloc[0] == pytest.approx(float(LV.leverage_for_distance(0.2, LV.Venue())))
+
+
+def test_the_shipped_configs_validate():
+    from lstm_strategies.api import load_config
+
+    for name, forecaster in (("btc_leveraged_perp_lstm_iv", "lstm_iv"), ("eth_leveraged_perp_lstm_iv", "lstm_iv"),
+                             ("btc_leveraged_perp_log_har", "log_har")):
+        config = load_config(f"backtests/{name}.toml")
+        assert config.strategy.name == "leveraged_perp" and config.strategy.forecaster == forecaster
+    assert load_config("backtests/eth_leveraged_perp_lstm_iv.toml").strategy.params["mmr"] == 0.005
+    margin = load_config("backtests/btc_variance_ladder_es_margin.toml")
+    assert margin.strategy.params["collateral"] == "es"
