@@ -29,6 +29,7 @@ $LSTM_STRATEGIES_DATA (default ../shared/data); BTC and ETH ship with the packag
     python benchmarks/decision_race.py --part decisions    # the backtests alone
     python benchmarks/decision_race.py --report-only       # tables and goal lines from the saved CSVs
     python benchmarks/decision_race.py --part variance     # trading variance against DVOL (variance_race.py)
+    python benchmarks/decision_race.py --part risk         # VaR/ES, leverage, collateral (risk_race.py)
 
 Runs go through the sweep executors (both cores, or a Ray cluster with --executor ray --address).
 Self-refitting folds are trained first (about 9 folds x 3 assets; cached afterwards in
@@ -215,9 +216,14 @@ def main() -> None:
 
         variance_main(rest)
         return
+    if chosen.part == "risk":  # issue #30, its own options: benchmarks/risk_race.py
+        from risk_race import main as risk_main
+
+        risk_main(rest)
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--assets", nargs="+", default=["btc", "eth", "sol"])
-    parser.add_argument("--part", choices=["all", "accuracy", "decisions", "variance"], default="all",
+    parser.add_argument("--part", choices=["all", "accuracy", "decisions", "variance", "risk"], default="all",
                         help="accuracy: the QLIKE tables and the race with implied vol; decisions: the backtests; "
                              "variance: trading variance against DVOL (BTC and ETH, its own options)")
     parser.add_argument("--workers", type=int, default=None)

@@ -10,7 +10,8 @@ from lstm_strategies.core.registry import Registry
 
 #: modules of the built-in strategies (imported on the first lookup of a name)
 BUILTIN_MODULES = tuple(f"lstm_strategies.strategies.{m}" for m in (
-    "buy_and_hold", "vol_target", "option_hedge", "put_overlay", "variance_swap", "hedged_straddle"))
+    "buy_and_hold", "vol_target", "option_hedge", "put_overlay", "variance_swap", "hedged_straddle",
+    "leveraged_perp"))
 
 #: strategy name used in configs -> class, filled by the classes themselves when they are defined
 STRATEGIES: Registry = Registry("strategy", "lstm_strategies.strategies.ForecastStrategy", BUILTIN_MODULES)

@@ -112,6 +112,12 @@ class _VarianceStrategy(_OptionStrategy):
     shock_up, shock_down : float
         Collateral: a short holds the loss of an implied-volatility jump to ``shock_up`` times its level
         over the remaining life, a long that of a fall to ``shock_down`` times.
+    collateral : {"shock", "es"}
+        The book's collateral: the implied shock above, or (swaps) the expected shortfall at ``es_level`` of
+        the held book's ``es_horizon``-day loss from the forecast (joint FHS scenarios of the realised-to-
+        forecast variance ratio and the implied move of the last ``es_window`` days, at least
+        ``es_min_scenarios``; :mod:`lstm_strategies.trading.variance_margin`), by ``collateral_forecaster``
+        (default: the book's own; the race uses the LSTM-IV). The shock margin holds until enough scenarios exist.
     """
 
     class Params(_OptionStrategy.Params):
@@ -132,6 +138,13 @@ class _VarianceStrategy(_OptionStrategy):
         shock_up: Annotated[float, Range(1, 10)] = 1.5
         shock_down: Annotated[float, Range(0, 1)] = 0.7
         rebalance: Annotated[str, OneOf("daily")] = "daily"
+        collateral: Annotated[str, OneOf("shock", "es")] = "shock"
+        es_horizon: WholePositive = 7
+        es_level: Annotated[float, Range(0.5, 1, low_open=True, high_open=True)] = 0.975
+        es_window: WholePositive = 500
+        es_min_scenarios: WholePositive = 100
+        collateral_forecaster: str | None = None
+        collateral_forecaster_params: dict | None = None
 
         @model_validator(mode="after")
         def _complete(self):
@@ -158,6 +171,11 @@ class _VarianceStrategy(_OptionStrategy):
         self.trades: list[dict] = []
         self.days_without_implied = 0
         self.days_without_forecast = 0
+        self.es_collateral = None
+        if self.p.collateral == "es":  # issue #30: the book's ES (trading/variance_margin.py)
+            from lstm_strategies.trading.variance_margin import BookCollateral
+
+            self.es_collateral = BookCollateral(self, self.data)
 
     @classmethod
     def baseline(cls, params: dict, records: pd.DataFrame):
@@ -204,10 +222,11 @@ class _VarianceStrategy(_OptionStrategy):
         """Book the day's P&L (``held``: on the positions held at the previous close, hedges included;
         ``entry``: today's new positions marked at mid, i.e. their spread and fees), gross and margin; the
         largest loss on held positions relative to the margin they held; fail loudly when the account is gone."""
-        margin = self.ledger.margin()
+        margin = self.ledger.margin() if self.es_collateral is None else self.es_collateral.margin(day)
         loss_over_margin = -held / self._margin_prev if held < 0 and self._margin_prev > 0 else 0.0
         self.book.append({"day": day_stamp(day), "pnl": held + entry, "gross": self.ledger.gross(), "margin": margin,
-                          "loss_over_margin": loss_over_margin})
+                          "loss_over_margin": loss_over_margin,
+                          **({} if self.es_collateral is None else self.es_collateral.row(held))})
         self._margin_prev = margin
         self.ledger.check_capital(self.equity(), capital_cash, day_stamp(day).date(), f"{self.name} ({self.p.rule})",
                                   "Trade a smaller notional (vega_budget / notional) or a lower max_multiple, or "
@@ -226,7 +245,8 @@ class _VarianceStrategy(_OptionStrategy):
                 "cash_settled_positions": len(self.ledger.live) + len(self.ledger.closed),
                 "option_fees": self.ledger.fees * self.ledger.cash_per_unit,
                 "option_spread": self.ledger.spread * self.ledger.cash_per_unit,
-                "implied_source": None if self._implied is None else self._implied.source}
+                "implied_source": None if self._implied is None else self._implied.source,
+                **({} if self.es_collateral is None else {"es_collateral": self.es_collateral.summary()})}
 
     @staticmethod
     def daily_frame(result) -> pd.DataFrame:
@@ -252,6 +272,9 @@ class _VarianceStrategy(_OptionStrategy):
         out = mtm_metrics(daily, trades, result.calendar.days_per_year)
         out["largest_loss_over_margin"] = float(daily["loss_over_margin"].max()) if len(daily) else None
         out["days_losing_more_than_margin"] = int((daily["loss_over_margin"] > 1.0).sum())
+        if "shock_loss_over_margin" in daily:  # collateral = "es": the shock margin's count beside it
+            out.update(result.extras.get("es_collateral") or {},
+                       days_losing_more_than_shock_margin=int((daily["shock_loss_over_margin"] > 1.0).sum()))
         return out
 
     settled_costs = (Metric("costs.option_fees", "option fees paid beside the broker", "money"),

@@ -34,6 +34,8 @@ class VarianceSwapStrategy(_VarianceStrategy):
     """
 
     name = "variance_swap"
+    #: the book's ES collateral (collateral = "es") is defined for swaps (trading/variance_margin.py)
+    es_collateral_supported = True
     metrics = (*shared_metrics("cap"),
                *(Metric(f"decision.points.{key}", f"{label} (var pts)", "count", "higher",
                         headline=key == "pnl_per_year", column=f"{key}_points")
@@ -58,6 +60,8 @@ class VarianceSwapStrategy(_VarianceStrategy):
             r = math.log(self.data.close[0] / self.data.close[-1])
             self._cum_r2 += r * r
         day = self.day_ending()
+        if day is not None and self.es_collateral is not None:  # every day: the scenarios need the history
+            self.es_collateral.add_day(day, self._cum_r2, self.implied_now() * 100.0)
         if day is not None and self.trading():
             self.on_day(day)
         self.record(value=self.equity(), implied_vol=self.implied_now(), notional=self.ledger.gross())

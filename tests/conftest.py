@@ -169,3 +169,16 @@ def variance_config(strategy: str = "variance_swap", params: dict | None = None,
         "backtest": {"start": "2023-01-01", "cash": 100_000, **backtest},
         "strategy": {"name": strategy, "forecaster": forecaster, "params": params},
         "report": {"baselines": baselines, "tearsheet": False}})
+
+
+def make_report(strategy, decision: dict, **fields):
+    """A RunReport built by hand (the tearsheet's renderers read only what it holds): empty statistics, the given
+    strategy class and decision block."""
+    from lstm_strategies.reports.run_report import Costs, Performance, Provenance, RunReport, Trading
+
+    performance = Performance(**dict.fromkeys(("sharpe", "sortino", "cagr", "volatility", "max_drawdown", "cvar_95",
+                                               "calmar", "total_return", "first_day", "last_day")), days=0)
+    base = dict(name="x", strategy=strategy, performance=performance, trading=Trading(None, 0, 0),
+                costs=Costs(0.0, 0.0, 0.0), borrowing={}, decision=decision, baseline=None, versus_buy_and_hold={},
+                warnings=(), provenance=Provenance({}, "0", 365, "x", {}, {}), title="x")
+    return RunReport(**{**base, **fields})

@@ -195,7 +195,7 @@ def test_a_clean_environment_cannot_import_strategies(tmp_path):
     assert out.stdout.strip() == "None"
     ok = subprocess.run([sys.executable, "-c", "import lstm_strategies.strategies as s; print(len(s.STRATEGIES))"],
                         cwd=tmp_path, capture_output=True, text=True, check=True)
-    assert ok.stdout.strip() == "8"
+    assert ok.stdout.strip() == "9"
 
 
 def test_documented_commands_never_write_into_the_package():

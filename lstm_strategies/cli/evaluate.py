@@ -74,6 +74,10 @@ def evaluate_cli(args) -> None:
     if implied is not None:
         report_implied(ev, implied.attrs.get("source", args.implied), out)
     print(f"wrote {out}/evaluation.md, evaluation_*.csv, forecasts_*.csv and forecast_vs_realized_*.png")
+    if args.risk:  # issue #30: VaR/ES backtests of the same forecasters (research/risk_evaluation.py)
+        from lstm_strategies.research.risk_evaluation import risk_cli
+
+        risk_cli(args, df, implied, chosen, out)
 
 
 def add_commands(sub, command) -> None:
@@ -95,5 +99,9 @@ def add_commands(sub, command) -> None:
     ev.add_argument("--mcs-reps", type=int, default=1000, help="MCS bootstrap replications")
     ev.add_argument("--mcs-block", type=int, default=10, help="MCS bootstrap block length (days)")
     ev.add_argument("--seed", type=int, default=0, help="seed of the MCS bootstrap")
+    ev.add_argument("--risk", action="store_true",
+                    help="also backtest each forecaster's 1- and 7-day VaR/ES (filtered historical simulation of its "
+                         "own residuals): risk_1d.csv, risk_7d.csv, risk_fz0_dm.csv, risk_by_year.csv")
+    ev.add_argument("--risk-sims", type=int, default=1000, help="with --risk, draws of the Acerbi-Szekely Z2 test")
     ev.add_argument("--out", default="backtests/output/evaluation", help="output folder")
     ev.set_defaults(func=evaluate_cli)

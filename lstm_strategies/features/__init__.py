@@ -10,6 +10,7 @@ from lstm_strategies.features.realized import (
     feature_matrix,
     forecast_origins,
     forward_realized_variance,
+    forward_return,
     forward_variance_matrix,
     garman_klass_variance,
     log_returns,
@@ -21,6 +22,6 @@ from lstm_strategies.features.realized import (
 )
 
 __all__ = ["FEATURE_NAMES", "HAR_FEATURES", "StreamingFeatures", "feature_frame", "feature_lookback", "feature_matrix",
-           "forecast_origins", "forward_realized_variance", "forward_variance_matrix", "garman_klass_variance",
-           "log_returns", "parkinson_variance", "realized_variance", "rogers_satchell_variance", "squared_returns",
-           "target_ends"]
+           "forecast_origins", "forward_realized_variance", "forward_return", "forward_variance_matrix",
+           "garman_klass_variance", "log_returns", "parkinson_variance", "realized_variance",
+           "rogers_satchell_variance", "squared_returns", "target_ends"]

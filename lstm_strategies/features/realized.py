@@ -113,6 +113,27 @@ def forward_realized_variance(df: pd.DataFrame, days: float, calendar: str | Cal
     return pd.Series(target, index=df.index, name=f"rv_next_{days}d")
 
 
+def forward_return(df: pd.DataFrame, days: float, calendar: str | Calendar = "crypto") -> pd.Series:
+    """Target: the log return from each bar's close to the close ``days`` days later (the twin of
+    :func:`forward_realized_variance`, the same window: crypto ``(t, t + days * 24h]`` ending at the last
+    bar inside it, equity the next ``days`` trading days' bars). NaN where the data ends first."""
+    cal = get_calendar(calendar)
+    close = df["close"].to_numpy(dtype="float64")
+    n = len(df)
+    target = np.full(n, np.nan)
+    if cal.time_based:
+        span = pd.Timedelta(days=days).value
+        ts = df.index.as_unit("ns").asi8
+        end = np.searchsorted(ts, ts + span, side="right") - 1
+        target = np.log(close[end] / close)
+        target[ts + span > ts[-1]] = np.nan
+    else:
+        bars = int(round(days * cal.bars_per_day(_step(df))))
+        if n > bars:
+            target[: n - bars] = np.log(close[bars:] / close[: n - bars])
+    return pd.Series(target, index=df.index, name=f"ret_next_{days}d")
+
+
 def forward_variance_matrix(df: pd.DataFrame, horizons, calendar: str | Calendar = "crypto") -> np.ndarray:
     """Targets of a term structure: one column of :func:`forward_realized_variance` per horizon."""
     return np.column_stack([forward_realized_variance(df, h, calendar).to_numpy() for h in horizons])

@@ -315,6 +315,15 @@ class Forecaster(ABC):
         cols |= {f"vol_{lab}": vol[:, j] for j, lab in enumerate(self.horizon_labels)}
         return pd.DataFrame(cols, index=df.index)
 
+    def forecast_risk(self, df: pd.DataFrame, horizon: int = 1, spec=None, start=None, end=None,
+                      allow_in_sample: bool = False) -> pd.DataFrame:
+        """h-day VaR and ES, long and short, at each day's close from ``start`` on (filtered historical
+        simulation of this forecaster's own standardised returns): :func:`lstm_strategies.forecasters.risk.
+        forecast_risk`, whose docstring says which origins, pools and fallbacks."""
+        from lstm_strategies.forecasters.risk import forecast_risk
+
+        return forecast_risk(self, df, horizon, spec, start=start, end=end, allow_in_sample=allow_in_sample)
+
     # -- term structure ------------------------------------------------------------------------
     def annualise(self, var: np.ndarray) -> np.ndarray:
         """Annualised volatility of each horizon's variance (last axis = horizons)."""

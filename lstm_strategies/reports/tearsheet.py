@@ -19,6 +19,7 @@ import math
 from pathlib import Path
 
 from lstm_strategies.core.declarations import Metric
+from lstm_strategies.reports.risk_section import risk_section
 
 STYLE = ("<style>.lstm-s{margin:0 0 30px}.lstm-s h2{font-size:18px;margin:18px 0 8px}"
          ".lstm-s table{width:auto;min-width:420px;margin:0 0 14px}"
@@ -154,6 +155,7 @@ def section(report, figures: list[tuple[str, Path]]) -> str:
     parts += [f'<div class="warn">warning: {_e(w)}</div>' for w in report.warnings]
     parts.append('<div class="grid">' + _table("Decision metrics", _decision_rows(report))
                  + _table("Tests", _test_rows(report)) + _table("Costs and trading", _cost_rows(report)) + "</div>")
+    parts.append(risk_section(report.to_dict()))  # the strategy's VaR/ES verdicts (decision.risk), when it has them
     parts += [_figure(title, path) for title, path in figures]
     parts.append(_table("Provenance", _provenance_rows(report)))
     parts.append("</div><hr>")

@@ -201,8 +201,21 @@ def mtm_metrics(daily: pd.DataFrame, trades: pd.DataFrame, days_per_year: float 
     """
     x = daily["pnl"].astype("float64")
     n = len(x)
-    w = trades["w"] if len(trades) else pd.Series(dtype="float64")
-    done = trades[(trades["w"] != 0) & trades["payoff"].notna()] if len(trades) else trades
+    out = {**_pnl_metrics(x, days_per_year), **_trade_metrics(trades),
+           "days_in_market": float((daily["gross"] > 1e-12).mean()) if n else None,
+           "peak_margin": float(daily["margin"].max()) if n and "margin" in daily else None, "days": int(n)}
+    return {key: out[key] for key in MTM_KEYS}
+
+
+#: the keys of :func:`mtm_metrics`, in the order metrics.json has always shown them
+MTM_KEYS = ("sharpe_mtm", "sortino_mtm", "pnl_per_year", "pnl_per_trade", "hit_rate", "days_traded", "days_in_market",
+            "mean_multiple", "worst_30d", "worst_30d_over_annual_pnl", "worst_trade", "cvar_95_mtm", "max_drawdown",
+            "peak_margin", "stress", "trades", "trades_settled", "trades_open_at_end", "decision_days", "days")
+
+
+def _pnl_metrics(x: pd.Series, days_per_year: float) -> dict:
+    """The daily P&L's part of :func:`mtm_metrics`: risk-adjusted returns, tails, drawdown, stress windows."""
+    n = len(x)
     sd = float(x.std(ddof=1)) if n > 1 else math.nan
     down = math.sqrt(float(np.mean(np.minimum(x.to_numpy(), 0.0) ** 2))) if n else math.nan
     annual = float(x.mean() * days_per_year) if n else math.nan
@@ -214,19 +227,26 @@ def mtm_metrics(daily: pd.DataFrame, trades: pd.DataFrame, days_per_year: float 
         "sharpe_mtm": float(x.mean() / sd * root) if sd and sd > 0 else None,
         "sortino_mtm": float(x.mean() / down * root) if down and down > 0 else None,
         "pnl_per_year": annual,
-        "pnl_per_trade": float(done["payoff"].mean()) if len(done) else None,
-        "hit_rate": float((done["payoff"] > 0).mean()) if len(done) else None,
-        "days_traded": float((w != 0).mean()) if len(w) else None,
-        "days_in_market": float((daily["gross"] > 1e-12).mean()) if n else None,
-        "mean_multiple": float(w.abs().mean()) if len(w) else None,
         "worst_30d": worst30,
         "worst_30d_over_annual_pnl": -worst30 / annual if annual > 0 and worst30 == worst30 else None,
-        "worst_trade": float(done["payoff"].min()) if len(done) else None,
         "cvar_95_mtm": float(x[x <= q].mean()) if n else None,
         "max_drawdown": float((cum - cum.cummax()).min()) if n else None,
-        "peak_margin": float(daily["margin"].max()) if n and "margin" in daily else None,
         "stress": _stress(x),
+    }
+
+
+def _trade_metrics(trades: pd.DataFrame) -> dict:
+    """The trades' part of :func:`mtm_metrics`: per settled trade, hit rate, multiples, counts."""
+    w = trades["w"] if len(trades) else pd.Series(dtype="float64")
+    done = trades[(trades["w"] != 0) & trades["payoff"].notna()] if len(trades) else trades
+    settled = len(done) > 0
+    return {
+        "pnl_per_trade": float(done["payoff"].mean()) if settled else None,
+        "hit_rate": float((done["payoff"] > 0).mean()) if settled else None,
+        "days_traded": float((w != 0).mean()) if len(w) else None,
+        "mean_multiple": float(w.abs().mean()) if len(w) else None,
+        "worst_trade": float(done["payoff"].min()) if settled else None,
         "trades": int((w != 0).sum()), "trades_settled": int(len(done)),
         "trades_open_at_end": int(((w != 0) & trades["payoff"].isna()).sum()) if len(trades) else 0,
-        "decision_days": int(len(w)), "days": int(n),
+        "decision_days": int(len(w)),
     }
