@@ -129,6 +129,8 @@ def compare(configs: list[str | Path | BacktestConfig], out: str | Path, data: s
     from lstm_strategies.core.atomic import check_destination, child, output_folder
     from lstm_strategies.reports.write import print_summary, write_comparison, write_report
 
+    if isinstance(configs, (str, Path, BacktestConfig)) or not len(configs):
+        raise ConfigError(f"compare({configs!r}): give a list of one or more configs (TOML paths or BacktestConfig)")
     loaded = [c if isinstance(c, BacktestConfig) else load_config(c) for c in configs]  # all checked first
     names = [c.name for c in loaded]
     if len(set(names)) != len(names):

@@ -43,3 +43,33 @@ def test_a_result_exposes_returns_records_and_metrics():
     assert {"forecast_vol", "weight", "target_weight"} <= set(result.records.columns)
     assert result.metrics["decision"]["target_vol"] == 0.4
     assert list(result.summary().index)[0] == config.name
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    (lambda: load_config(ROOT / "backtests" / "btc_vol_target_ewma.toml", forecaster_params=None),
+     r"override forecaster_params = None: give a dict of parameters"),
+    (lambda: load_config(ROOT / "backtests" / "btc_vol_target_ewma.toml", strategy_params="notadict"),
+     r"override strategy_params = 'notadict': give a dict"),
+    (lambda: load_config(123), r"load_config\(123\): give a TOML file's path or a dict of its tables"),
+])
+def test_api_entries_refuse_wrong_types_with_one_clear_error(call, message):
+    with pytest.raises(ConfigError, match=message):
+        call()
+
+
+def test_compare_needs_configs(tmp_path):
+    from lstm_strategies.api import compare
+
+    with pytest.raises(ConfigError, match=r"compare\(\[\]\): give a list of one or more configs"):
+        compare([], tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_run_on_a_frame_keeps_the_configs_data_window():
+    from lstm_strategies.data.datasets import load_dataset
+
+    config = load_config(ROOT / "backtests" / "btc_vol_target_ewma.toml",
+                         **{"data.start": "2021-10-01", "data.end": "2022-02-28", "report.baselines": False})
+    result = run(config, data=load_dataset("btc_usdt_1h"))
+    assert str(result.backtest.data.index[-1]) == "2022-02-28 23:00:00+00:00"
+    assert str(result.backtest.data.index[0]) == "2021-10-01 00:00:00+00:00"

@@ -20,6 +20,8 @@ def apply_overrides(raw: dict, overrides: dict, path: str = "<dict>") -> dict:
     :func:`validate_config`."""
     import copy
 
+    if not isinstance(overrides, dict):
+        raise ConfigError(f"{path}: overrides must be keyword arguments or a dict, got {type(overrides).__name__}")
     raw = copy.deepcopy(raw)
     strat = raw.setdefault("strategy", {})
     strat.setdefault("params", {})
@@ -38,6 +40,9 @@ def apply_overrides(raw: dict, overrides: dict, path: str = "<dict>") -> dict:
         elif key.startswith("forecaster_params."):
             strat["forecaster_params"][key.split(".", 1)[1]] = value
         elif key in ("strategy_params", "forecaster_params"):
+            if not isinstance(value, dict):
+                raise ConfigError(f"{path}: override {key} = {value!r}: give a dict of parameters (an empty one for "
+                                  f"none), e.g. {key}={{'lam': 0.97}}")
             strat["params" if key == "strategy_params" else key] = dict(value)
         else:
             table, name = _override_target(key, path)
