@@ -38,7 +38,16 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import pandas as pd
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from lstm_strategies.core.atomic import name_problem
 from lstm_strategies.core.declarations import OneOf
@@ -48,21 +57,28 @@ from lstm_strategies.market.exogenous import check_config_inputs, load_config_in
 
 
 def _date_text(value: Any) -> str:
-    """A date from TOML (a date, or a string pandas parses); integers and junk are refused."""
-    if isinstance(value, _dt.datetime):
-        return value.isoformat()
-    if isinstance(value, _dt.date):
+    """A date from TOML (a date, or ISO text: :func:`~lstm_strategies.core.dates.parse_date`); integers and junk
+    are refused."""
+    from lstm_strategies.core.dates import parse_date
+
+    if isinstance(value, (_dt.date, _dt.datetime)):
         return value.isoformat()
     if not isinstance(value, str):
         raise ValueError(f"{value!r} is not a date; write it as \"YYYY-MM-DD\"")
-    try:
-        pd.Timestamp(value)
-    except (ValueError, TypeError):
-        raise ValueError(f"{value!r} is not a date; write it as \"YYYY-MM-DD\"") from None
+    parse_date(value, "")
     return value
 
 
 DateText = Annotated[str, BeforeValidator(_date_text)]
+
+
+def _time_zone(value: str) -> str:
+    """An IANA time zone name (``Europe/Berlin``, ``UTC``)."""
+    try:
+        pd.Timestamp("2000-01-01").tz_localize(value)
+    except (LookupError, ValueError, TypeError):
+        raise ValueError("is not a time zone; use an IANA name such as \"Europe/Berlin\" or \"UTC\"") from None
+    return value
 STRICT = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, frozen=True)
 #: the most cash a run may start with: far above any account, far below where float sums lose units
 MAX_CASH = 1e12
@@ -79,6 +95,10 @@ class DataSection(BaseModel):
     calendar: Annotated[str, OneOf(*CALENDARS)] = "crypto"
     #: implied-volatility series (shipped name or CSV path) for forecasters that declare that input
     implied: str | None = None
+    #: what the implied file's values are (default: read from them; a file they cannot decide is refused)
+    implied_units: Annotated[str, OneOf("percent", "fraction")] | None = None
+    #: time zone of the data file's naive intraday times (e.g. "Europe/Berlin"; times with an offset need none)
+    tz: Annotated[str, AfterValidator(_time_zone)] | None = None
 
     @model_validator(mode="after")
     def _one_source(self):
@@ -233,7 +253,7 @@ class BacktestConfig(ConfigFile):
         spec = override or data.file or data.dataset
         key = "--data" if override else ("[data] file" if data.file else "[data] dataset")
         try:
-            df = load_dataset(spec)
+            df = load_dataset(spec, tz=data.tz)
         except DataError as exc:
             raise ConfigError(f"{self.path}: {key} = {spec!r}: {exc}") from None
         attrs = dict(df.attrs)
@@ -251,7 +271,8 @@ class BacktestConfig(ConfigFile):
 
     def load_inputs(self) -> dict:
         """The exogenous series ``[data]`` names, by input (``{"implied_vol": Series}``); errors name the key."""
-        return load_config_inputs({"implied": self.data.implied}, self.path)
+        return load_config_inputs({"implied": self.data.implied}, self.path,
+                                  {"implied_vol": {"units": self.data.implied_units}})
 
 
 #: override names kept for sweeps written before configs were read as tables

@@ -17,6 +17,7 @@ import lstm_strategies.cli.evaluate as evaluate_commands
 import lstm_strategies.cli.runs as run_commands
 import lstm_strategies.cli.train as train_commands
 from lstm_strategies._version import __version__
+from lstm_strategies.cli.arguments import Parser, print_error, stderr_lines
 from lstm_strategies.core.errors import LSTMStrategiesError
 
 DESCRIPTION = """lstm-strategies: LSTM volatility forecasts for Backtrader, backtests and tearsheets.
@@ -46,7 +47,7 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="lstm-strategies", description=DESCRIPTION, formatter_class=_Formatter)
+    parser = Parser(prog="lstm-strategies", description=DESCRIPTION, formatter_class=_Formatter)
     parser.add_argument("--version", action="version", version=f"lstm-strategies {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -60,11 +61,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    with stderr_lines():  # an error line never continues a progress bar's line
+        return _run(args)
+
+
+def _run(args) -> int:
     try:
         args.func(args)
     except LSTMStrategiesError as exc:
-        sys.stdout.flush()
-        print(f"error: {exc}", file=sys.stderr)
+        print_error(str(exc))
         return 2
     except BrokenPipeError:
         # the reader (e.g. `| head`) went away: stop quietly, as Unix tools do
@@ -72,14 +77,12 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return 0
     except OSError as exc:  # the system refused a file operation the checks above did not foresee
-        sys.stdout.flush()
-        print(f"error: {exc.filename or ''}: {exc.strerror or exc}".replace("error: : ", "error: "), file=sys.stderr)
+        print_error(f"{exc.filename or ''}: {exc.strerror or exc}".removeprefix(": "))
         return 2
     except KeyboardInterrupt:
         print("\ninterrupted; outputs already written are complete (writes are atomic)", file=sys.stderr)
         return 130
     return 0
-
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+import lstm_strategies.cli.arguments as arg
 from lstm_strategies.core.atomic import atomic_write, atomic_write_text
 from lstm_strategies.data.calendar import get_calendar
 from lstm_strategies.research import evaluation
@@ -18,23 +19,41 @@ def _print(title: str, table: pd.DataFrame) -> None:
         print(table)
 
 
+def _check_window(args) -> pd.Timestamp:
+    """The first origin scored, once ``--start``/``--end`` and the models' training ends allow it (before any
+    data is read or forecast): a start inside a model's training window names ``--start``."""
+    from lstm_strategies.core.dates import parse_date
+    from lstm_strategies.core.errors import ConfigError
+    from lstm_strategies.forecasters.registry import make_forecaster
+
+    first = parse_date(args.start, "--start")
+    if args.end is not None and parse_date(args.end, "--end") < first:
+        raise ConfigError(f"--end {args.end} is before --start {args.start}: the scored window runs from --start "
+                          "to --end; swap them or pass a later --end")
+    make_forecaster("lstm", model=args.model).check_out_of_sample(first, knob="--start")
+    return first
+
+
 def evaluate_cli(args) -> None:
     """``lstm-strategies evaluate``: each table is written as soon as it is computed, so a late failure
     (or an interrupt) keeps what was done."""
     from lstm_strategies.core.atomic import claim_folder
     from lstm_strategies.data.datasets import load_dataset
+    from lstm_strategies.forecasters.registry import make_forecaster
 
-    out = claim_folder(args.out, "evaluation")
-    df = load_dataset(args.data)
+    first = _check_window(args)
     implied, chosen = None, None
     if args.implied:
         from lstm_strategies.market.implied import load_implied_vol
 
-        implied = load_implied_vol(args.implied)
-        chosen, note = implied_model(args.model, None if args.iv_model == "none" else args.iv_model,
-                                     pd.Timestamp(args.start, tz="UTC"))
+        chosen, note = implied_model(args.model, None if args.iv_model == "none" else args.iv_model, first)
+        if chosen:
+            make_forecaster("lstm_iv", model=chosen).check_out_of_sample(first, knob="--start")
+        implied = load_implied_vol(args.implied, units=args.implied_units)
         if note:
             print(f"note (lstm_iv): {note}")
+    out = claim_folder(args.out, "evaluation")
+    df = load_dataset(args.data, tz=args.tz)
     horizons, cal, frames, notes = evaluation.collect_forecasts(df, args.model, args.start, args.end,
                                                                 refit_every=args.refit_every, implied=implied,
                                                                 iv_model=chosen, progress=True)
@@ -81,19 +100,25 @@ def add_commands(sub, command) -> None:
     ev = command(sub, "evaluate", "out-of-sample forecast accuracy of the LSTM and the baselines, per horizon")
     ev.add_argument("--data", required=True, help="OHLCV file or shipped dataset (btc_usdt_1h)")
     ev.add_argument("--model", default="btc-1h", help="bundled model name or checkpoint folder")
-    ev.add_argument("--start", default="2022-01-01", help="first forecast origin scored")
-    ev.add_argument("--end", default=None, help="last forecast origin scored")
+    ev.add_argument("--start", type=arg.date, default="2022-01-01", help="first forecast origin scored (YYYY-MM-DD)")
+    ev.add_argument("--end", type=arg.date, default=None, help="last forecast origin scored (YYYY-MM-DD)")
     ev.add_argument("--refit-every", default=None,
                     help="also score the self-refitting LSTM, retrained every N months (e.g. 6M)")
     ev.add_argument("--implied", default=None,
                     help="an implied-vol series (btc_dvol_daily, eth_dvol_daily or a CSV): the forecasters that read "
                          "it join the race, and every forecaster is scored against it")
+    ev.add_argument("--implied-units", choices=["percent", "fraction"], default=None,
+                    help="units of the --implied file's values (default: read from its header or values; an "
+                         "ambiguous file is refused)")
+    ev.add_argument("--tz", type=arg.time_zone, default=None,
+                    help="time zone of naive timestamps in --data (e.g. Europe/Berlin or UTC)")
     ev.add_argument("--iv-model", default="auto",
                     help="with --implied, the LSTM-IV scored (auto: the bundled <model>-iv when the window starts "
                          "after its training; none: no LSTM-IV)")
-    ev.add_argument("--mcs-size", type=float, default=0.05, help="Model Confidence Set size")
-    ev.add_argument("--mcs-reps", type=int, default=1000, help="MCS bootstrap replications")
-    ev.add_argument("--mcs-block", type=int, default=10, help="MCS bootstrap block length (days)")
-    ev.add_argument("--seed", type=int, default=0, help="seed of the MCS bootstrap")
+    ev.add_argument("--mcs-size", type=arg.number(0, 1, low_open=True, high_open=True), default=0.05,
+                    help="Model Confidence Set size (a test size in (0, 1))")
+    ev.add_argument("--mcs-reps", type=arg.integer(10, 1_000_000), default=1000, help="MCS bootstrap replications")
+    ev.add_argument("--mcs-block", type=arg.integer(1, 1000), default=10, help="MCS bootstrap block length (days)")
+    ev.add_argument("--seed", type=arg.seed, default=0, help="seed of the MCS bootstrap")
     ev.add_argument("--out", default="backtests/output/evaluation", help="output folder")
     ev.set_defaults(func=evaluate_cli)

@@ -73,22 +73,34 @@ def _foreign_entries(out: Path) -> list[str]:
     listed = listed_files(out)
     if listed is None:
         return [e for e in entries if e != MARKER]
-    prefixes = {str(Path(f).parent.as_posix()) for f in listed}
-    prefixes |= {p.rsplit("/", k)[0] for p in list(prefixes) for k in range(1, p.count("/") + 1)}
-    foreign = []
+    return _unlisted(out, listed)
+
+
+def _ancestors(listed: set[str]) -> set[str]:
+    """Every folder (relative path) that holds a listed file, at any depth."""
+    folders = set()
+    for f in listed:
+        parts = f.split("/")[:-1]
+        folders |= {"/".join(parts[:k]) for k in range(1, len(parts) + 1)}
+    return folders
+
+
+def _unlisted(out: Path, listed: set[str]) -> list[str]:
+    """The files under ``out`` that ``listed`` does not hold (folders without a listed file: the folder)."""
+    folders, foreign = _ancestors(listed), []
     for root, dirs, files in os.walk(out):
         base = Path(root).relative_to(out)
         depth = len(base.parts)
-        stems = {MARKER} | {f.split("/")[depth] for f in listed if tuple(f.split("/")[:depth]) == base.parts
+        stems = {MARKER} | {f.split("/")[depth] for f in listed if f.split("/")[:depth] == list(base.parts)
                             and f.count("/") >= depth}
         for d in list(dirs):
-            rel = (base / d).as_posix()
-            if (Path(root) / d).is_symlink() or rel not in prefixes:
-                dirs.remove(d)
+            rel, link = (base / d).as_posix(), (Path(root) / d).is_symlink()
+            if link or rel not in folders:
+                dirs.remove(d)  # nothing listed below it: named as a whole, not walked
                 if rel not in listed and not _temporary_of(d, stems):
-                    foreign.append(rel + ("" if (Path(root) / d).is_symlink() else "/"))
-        foreign += [(base / f).as_posix() for f in files if (base / f).as_posix() not in listed
-                    and (base / f).as_posix() != MARKER and not _temporary_of(f, stems)]
+                    foreign.append(rel if link else rel + "/")
+        foreign += [rel for f in files if (rel := (base / f).as_posix()) not in listed and rel != MARKER
+                    and not _temporary_of(f, stems)]
     return sorted(foreign)
 
 
