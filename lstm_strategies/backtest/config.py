@@ -31,54 +31,21 @@ A config::
 
 from __future__ import annotations
 
-import datetime as _dt
 import difflib
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any
 
 import pandas as pd
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from lstm_strategies.core.atomic import name_problem
+from lstm_strategies.core.dates import DateText, TimeZone, parse_date
 from lstm_strategies.core.declarations import OneOf
 from lstm_strategies.core.errors import ConfigError, LSTMStrategiesError
 from lstm_strategies.data.calendar import CALENDARS
 from lstm_strategies.market.exogenous import check_config_inputs, load_config_inputs
 
-
-def _date_text(value: Any) -> str:
-    """A date from TOML (a date, or ISO text: :func:`~lstm_strategies.core.dates.parse_date`); integers and junk
-    are refused."""
-    from lstm_strategies.core.dates import parse_date
-
-    if isinstance(value, (_dt.date, _dt.datetime)):
-        return value.isoformat()
-    if not isinstance(value, str):
-        raise ValueError(f"{value!r} is not a date; write it as \"YYYY-MM-DD\"")
-    parse_date(value, "")
-    return value
-
-
-DateText = Annotated[str, BeforeValidator(_date_text)]
-
-
-def _time_zone(value: str) -> str:
-    """An IANA time zone name (``Europe/Berlin``, ``UTC``)."""
-    try:
-        pd.Timestamp("2000-01-01").tz_localize(value)
-    except (LookupError, ValueError, TypeError):
-        raise ValueError("is not a time zone; use an IANA name such as \"Europe/Berlin\" or \"UTC\"") from None
-    return value
 STRICT = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, frozen=True)
 #: the most cash a run may start with: far above any account, far below where float sums lose units
 MAX_CASH = 1e12
@@ -88,24 +55,28 @@ class DataSection(BaseModel):
     """``[data]``: which bars, which part of them, which calendar."""
 
     model_config = STRICT
-    dataset: str | None = None
-    file: str | None = None
-    start: DateText | None = None
-    end: DateText | None = None
-    calendar: Annotated[str, OneOf(*CALENDARS)] = "crypto"
-    #: implied-volatility series (shipped name or CSV path) for forecasters that declare that input
-    implied: str | None = None
-    #: what the implied file's values are (default: read from them; a file they cannot decide is refused)
-    implied_units: Annotated[str, OneOf("percent", "fraction")] | None = None
-    #: time zone of the data file's naive intraday times (e.g. "Europe/Berlin"; times with an offset need none)
-    tz: Annotated[str, AfterValidator(_time_zone)] | None = None
+    dataset: str | None = Field(None, description="a shipped dataset (btc_usdt_1h, eth_usdt_1h), arch:sp500, or "
+                                "a file in $LSTM_STRATEGIES_DATA; give this or file")
+    file: str | None = Field(None, description="a path to an OHLCV file (CSV, CSV.gz, parquet, JSON), relative to "
+                             "the working folder; give this or dataset")
+    start: DateText | None = Field(None, description="first bar read (the warm-up starts here), UTC")
+    end: DateText | None = Field(None, description="last day read (a date includes its whole day), UTC")
+    calendar: Annotated[str, OneOf(*CALENDARS)] = Field("crypto", description="crypto: 365 days of 24h; equity: "
+                                                        "252 trading days")
+    implied: str | None = Field(None, description="implied-volatility series (a shipped name such as "
+                                "btc_dvol_daily, or a CSV path) for forecasters that read it")
+    implied_units: Annotated[str, OneOf("percent", "fraction")] | None = Field(
+        None, description="what the implied file's values are (default: read from them; a file they cannot "
+        "decide is refused)")
+    tz: TimeZone | None = Field(None, description="time zone of the file's naive intraday times (Europe/Berlin, "
+                                "UTC); times with an offset or a Z need none")
 
     @model_validator(mode="after")
     def _one_source(self):
         if bool(self.dataset) == bool(self.file):
             raise ValueError("give exactly one of dataset (a shipped name such as btc_usdt_1h, or arch:sp500) "
                              "and file (a path)")
-        if self.start and self.end and pd.Timestamp(self.start) >= pd.Timestamp(self.end):
+        if self.start and self.end and parse_date(self.start) >= parse_date(self.end):
             raise ValueError(f"start {self.start} is not before end {self.end}")
         return self
 
@@ -114,39 +85,42 @@ class BacktestSection(BaseModel):
     """``[backtest]``: the trading start, cash and costs."""
 
     model_config = STRICT
-    start: DateText | None = None
-    cash: float = Field(100_000.0, gt=0, le=MAX_CASH)
-    commission: float = Field(0.001, ge=0, lt=0.1)
-    slippage: float = Field(0.0005, ge=0, lt=0.1)
-    borrow_rate: float = Field(0.0, ge=0, lt=1.0)
-    allow_rejected_orders: bool = False
+    start: DateText | None = Field(None, description="first bar traded and scored (default: the first bar read)")
+    cash: float = Field(100_000.0, gt=0, le=MAX_CASH, description="starting cash")
+    commission: float = Field(0.001, ge=0, lt=0.1, description="fraction of the traded value")
+    slippage: float = Field(0.0005, ge=0, lt=0.1, description="fraction of the price, against each order")
+    borrow_rate: float = Field(0.0, ge=0, lt=1.0, description="a year, on what a levered position borrows")
+    allow_rejected_orders: bool = Field(False, description="keep a run whose broker rejected orders (else an "
+                                        "error)")
 
 
 class StrategySection(BaseModel):
     """``[strategy]``: the strategy, its forecaster and their parameters."""
 
     model_config = STRICT
-    name: str
-    forecaster: str = "lstm"
-    allow_in_sample: bool = False
-    params: dict[str, Any] = Field(default_factory=dict)
-    forecaster_params: dict[str, Any] = Field(default_factory=dict)
+    name: str = Field(description="a registered strategy (vol_target, synthetic_put, collar, put_overlay, ...)")
+    forecaster: str = Field("lstm", description="a registered forecaster (lstm, ewma, garch, har, log_har, ...)")
+    allow_in_sample: bool = Field(False, description="run a model on dates it was trained on (marked in-sample)")
+    params: dict[str, Any] = Field(default_factory=dict, description="the strategy's parameters")
+    forecaster_params: dict[str, Any] = Field(default_factory=dict, description="the forecaster's arguments")
 
 
 class ReportSection(BaseModel):
     """``[report]``: what the report writes."""
 
     model_config = STRICT
-    baselines: bool = True
-    tearsheet: bool = True
+    baselines: bool = Field(True, description="also run the strategy's baseline (the same rule on EWMA) and "
+                            "report it beside the run")
+    tearsheet: bool = Field(True, description="write QuantStats' tearsheet.html (metrics.json, returns.csv and "
+                            "the plots are written either way)")
 
 
 class ConfigFile(BaseModel):
     """A whole backtest config file."""
 
     model_config = STRICT
-    name: str | None = None
-    description: str | None = None
+    name: str | None = Field(None, description="the run's name and output folder (default: the file's name)")
+    description: str | None = Field(None, description="free text, shown nowhere but the file")
     data: DataSection
     backtest: BacktestSection = Field(default_factory=BacktestSection)
     strategy: StrategySection

@@ -149,7 +149,10 @@ def stderr_lines() -> Iterator[None]:
 
 
 def print_error(message: str) -> None:
-    """``error: message`` on stderr, on a line of its own (stdout flushed first)."""
+    """``error: message`` on stderr, on a line of its own (stdout flushed first, progress bars closed)."""
     sys.stdout.flush()
+    tqdm = sys.modules.get("tqdm")
+    for bar in list(getattr(getattr(tqdm, "tqdm", None), "_instances", ()) or ()):
+        bar.close()  # a bar left open by the failure would otherwise redraw itself after the error line
     fresh = "" if getattr(sys.stderr, "at_line_start", True) else "\n"
     print(f"{fresh}error: {message}", file=sys.stderr)

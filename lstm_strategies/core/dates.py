@@ -13,8 +13,10 @@ from __future__ import annotations
 import calendar
 import datetime as _dt
 import re
+from typing import Annotated
 
 import pandas as pd
+from pydantic import AfterValidator, BeforeValidator
 
 _ISO = re.compile(r"(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})"
                   r"(?:[T ](?P<H>\d{2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:\.\d{1,9})?)?"
@@ -81,3 +83,30 @@ def is_day(value: object) -> bool:
     if isinstance(value, str):
         return bool(_ISO.fullmatch(value.strip())) and len(value.strip()) <= 10
     return isinstance(value, _dt.date) and not isinstance(value, _dt.datetime)
+
+
+def date_text(value: object) -> str:
+    """A config's date as text: a TOML date or datetime (ISO text back), or ISO text (kept as written);
+    anything else is a ``ValueError`` saying how to write it."""
+    if isinstance(value, (_dt.date, _dt.datetime)):
+        return value.isoformat()
+    if not isinstance(value, str):
+        raise DateTextError(f"{value!r} is not a date; write it as \"YYYY-MM-DD\"")
+    parse_date(value, "")
+    return value
+
+
+def time_zone(value: str) -> str:
+    """An IANA time zone name (``Europe/Berlin``, ``UTC``), or a ``ValueError``."""
+    try:
+        pd.Timestamp("2000-01-01").tz_localize(value)
+    except (LookupError, ValueError, TypeError):
+        raise ValueError(f"{value!r} is not a time zone; use an IANA name such as \"Europe/Berlin\" or "
+                         "\"UTC\"") from None
+    return value
+
+
+#: a config key holding a date (pydantic): see :func:`date_text`
+DateText = Annotated[str, BeforeValidator(date_text)]
+#: a config key holding a time zone name (pydantic): see :func:`time_zone`
+TimeZone = Annotated[str, AfterValidator(time_zone)]

@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from lstm_strategies.core.errors import DataError
+from lstm_strategies.core.readers import describe_columns
 
 MAX_VOL = 5.0    # 500% a year: anything above is an input error, not a market
 MIN_VOL = 0.01   # 1% a year: below any traded option market's implied volatility
@@ -73,7 +74,7 @@ def _norm(column: object) -> str:
 def _columns(raw: pd.DataFrame, name: str) -> tuple[str, str, list[str]]:
     """The time and value columns of a file, by their names; price files and unnamed values are refused."""
     by_norm = {_norm(c): c for c in raw.columns}
-    found = f"found {list(map(str, raw.columns))}"
+    found = describe_columns(raw.columns, {*TIME_NAMES, *VALUE_NAMES, *PRICE_COLUMNS, *OHLC})
     prices = [by_norm[n] for n in PRICE_COLUMNS if n in by_norm]
     if prices:
         raise DataError(f"{name}: a {prices[0]!r} column: this looks like a price (OHLCV) file, not implied "
@@ -108,8 +109,8 @@ def _read(source) -> _Raw:
     except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise DataError(f"{name}: cannot read the implied-vol CSV ({type(exc).__name__}: {exc})") from None
     if raw.shape[1] < 2:
-        raise DataError(f"{name}: an implied-vol CSV needs a time column and a value column, found "
-                        f"{list(raw.columns)}")
+        raise DataError(f"{name}: an implied-vol CSV needs a time column and a value column, "
+                        f"{describe_columns(raw.columns, {*TIME_NAMES, *VALUE_NAMES})}")
     time_col, value_col, ignored = _columns(raw, name)
     if raw.empty:
         raise DataError(f"{name}: no rows")
@@ -290,7 +291,7 @@ class ImpliedVolLookup:
     """
 
     def __init__(self, series: pd.Series, max_age: str | pd.Timedelta = "3D"):
-        self.times = series.index.asi8
+        self.times = pd.DatetimeIndex(series.index).as_unit("ns").asi8  # any datetime64 unit
         self.values = series.to_numpy(dtype="float64")
         self.max_age = pd.Timedelta(max_age).value
         self.source = series.attrs.get("source", "implied vol")
