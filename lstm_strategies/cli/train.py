@@ -130,7 +130,7 @@ def _cmd_train(args) -> None:
 
 
 def _cmd_models(args) -> None:
-    from lstm_strategies.models.checkpoint import pretrained_names, pretrained_path, read_card
+    from lstm_strategies.models.sealed import pretrained_names, pretrained_path, read_card  # no torch
 
     for name in pretrained_names():
         card = read_card(pretrained_path(name))
