@@ -254,3 +254,9 @@ def test_implied_units_on_the_command_line_and_in_a_config(tmp_path, capsys):
     assert iv.iloc[0] == pytest.approx(1.55)
     with pytest.raises(Exception, match=r"data.implied_units = 'percents'"):
         validate_config({**raw, "data": {**raw["data"], "implied_units": "percents"}})
+
+
+def test_a_loaded_series_given_again_is_not_shifted_a_second_day():
+    """0.3.0 stamped an already-loaded series (index: the time each value is known) one period later again."""
+    iv = load_implied_vol("btc_dvol_daily")
+    assert load_implied_vol(iv) is iv

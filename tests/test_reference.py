@@ -29,8 +29,9 @@ def test_every_key_of_every_table_has_a_description():
 
 
 def test_the_reference_documents_data_file_report_and_every_strategy_and_forecaster():
-    from lstm_strategies.forecasters.registry import forecaster_names
     from lstm_strategies.strategies.registry import STRATEGIES
+
+    from lstm_strategies.forecasters.registry import forecaster_names
 
     text = reference()
     assert "| `file` | text |" in text and "## `[report]`" in text and "| `tearsheet` | true / false | true |" in text

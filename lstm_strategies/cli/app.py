@@ -14,6 +14,7 @@ import sys
 
 import lstm_strategies.cli.data as data_commands
 import lstm_strategies.cli.evaluate as evaluate_commands
+import lstm_strategies.cli.forecast as forecast_commands
 import lstm_strategies.cli.runs as run_commands
 import lstm_strategies.cli.train as train_commands
 from lstm_strategies._version import __version__
@@ -27,6 +28,7 @@ DESCRIPTION = """lstm-strategies: LSTM volatility forecasts for Backtrader, back
   lstm-strategies sweep GRID.toml                 a grid of backtests (local pool or Ray)
   lstm-strategies evaluate --data btc_usdt_1h     forecast accuracy, out of sample
   lstm-strategies data inspect btc_usdt_1h        what a data file holds
+  lstm-strategies forecast --data btc_usdt_1h     the latest forecast, against implied vol
   lstm-strategies models                          the bundled models
 
 Every error a user can cause prints one line starting with "error:" (exit status 2) that names
@@ -54,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     def command(parent, name: str, help: str) -> argparse.ArgumentParser:
         return parent.add_parser(name, help=help, description=help, formatter_class=_Formatter)
 
-    for module in (data_commands, train_commands, run_commands, evaluate_commands):
+    for module in (data_commands, train_commands, run_commands, evaluate_commands, forecast_commands):
         module.add_commands(sub, command)
     return parser
 

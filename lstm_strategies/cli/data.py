@@ -78,6 +78,16 @@ def _cmd_data_fetch(args) -> None:
           f"{df.index[0]} -> {df.index[-1]}, {gaps} gaps")
 
 
+def _cmd_data_fetch_implied(args) -> None:
+    from lstm_strategies.market.fetch_implied import fetch_implied_vol
+
+    frame = fetch_implied_vol(args.currency, args.since, until=args.until, out=args.out)
+    days, new = frame.index, frame.attrs["fetched_days"]
+    print(f"wrote {args.out}: {len(frame):,} days of Deribit's {args.currency.upper()} DVOL ({new:,} new), "
+          f"{days[0].date()} -> {days[-1].date()} (daily closes in percent; the last is known from "
+          f"{frame.attrs['last_day_ends']})")
+
+
 def _add_fetch_arguments(fetch: argparse.ArgumentParser) -> None:
     fetch.add_argument("--exchange", default="binance", help="a ccxt exchange id")
     fetch.add_argument("--symbol", required=True, help="market symbol, e.g. BTC/USDT")
@@ -112,3 +122,14 @@ def add_commands(sub, command) -> None:
     fetch = command(data, "fetch", "download OHLCV bars from an exchange through ccxt (needs network access)")
     _add_fetch_arguments(fetch)
     fetch.set_defaults(func=_cmd_data_fetch)
+    fetch_iv = command(data, "fetch-implied", "download Deribit's DVOL implied-volatility index (daily closes) "
+                                              "through ccxt (needs network access)")
+    fetch_iv.add_argument("--currency", default="BTC", help="BTC or ETH (Deribit's DVOL indices)")
+    fetch_iv.add_argument("--since", type=arg.date, default="2021-03-24",
+                          help="first day (YYYY-MM-DD; default: the first day Deribit published DVOL, 2021-03-24); "
+                               "resumes after the file's last day")
+    fetch_iv.add_argument("--until", type=arg.date, default=None,
+                          help="stop before this day (default: up to the last day that has ended)")
+    fetch_iv.add_argument("--out", required=True,
+                          help="CSV file in the shipped layout (timestamp,dvol: a UTC day, percent)")
+    fetch_iv.set_defaults(func=_cmd_data_fetch_implied)

@@ -197,7 +197,7 @@ def load_implied_vol(source: str | Path | pd.Series, units: str | None = None,
     ----------
     source : path, shipped dataset name (``"btc_dvol_daily"``) or Series
         A CSV read by its column names (see the module's docstring), or a Series with a DatetimeIndex
-        of period starts.
+        of period starts (a series this function returned is returned as it is).
     units : {"percent", "fraction"}, optional
         What the values are; by default read from them, and a file they cannot decide is refused.
     period : str, optional
@@ -219,6 +219,8 @@ def load_implied_vol(source: str | Path | pd.Series, units: str | None = None,
     """
     from lstm_strategies.data.bars import find_gaps
 
+    if isinstance(source, pd.Series) and source.index.name == "known_from" and source.attrs.get("unit"):
+        return source  # loaded already (stamped with the time each value is known): shifting again would leak
     if unit is not None and units is not None and unit != units:
         raise DataError(f"units={units!r} and unit={unit!r} disagree; pass units= alone")
     units = units if units is not None else unit
