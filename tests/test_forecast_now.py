@@ -101,3 +101,8 @@ def test_fetched_files_forecast_today(tmp_path, btc_hourly):
     dvol.write_bytes((load_implied_vol.__globals__["_resolve"]("btc_dvol_daily")).read_bytes())
     result = forecast_now(str(bars), implied=str(dvol))
     assert result.forecaster.startswith("lstm_iv (btc-1h-iv") and result.implied == pytest.approx(0.4899)
+
+
+def test_a_forecaster_that_lacked_its_input_at_the_last_bar_says_so():
+    result = forecast_now("btc_usdt_1h", implied="btc_dvol_daily")  # lstm_iv, DVOL 85 days old at the last bar
+    assert any("forecast this bar without its input" in n and "masked" in n for n in result.notes)

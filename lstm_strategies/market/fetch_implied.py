@@ -105,6 +105,24 @@ def _download(ex: Any, currency: str, start_ms: int, end_ms: int, label: str) ->
     raise FetchError(f"{label}: more than {MAX_PAGES} pages; nothing was written")
 
 
+def _ended_days(ex: Any, currency: str, start_ms: int, until_ms: int | None, label: str) -> pd.Series:
+    """The closes of the days from ``start_ms`` (before ``until_ms``) that have ended on the exchange's clock."""
+    bad_symbol, failures = _error_classes()
+    now = int(ex.milliseconds())
+    stop = now if until_ms is None else min(now, until_ms)
+    closes: dict[int, float] = {}
+    if start_ms + DAY_MS <= now:
+        try:
+            closes = _download(ex, currency, start_ms, stop, label)
+        except (*bad_symbol, *failures) as exc:
+            raise FetchError(f"{label}: download failed ({type(exc).__name__}: {str(exc)[:200]}); nothing was "
+                             "written. Fetching needs network access to Deribit; check the connection (and the "
+                             "currency: BTC or ETH), then re-run") from None
+    ended = sorted(t for t in closes if t >= start_ms and t + DAY_MS <= now and t < stop and t % DAY_MS == 0)
+    return pd.Series([closes[t] for t in ended], dtype="float64",
+                     index=pd.DatetimeIndex(np.array(ended, dtype="int64") * 1_000_000, tz="UTC", name="timestamp"))
+
+
 def fetch_implied_vol(currency: str = "BTC", since: str = FIRST_DAY, until: str | None = None,
                       out: str | PathLike | None = None, exchange: Any = None) -> pd.DataFrame:
     """Download Deribit's daily DVOL closes (percent) and optionally write or extend a CSV file.
@@ -147,22 +165,9 @@ def fetch_implied_vol(currency: str = "BTC", since: str = FIRST_DAY, until: str 
     if len(existing):
         start_ms = max(start_ms, int(existing.index[-1].value // 1_000_000) + DAY_MS)
     ex = _deribit(exchange)
-    bad_symbol, failures = _error_classes()
-    now = int(ex.milliseconds())
-    stop = now if until is None else min(now, _day_ms(until, "--until"))
-    if until is not None and stop <= _day_ms(since, "--since"):
+    if until is not None and _day_ms(until, "--until") <= _day_ms(since, "--since"):
         raise ConfigError(f"--until {until} is not after --since {since}")
-    closes: dict[int, float] = {}
-    if start_ms + DAY_MS <= now:
-        try:
-            closes = _download(ex, currency, start_ms, stop, label)
-        except (*bad_symbol, *failures) as exc:
-            raise FetchError(f"{label}: download failed ({type(exc).__name__}: {str(exc)[:200]}); nothing was "
-                             "written. Fetching needs network access to Deribit; check the connection (and the "
-                             "currency: BTC or ETH), then re-run") from None
-    ended = sorted(t for t in closes if t >= start_ms and t + DAY_MS <= now and t < stop and t % DAY_MS == 0)
-    new = pd.Series([closes[t] for t in ended], dtype="float64",
-                    index=pd.DatetimeIndex(np.array(ended, dtype="int64") * 1_000_000, tz="UTC", name="timestamp"))
+    new = _ended_days(ex, currency, start_ms, None if until is None else _day_ms(until, "--until"), label)
     table = pd.concat([existing, new]) if len(existing) else new
     if not len(table):
         raise DataError(f"{label}: Deribit returned no day that has ended from {pd.Timestamp(start_ms, unit='ms')}"

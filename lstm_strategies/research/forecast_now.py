@@ -172,6 +172,9 @@ def forecast_now(data: str | pd.DataFrame, implied: str | pd.Series | None = Non
     known_at = last + pd.Timedelta(built.timeframe)
     notes: list[str] = []
     value, day = (None, None) if series is None else _implied_at(series, known_at, notes)
+    for reason, entry in built.input_fallbacks.items():  # the forecast itself lacked its input
+        notes.append(f"{built.name} forecast this bar without its input ({reason}): it fell back to "
+                     f"{entry['fallback']}")
     return NowForecast(source, last, known_at, label, tuple(int(h) for h in built.horizons),
                        tuple(float(v) for v in vol), built.calendar, value,
                        None if series is None else series.attrs.get("source"), day, notes=tuple(notes))
