@@ -61,6 +61,16 @@ def test_a_bad_date_is_one_error_line(capsys, argv, needles):
     one_error_line(capsys, exit_code(argv), *needles)
 
 
+def test_a_start_after_the_data_and_a_train_start_after_its_end_are_said_as_they_are(capsys, tmp_path):
+    """0.3.0: 'pass a longer history before the start', and 'cannot infer a timeframe from fewer than 2 bars'."""
+    code = main(["evaluate", "--data", "btc_usdt_1h", "--start", "2030-01-01", "--out", str(tmp_path / "e")])
+    one_error_line(capsys, code, "--start 2030-01-01 is after the last bar of btc_usdt_1h")
+    code = main(["train", "--data", "btc_usdt_1h", "--train-end", "2020-01-01", "--train-start", "2021-01-01",
+                 "--out", str(tmp_path / "m")])
+    one_error_line(capsys, code, "--train-start 2021-01-01 is not before --train-end 2020-01-01")
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
 def test_an_end_before_the_start_is_said_as_it_is(capsys, tmp_path):
     """0.3.0 answered evaluate --start 2024-01-01 --end 2023-01-01 with 'pass a longer history'."""
     code = main(["evaluate", "--data", "btc_usdt_1h", "--start", "2024-01-01", "--end", "2023-01-01", "--out",

@@ -43,7 +43,9 @@ def test_a_stale_implied_series_gives_no_ratio_and_says_how_to_update_it():
     """The shipped bars end 2026-06-30, the shipped DVOL 2026-04-06: no implied value is known at the last bar."""
     result = forecast_now("btc_usdt_1h", implied="btc_dvol_daily", model="btc-1h")
     assert result.implied is None and result.ratios is None
-    assert "closed 2026-04-06" in result.notes[0] and "data fetch-implied" in result.notes[0]
+    assert any("closed 2026-04-06" in n and "data fetch-implied" in n for n in result.notes)
+    # the shipped bars end 2026-06-30: a forecast of that bar is not today's, and it says so
+    assert any("days ago: this is not today's forecast" in n for n in result.notes)
     assert all(np.isfinite(result.vol)) and "/ implied" not in result.text()
 
 
@@ -106,3 +108,21 @@ def test_fetched_files_forecast_today(tmp_path, btc_hourly):
 def test_a_forecaster_that_lacked_its_input_at_the_last_bar_says_so():
     result = forecast_now("btc_usdt_1h", implied="btc_dvol_daily")  # lstm_iv, DVOL 85 days old at the last bar
     assert any("forecast this bar without its input" in n and "masked" in n for n in result.notes)
+
+
+def test_an_at_after_the_data_says_the_forecast_is_of_the_last_bar():
+    result = forecast_now("btc_usdt_1h", forecaster="ewma", at="2030-01-01")
+    assert result.last_bar == pd.Timestamp("2026-06-30 23:00", tz="UTC")
+    assert any("ends before --at 2030-01-01" in n for n in result.notes)
+    assert not any("not today's forecast" in n for n in result.notes)  # --at said which day
+
+
+def test_a_bad_at_from_python_is_a_config_error():
+    with pytest.raises(ConfigError, match="no month 13"):
+        forecast_now("btc_usdt_1h", forecaster="ewma", at="2024-13-01")
+
+
+def test_equity_sessions_line_up(capsys):
+    assert main(["forecast", "--data", "arch:sp500", "--forecaster", "ewma", "--calendar", "equity"]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if "session" in line]
+    assert len(rows) == 3 and len({line.rindex("%") for line in rows}) == 1

@@ -99,8 +99,13 @@ def evaluate_cli(args) -> None:
 
     first = _check_window(args)
     implied, chosen = _implied(args, first)
-    out = claim_folder(args.out, "evaluation")
     df = load_dataset(args.data, tz=args.tz)
+    if first > df.index[-1]:
+        from lstm_strategies.core.errors import ConfigError
+
+        raise ConfigError(f"--start {args.start} is after the last bar of {args.data} ({df.index[-1]}): nothing "
+                          "would be scored; pass an earlier --start or a longer file")
+    out = claim_folder(args.out, "evaluation")
     horizons, cal, frames, notes = evaluation.collect_forecasts(df, args.model, args.start, args.end,
                                                                 refit_every=args.refit_every, implied=implied,
                                                                 iv_model=chosen, progress=True)

@@ -47,6 +47,7 @@ def _train_implied(args) -> None:
 
 def _data_names(args) -> list[str]:
     """``--data`` as a list: one dataset, or several separated by commas (pooled training)."""
+    from lstm_strategies.core.dates import parse_date
     from lstm_strategies.core.errors import ConfigError
 
     names = [n.strip() for n in args.data.split(",")]
@@ -59,6 +60,9 @@ def _data_names(args) -> list[str]:
     if args.walk_forward and args.tz:
         raise ConfigError("--tz does not apply to --walk-forward (each fold reads --data itself): convert the file's "
                           "times to UTC or give them offsets")
+    if args.train_start and parse_date(args.train_start) >= parse_date(args.train_end):
+        raise ConfigError(f"--train-start {args.train_start} is not before --train-end {args.train_end}: training "
+                          "reads the bars from --train-start to --train-end")
     if args.implied_units and not args.implied:
         raise ConfigError("--implied-units says the units of the --implied file: give --implied too")
     if args.shrink_k and len(names) == 1:

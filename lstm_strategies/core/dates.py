@@ -18,14 +18,17 @@ from typing import Annotated
 import pandas as pd
 from pydantic import AfterValidator, BeforeValidator
 
+from lstm_strategies.core.errors import ConfigError
+
 _ISO = re.compile(r"(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})"
                   r"(?:[T ](?P<H>\d{2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:\.\d{1,9})?)?"
                   r"(?P<tz>Z|[+-]\d{2}:?\d{2})?)?")
 HOW = "write it as YYYY-MM-DD (or YYYY-MM-DDTHH:MM, UTC unless it carries an offset such as Z or +02:00)"
 
 
-class DateTextError(ValueError):
-    """A text that is not a date in the accepted form (the message says why and how to write it)."""
+class DateTextError(ConfigError):
+    """A text that is not a date in the accepted form (the message says why and how to write it); a
+    :class:`~lstm_strategies.core.errors.ConfigError`, so a ``ValueError`` too."""
 
 
 def _why(match: re.Match) -> str | None:

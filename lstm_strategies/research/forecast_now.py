@@ -52,13 +52,16 @@ class NowForecast:
     def text(self) -> str:
         """One screen: the forecast per horizon, the implied volatility and the ratio."""
         unit = "day" if self.calendar == "crypto" else "session"
+        labels = [f"{h} {unit}" + ("s" if h > 1 else "") for h in self.horizons]
+        width = max(10, *(len(label) for label in labels))
         lines = [f"{self.source}: last bar {self.last_bar:%Y-%m-%d %H:%M} UTC, forecast known at its close "
                  f"({self.known_at:%Y-%m-%d %H:%M} UTC)",
                  f"forecaster  {self.forecaster}", "",
-                 f"  {'horizon':<10} {'forecast (annualised)':>22}" + (f" {'/ implied':>10}" if self.ratios else "")]
-        for j, h in enumerate(self.horizons):
+                 f"  {'horizon':<{width}} {'forecast (annualised)':>22}" + (f" {'/ implied':>10}" if self.ratios
+                                                                          else "")]
+        for j, label in enumerate(labels):
             ratio = f" {self.ratios[j]:>10.2f}" if self.ratios else ""
-            lines.append(f"  {f'{h} {unit}' + ('s' if h > 1 else ''):<10} {self.vol[j]:>22.1%}{ratio}")
+            lines.append(f"  {label:<{width}} {self.vol[j]:>22.1%}{ratio}")
         lines.append("")
         if self.implied is not None:
             lines.append(f"implied     {self.implied:.1%} ({self.implied_source}: {self.implied_day:%Y-%m-%d}'s close, "
@@ -124,6 +127,21 @@ def _implied_at(series: pd.Series, known_at: pd.Timestamp, notes: list[str]) -> 
     return value, earlier[-1] - step
 
 
+def _cut(df: pd.DataFrame, at: str, source: str, notes: list[str]) -> pd.DataFrame:
+    """The bars up to the end of the day ``at`` (a note when the file ends before it)."""
+    from lstm_strategies.core.dates import parse_date
+    from lstm_strategies.data.bars import end_of_day
+
+    if df.index[-1] < parse_date(at, "--at"):
+        notes.append(f"{source} ends before --at {at}: this is the forecast of its last bar; bring the file up to "
+                     "date (`lstm-strategies data fetch ... --out FILE`)")
+    attrs, df = dict(df.attrs), df[df.index <= end_of_day(at)]
+    df.attrs = attrs
+    if len(df) < 2:
+        raise ConfigError(f"--at {at}: {source} has no bars up to that day")
+    return df
+
+
 def forecast_now(data: str | pd.DataFrame, implied: str | pd.Series | None = None, model: str | None = None,
                  forecaster: str | None = None, at: str | None = None, tz: str | None = None,
                  implied_units: str | None = None, calendar: str | None = None) -> NowForecast:
@@ -143,19 +161,15 @@ def forecast_now(data: str | pd.DataFrame, implied: str | pd.Series | None = Non
     tz, implied_units, calendar : str, optional
         The zone of the file's naive times, the implied file's units, and a baseline's calendar.
     """
-    from lstm_strategies.core.dates import parse_date
-    from lstm_strategies.data.bars import check_frame, end_of_day
+    from lstm_strategies.data.bars import check_frame
     from lstm_strategies.data.datasets import load_dataset
     from lstm_strategies.market.implied import load_implied_vol
 
     df = check_frame(data, tz=tz) if isinstance(data, pd.DataFrame) else load_dataset(data, tz=tz)
     source = str(df.attrs.get("source", data if isinstance(data, str) else "bars"))
+    notes: list[str] = []
     if at is not None:
-        parse_date(at, "--at")
-        attrs, df = dict(df.attrs), df[df.index <= end_of_day(at)]
-        df.attrs = attrs
-        if len(df) < 2:
-            raise ConfigError(f"--at {at}: {source} has no bars up to that day")
+        df = _cut(df, at, source, notes)
     series = None if implied is None else load_implied_vol(implied, units=implied_units)
     built, label = _forecaster(source, model, forecaster, series, calendar)
     last = df.index[-1]
@@ -170,7 +184,10 @@ def forecast_now(data: str | pd.DataFrame, implied: str | pd.Series | None = Non
         raise ConfigError(f"{label} has no forecast at {last} ({source} holds {len(df):,} bars from {df.index[0]}): "
                           f"it needs {built.warmup_bars:,} bars of warm-up; give a longer history")
     known_at = last + pd.Timedelta(built.timeframe)
-    notes: list[str] = []
+    age = pd.Timestamp.now(tz="UTC") - known_at
+    if at is None and age > pd.Timedelta("2D"):
+        notes.append(f"the last bar closed {age.days} days ago: this is not today's forecast; bring the file up to "
+                     "date (`lstm-strategies data fetch ... --out FILE`), or pass --at to say which day you want")
     value, day = (None, None) if series is None else _implied_at(series, known_at, notes)
     for reason, entry in built.input_fallbacks.items():  # the forecast itself lacked its input
         notes.append(f"{built.name} forecast this bar without its input ({reason}): it fell back to "
