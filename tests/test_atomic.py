@@ -281,7 +281,8 @@ def test_an_output_written_before_the_file_list_is_refused_not_replaced(tmp_path
     out.mkdir()
     (out / MARKER).write_text('{"written_by": "lstm-strategies", "version": "0.3.0", "kind": "report"}\n')
     (out / "metrics.json").write_text("{}")
-    with pytest.raises(OutputError, match=r"before 0.4.0.*metrics.json.*nothing was changed"), output_folder(out):
+    with pytest.raises(OutputError, match=r"lists no files \(written by an lstm-strategies before 0.4.0.*metrics.json"
+                                          r".*nothing was changed"), output_folder(out):
         pass
     assert (out / "metrics.json").read_text() == "{}"
     assert claim_folder(out, "sweep") == out  # filled in place: nothing is deleted, so it may be used
@@ -368,3 +369,13 @@ def test_train_out_as_a_link_to_nothing_is_one_error_line_before_training(tmp_pa
     err = capsys.readouterr().err
     assert err.startswith("error: refusing") and "which does not exist" in err and err.count("\n") == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+
+
+def test_a_marker_that_is_not_json_protects_the_folder_as_an_old_one(tmp_path):
+    out = tmp_path / "run"
+    with output_folder(out) as tmp:
+        fill(tmp, "old")
+    (out / MARKER).write_text("edited by hand {")
+    with pytest.raises(OutputError, match="lists no files"), output_folder(out):
+        pass
+    assert (out / "metrics.json").read_text() == "old metrics.json"

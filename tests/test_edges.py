@@ -327,3 +327,23 @@ def test_a_file_that_is_not_data_is_not_echoed_back(tmp_path, capsys, command):
     code = main(argv)
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("error: ") and "SECRET" not in err and "AKIA" not in err, err
+
+
+@pytest.mark.parametrize("breakage, message", [
+    (lambda df: df.set_axis(df.index.insert(5, pd.NaT)[:len(df)]), r"row 5: the bar time is missing \(NaT\)"),
+    (lambda df: pd.concat([df, df[["close"]]], axis=1), r"\['close'\] appear more than once"),
+    (lambda df: df.rename(columns=str.upper), r"found 'OPEN', 'HIGH', 'LOW', 'CLOSE', 'VOLUME': "
+                                              r"df.rename\(columns=str.lower\)"),
+    (lambda df: df.astype(str), "are not numbers"),
+    (lambda df: df.iloc[:0], "0 bar"),
+])
+def test_a_broken_frame_is_refused_by_the_feed_as_by_the_forecasters(btc_hourly, breakage, message):
+    """0.3.0's to_bt_feed took a NaT time, a doubled column, text columns or no rows, and failed later or not at all."""
+    from lstm_strategies.trading.feed import to_bt_feed
+
+    broken = breakage(window(btc_hourly, "2024-01-01", "2024-01-10"))
+    with pytest.raises(DataError, match=message):
+        to_bt_feed(broken)
+    if "0 bar" not in message:
+        with pytest.raises(DataError, match=message):
+            make_forecaster("ewma", "crypto").fit(broken)

@@ -126,10 +126,10 @@ def check_owned(out: Path) -> None:
                           f"write ({_shown(foreign)}) and an output folder is replaced whole; pass a new or empty "
                           f"folder; nothing was changed")
     if listed_files(out) is None:
-        raise OutputError(f"refusing to write the outputs to {out}: it was written by an lstm-strategies before "
-                          f"0.4.0, whose {MARKER} marker does not list the files it wrote, so files lstm-strategies "
-                          f"did not write cannot be told apart ({_shown(foreign)}); delete the folder yourself if "
-                          "you no longer need it, or pass another --out; nothing was changed")
+        raise OutputError(f"refusing to write the outputs to {out}: its {MARKER} marker lists no files (written "
+                          "by an lstm-strategies before 0.4.0, or edited), so files lstm-strategies did not write "
+                          f"cannot be told apart ({_shown(foreign)}); delete the folder yourself if you no longer "
+                          "need it, or pass another --out; nothing was changed")
     raise OutputError(f"refusing to replace {out}: it holds files lstm-strategies did not write ("
                       f"{_shown(foreign)}) beside an earlier output, and the next output replaces the folder; move "
                       "them out of it or pass another --out; nothing was changed")

@@ -288,10 +288,10 @@ def normalise_frame(df: pd.DataFrame, tz: str | None = None, what: str | None = 
                             "they were recorded in, e.g. tz='Europe/Berlin'; Python: df.tz_localize('UTC')) or load "
                             "the file with load_ohlcv()")
         index = _localise_index(index, tz, name)
-    missing = [c for c in OHLCV if c not in df.columns]
-    if missing:
-        raise DataError(f"{name}: missing column(s) {missing}; bars need the columns {', '.join(OHLCV)} (the "
-                        "LSTM's features read the volume), named so")
+    _check_columns(df, name)
+    nat = np.flatnonzero(index.isna())
+    if nat.size:
+        raise DataError(f"{name}: row {int(nat[0])}: the bar time is missing (NaT); drop or fix that row")
     utc = index.tz_convert("UTC").as_unit("ns")
     if utc.equals(df.index) and df.index.dtype == utc.dtype:
         return df
@@ -299,6 +299,23 @@ def normalise_frame(df: pd.DataFrame, tz: str | None = None, what: str | None = 
     out.index = utc.rename(df.index.name)
     out.attrs = dict(df.attrs)
     return out
+
+
+def _check_columns(df: pd.DataFrame, name: str) -> None:
+    """Each OHLCV column present once, holding numbers."""
+    missing = [c for c in OHLCV if c not in df.columns]
+    if missing:
+        lower = [c for c in df.columns if str(c).lower() in missing]
+        hint = f" (found {', '.join(map(repr, lower))}: df.rename(columns=str.lower))" if lower else ""
+        raise DataError(f"{name}: missing column(s) {missing}{hint}; bars need the columns {', '.join(OHLCV)} (the "
+                        "LSTM's features read the volume), named so")
+    twice = sorted({c for c in OHLCV if list(df.columns).count(c) > 1})
+    if twice:
+        raise DataError(f"{name}: column(s) {twice} appear more than once; keep one of each")
+    bad = [c for c in OHLCV if not pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c])]
+    if bad:
+        raise DataError(f"{name}: column(s) {bad} are not numbers; convert them (pd.to_numeric) or load the file "
+                        "with load_ohlcv()")
 
 
 def _localise_index(index: pd.DatetimeIndex, tz: str, name: str) -> pd.DatetimeIndex:
@@ -325,9 +342,6 @@ def check_frame(df: pd.DataFrame, name: str | None = None, min_rows: int = 1, tz
     """
     df = normalise_frame(df, tz=tz, what=name)
     name = name or str(df.attrs.get("source", "<DataFrame>"))
-    bad = [c for c in OHLCV if not pd.api.types.is_numeric_dtype(df[c])]
-    if bad:
-        raise DataError(f"{name}: column(s) {bad} are not numbers; load the file with load_ohlcv()")
     validate_ohlcv(df, name, first_line=0, min_rows=min_rows)
     return df
 

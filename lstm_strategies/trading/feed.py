@@ -166,7 +166,7 @@ def to_bt_feed(df: pd.DataFrame, name: str | None = None, tz: str | None = None,
     instead of calling ``DataFrame.iloc`` per cell (about 2x faster, same bars).
     """
     df = normalise_frame(df, tz=tz, what=name)
-    if len(df) < 2 and not df.attrs.get("timeframe"):
+    if not len(df) or (len(df) < 2 and not df.attrs.get("timeframe")):
         raise DataError(f"{name or df.attrs.get('source', 'data')}: {len(df)} bar(s); a feed needs at least 2 to "
                         "know its bar size (or attrs['timeframe'])")
     step = pd.Timedelta(df.attrs.get("timeframe") or infer_timeframe(df.index))
