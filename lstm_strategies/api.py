@@ -114,7 +114,12 @@ def run(config: BacktestConfig | str | Path, data: str | pd.DataFrame | None = N
     """Run one config (a :class:`BacktestConfig` or a TOML path) on its data, or on ``data`` (a dataset
     name, a file, or a frame of bars)."""
     config = config if isinstance(config, BacktestConfig) else load_config(config)
-    frame = config.select(data, "the frame given") if isinstance(data, pd.DataFrame) else config.load_data(data)
+    if isinstance(data, pd.DataFrame):
+        from lstm_strategies.data.bars import normalise_frame
+
+        frame = config.select(normalise_frame(data, tz=config.data.tz, what="run(data=...)"), "the frame given")
+    else:
+        frame = config.load_data(data)
     return Result(run_backtest(config, frame, runonce=runonce, progress=progress))
 
 

@@ -73,3 +73,20 @@ def test_run_on_a_frame_keeps_the_configs_data_window():
     result = run(config, data=load_dataset("btc_usdt_1h"))
     assert str(result.backtest.data.index[-1]) == "2022-02-28 23:00:00+00:00"
     assert str(result.backtest.data.index[0]) == "2021-10-01 00:00:00+00:00"
+
+
+def test_run_on_a_microsecond_or_naive_frame():
+    """pandas 3's read_csv(parse_dates=...) gives microseconds: the same run; a naive index needs [data] tz."""
+    from lstm_strategies.core.errors import DataError
+    from lstm_strategies.data.datasets import load_dataset
+
+    config = load_config(ROOT / "backtests" / "btc_vol_target_ewma.toml",
+                         **{"data.start": "2021-10-01", "data.end": "2022-02-28", "report.baselines": False})
+    bars = load_dataset("btc_usdt_1h")
+    micro = bars.copy()
+    micro.index = micro.index.as_unit("us")
+    assert run(config, data=micro).metrics["sharpe"] == pytest.approx(run(config, data=bars).metrics["sharpe"])
+    naive = bars.copy()
+    naive.index = naive.index.tz_localize(None)
+    with pytest.raises(DataError, match="tz"):
+        run(config, data=naive)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from lstm_strategies.core.atomic import (
     check_destination,
     child,
     claim_folder,
+    listed_files,
     output_folder,
     remove_stale_temporaries,
     safe_name,
@@ -235,3 +237,145 @@ def test_only_this_tools_dead_temporaries_are_cleaned_and_a_name_is_no_pattern(t
         (tmp_path / name / "file").write_text("x")
     remove_stale_temporaries(tmp_path, "run*")
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(users)
+
+
+# -- an earlier output keeps what the user put into it (issue #28) ---------------------------------
+
+def test_a_file_the_user_put_into_an_earlier_output_is_named_and_kept(tmp_path):
+    """0.3.0 replaced a marked folder whole: notes and notebooks put into it were deleted with exit 0."""
+    out = tmp_path / "run"
+    with output_folder(out) as tmp:
+        fill(tmp, "old")
+    (out / "notes.txt").write_text("mine")
+    (out / "analysis").mkdir()
+    (out / "analysis" / "study.ipynb").write_text("{}")
+    with pytest.raises(OutputError, match=r"did not write \(analysis/, notes.txt\).*nothing was changed"), \
+            output_folder(out) as tmp:
+        fill(tmp, "new")
+    assert (out / "notes.txt").read_text() == "mine" and (out / "analysis" / "study.ipynb").read_text() == "{}"
+    assert {p.read_text().split()[0] for p in out.glob("*.*") if p.name not in (MARKER, "notes.txt")} == {"old"}
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]  # no temporary sibling left
+    (out / "notes.txt").unlink()
+    shutil.rmtree(out / "analysis")
+    with output_folder(out) as tmp:  # only what the tool wrote: replaced
+        fill(tmp, "new")
+    assert contents(out) == {"new"}
+
+
+def test_the_marker_lists_every_file_written_nested_folders_included(tmp_path):
+    out = tmp_path / "cmp"
+    with output_folder(out, "comparison") as tmp:
+        with output_folder(tmp / "a", "backtest report") as run:
+            fill(run, "a")
+        (tmp / "comparison.csv").write_text("x")
+    assert listed_files(out) == {"comparison.csv", "a/" + MARKER, "a/metrics.json", "a/returns.csv",
+                                 "a/tearsheet.html"}
+    (out / "a" / "mine.txt").write_text("mine")
+    with pytest.raises(OutputError, match=r"a/mine.txt"), output_folder(out, "comparison") as tmp:
+        (tmp / "comparison.csv").write_text("y")
+    assert (out / "a" / "mine.txt").read_text() == "mine" and (out / "comparison.csv").read_text() == "x"
+
+
+def test_an_output_written_before_the_file_list_is_refused_not_replaced(tmp_path):
+    out = tmp_path / "old_run"
+    out.mkdir()
+    (out / MARKER).write_text('{"written_by": "lstm-strategies", "version": "0.3.0", "kind": "report"}\n')
+    (out / "metrics.json").write_text("{}")
+    with pytest.raises(OutputError, match=r"lists no files \(written by an lstm-strategies before 0.4.0.*metrics.json"
+                                          r".*nothing was changed"), output_folder(out):
+        pass
+    assert (out / "metrics.json").read_text() == "{}"
+    assert claim_folder(out, "sweep") == out  # filled in place: nothing is deleted, so it may be used
+
+
+def test_a_link_to_an_earlier_output_writes_into_its_folder_and_the_link_stays(tmp_path):
+    """0.3.0 replaced the link with a new folder, left it behind as .link_out.*.tmp and said 'Cannot call
+    rmtree on a symbolic link; nothing was left half-written', which was false."""
+    real = tmp_path / "real_out"
+    with output_folder(real) as tmp:
+        fill(tmp, "old")
+    link = tmp_path / "link_out"
+    link.symlink_to(real)
+    with output_folder(link) as tmp:
+        fill(tmp, "new")
+    assert link.is_symlink() and link.resolve() == real.resolve()
+    assert contents(real) == {"new"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link_out", "real_out"]
+    assert check_destination(link) == real.resolve()
+
+
+@pytest.mark.parametrize("target", ["missing", "file"])
+def test_a_link_to_nothing_or_to_a_file_is_refused_before_anything_moves(tmp_path, target):
+    link = tmp_path / "link_out"
+    dest = tmp_path / ("missing" if target == "missing" else "file.txt")
+    if target == "file":
+        dest.write_text("mine")
+    link.symlink_to(dest)
+    message = "which does not exist" if target == "missing" else "symbolic link to the file"
+    with pytest.raises(OutputError, match=message), output_folder(link) as tmp:
+        fill(tmp, "new")
+    with pytest.raises(OutputError, match=message):
+        claim_folder(link, "sweep")
+    assert link.is_symlink() and sorted(p.name for p in tmp_path.iterdir()) == sorted({"link_out", dest.name} - {
+        "missing"})
+    if target == "file":
+        assert dest.read_text() == "mine"
+
+
+def test_a_failed_swap_puts_the_previous_outputs_back_and_says_so_truly(tmp_path, monkeypatch):
+    import lstm_strategies.core.atomic as atomic
+
+    out = tmp_path / "run"
+    with output_folder(out) as tmp:
+        fill(tmp, "old")
+    monkeypatch.setattr(atomic, "_exchange", lambda a, b: False)  # a file system without RENAME_EXCHANGE
+    real_rename, calls = os.rename, []
+
+    def rename(src, dst):
+        calls.append((src, dst))
+        if len(calls) == 2:  # the new folder into place
+            raise OSError(errno.EIO, "Input/output error")
+        return real_rename(src, dst)
+
+    monkeypatch.setattr(os, "rename", rename)
+    with pytest.raises(OutputError, match="nothing was left half-written"), output_folder(out) as tmp:
+        fill(tmp, "new")
+    monkeypatch.undo()
+    assert contents(out) == {"old"}
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]
+
+
+def test_a_claimed_folder_keeps_the_users_files_and_never_overwrites_one(tmp_path):
+    out = claim_folder(tmp_path / "sweep", "sweep")
+    atomic_write_text(out / "results.csv", "a,b\n")
+    assert listed_files(out) == {"results.csv"}
+    (out / "notes.txt").write_text("mine")
+    (out / "ranking.md").write_text("my own ranking")  # a user's file with an output's name
+    assert claim_folder(out, "sweep") == out
+    atomic_write_text(out / "results.csv", "a,b\n1,2\n")  # the tool's own file: rewritten
+    with pytest.raises(OutputError, match=r"refusing to overwrite .*ranking.md: lstm-strategies did not write it"):
+        atomic_write_text(out / "ranking.md", "| a |")
+    assert (out / "ranking.md").read_text() == "my own ranking" and (out / "notes.txt").read_text() == "mine"
+    assert listed_files(out) == {"results.csv"}
+    with pytest.raises(OutputError, match="notes.txt, ranking.md"), output_folder(out):
+        pass
+
+
+def test_train_out_as_a_link_to_nothing_is_one_error_line_before_training(tmp_path, capsys):
+    from lstm_strategies.cli.app import main
+
+    (tmp_path / "model").symlink_to(tmp_path / "nowhere")
+    assert main(["train", "--data", "btc_usdt_1h", "--train-end", "2020-12-31", "--out", str(tmp_path / "model")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: refusing") and "which does not exist" in err and err.count("\n") == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+
+
+def test_a_marker_that_is_not_json_protects_the_folder_as_an_old_one(tmp_path):
+    out = tmp_path / "run"
+    with output_folder(out) as tmp:
+        fill(tmp, "old")
+    (out / MARKER).write_text("edited by hand {")
+    with pytest.raises(OutputError, match="lists no files"), output_folder(out):
+        pass
+    assert (out / "metrics.json").read_text() == "old metrics.json"

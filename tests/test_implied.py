@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from lstm_strategies.core.errors import DataError
+from lstm_strategies.data.datasets import load_dataset
 from lstm_strategies.market.implied import ImpliedVolLookup, load_implied_vol
 
 
@@ -76,7 +77,11 @@ def test_units_are_detected_or_declared(tmp_path):
     (tmp_path / "frac.csv").write_text("date,iv\n2022-01-01,0.55\n2022-01-02,0.60\n")
     assert load_implied_vol(tmp_path / "pct.csv").iloc[1] == pytest.approx(0.60)
     assert load_implied_vol(tmp_path / "frac.csv").iloc[1] == pytest.approx(0.60)
-    assert load_implied_vol(tmp_path / "frac.csv", unit="percent").iloc[1] == pytest.approx(0.006)
+    assert load_implied_vol(tmp_path / "pct.csv", units="percent").iloc[1] == pytest.approx(0.60)
+    assert load_implied_vol(tmp_path / "frac.csv", unit="fraction").iloc[1] == pytest.approx(0.60)  # 0.3.0's name
+    # 0.3.0 read 0.55 declared as percent as 0.55% a year; no market's implied volatility is that low
+    with pytest.raises(DataError, match=r"line 2, column 2: 0.55 \(percent\) is 0.55% a year"):
+        load_implied_vol(tmp_path / "frac.csv", units="percent")
 
 
 def test_every_forecaster_against_implied_on_a_short_window(tmp_path, capsys):
@@ -138,3 +143,120 @@ def test_the_shipped_dvol_files_end_on_the_days_final_close(name, final):
     """0.3.0 shipped a partial candle for 2026-04-06 (BTC 47.76, ETH 69.71); the files hold the final close."""
     iv = load_implied_vol(name)
     assert iv.attrs["last_period"].startswith("2026-04-06") and iv.iloc[-1] == pytest.approx(final)
+
+
+# -- read by meaning, not by position (issue #28) --------------------------------------------------
+
+def write(tmp_path, text: str, name: str = "iv.csv"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_a_price_file_is_refused_not_read_as_implied_vol(tmp_path):
+    """0.3.0 read an XRP OHLCV file's second column (open prices, 0.3 .. 3) as implied volatility, and
+    train --implied trained and saved an LSTM-IV on it."""
+    btc = load_dataset("btc_usdt_1h").iloc[:48]
+    xrp = (btc / 50_000).assign(volume=btc["volume"])  # XRP-like levels: 0.07 .. 0.08
+    path = tmp_path / "xrp_usdt_1h.csv"
+    xrp.to_csv(path, index_label="timestamp")
+    with pytest.raises(DataError, match=r"'volume' column: this looks like a price \(OHLCV\) file"):
+        load_implied_vol(path)
+    prices = write(tmp_path, "timestamp,close\n2024-01-01,42000.5\n2024-01-02,43100.0\n", "btc_close.csv")
+    with pytest.raises(DataError, match=r"line 2, column 2: 42000.5 \(percent\) is 42000.50% a year.*price file"):
+        load_implied_vol(prices)
+
+
+def test_train_implied_on_a_price_file_is_one_error_and_writes_no_model(tmp_path, capsys):
+    from lstm_strategies.cli.app import main
+
+    btc = load_dataset("btc_usdt_1h").iloc[:48]
+    (btc / 50_000).assign(volume=btc["volume"]).to_csv(tmp_path / "xrp.csv", index_label="timestamp")
+    out = tmp_path / "model"
+    assert main(["train", "--data", "btc_usdt_1h", "--implied", str(tmp_path / "xrp.csv"), "--train-end",
+                 "2022-12-31", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "looks like a price (OHLCV) file" in err and err.count("\n") == 1
+    assert not (out / "model.safetensors").exists()
+
+
+@pytest.mark.parametrize("header, value", [
+    ("timestamp,dvol", "56.76"), ("Date,IV", "56.76"), ("date,implied_vol", "0.5676"), ("time,Implied Volatility",
+                                                                                          "0.5676"),
+    ("timestamp,symbol,close", "56.76"),
+])
+def test_the_value_column_is_found_by_its_name(tmp_path, header, value):
+    rows = "".join(f"2024-01-0{d},{'BTC,' if 'symbol' in header else ''}{value}\n" for d in (1, 2, 3))
+    iv = load_implied_vol(write(tmp_path, f"{header}\n{rows}"))
+    assert iv.iloc[-1] == pytest.approx(0.5676)
+
+
+def test_an_ohlc_layout_gives_its_close_wherever_the_columns_stand(tmp_path):
+    path = write(tmp_path, "close,low,high,open,timestamp\n56.8,55,58,57,2024-01-01\n60.1,56,61,56.8,2024-01-02\n")
+    iv = load_implied_vol(path)
+    assert iv.tolist() == pytest.approx([0.568, 0.601]) and iv.attrs["ignored_columns"] == ["low", "high", "open"]
+
+
+@pytest.mark.parametrize("text, message", [
+    ("timestamp,price\n2024-01-01,56\n2024-01-02,57\n", r"no implied-volatility column .*name it one of dvol, iv"),
+    ("timestamp,dvol,iv\n2024-01-01,56,0.56\n2024-01-02,57,0.57\n", r"several value columns \(dvol, iv\)"),
+    ("when,dvol\n2024-01-01,56\n2024-01-02,57\n", r"no time column"),
+    ("2024-01-01,56\n2024-01-02,57\n", r"no time column .*the first line must name the columns"),
+])
+def test_a_file_whose_columns_say_nothing_is_refused(tmp_path, text, message):
+    with pytest.raises(DataError, match=message):
+        load_implied_vol(write(tmp_path, text))
+
+
+def test_percent_between_1_5_and_3_is_ambiguous_not_fractions(tmp_path):
+    """0.3.0 read percent values of 1.5 .. 3 as fractions (150% .. 300% a year): a variance book then showed
+    Sharpe 18.5 and 1,213% a year."""
+    path = write(tmp_path, "timestamp,iv\n" + "".join(f"2024-01-{d:02d},{1.5 + d / 20:.2f}\n" for d in range(1, 21)))
+    with pytest.raises(DataError, match=r"every value of column 2 lies between 1 and 5 .*cannot tell.*units="):
+        load_implied_vol(path)
+    assert load_implied_vol(path, units="fraction").iloc[0] == pytest.approx(1.55)
+    assert load_implied_vol(path, units="percent").iloc[0] == pytest.approx(0.0155)  # declared: read as said
+
+
+@pytest.mark.parametrize("values, message", [
+    (["0.55", "0.56", "57", "58"], r"mixes fractions and percent: line 2 holds 0.55 and line 4 holds 57"),
+    (["55", "56", "0.000001", "58"], r"line 4, column 2: 1e-06 \(percent\) is 0.00% a year"),
+    (["0.55", "0.56", "0.000001", "0.58"], r"line 4, column 2: 1e-06 \(fraction\)"),
+    (["55", "56", "5.6", "58"], r"line 4, column 2: 5.6 follows 56, a move of 10.0 times in one row"),
+    (["0.55", "0.56", "2.9", "0.57"], r"line 4, column 2: 2.9 follows 0.56, a move of 5.2 times"),
+])
+def test_a_row_out_of_place_is_named(tmp_path, values, message):
+    """0.3.0 took one value of 1e-6, or fractions among percent, silently: the P&L moved by orders of magnitude."""
+    text = "timestamp,dvol\n" + "".join(f"2024-01-0{d + 1},{v}\n" for d, v in enumerate(values))
+    with pytest.raises(DataError, match=message):
+        load_implied_vol(write(tmp_path, text))
+
+
+def test_the_units_argument_is_checked_and_the_shipped_files_pass_every_check():
+    with pytest.raises(DataError, match="units='percents'; use 'percent' or 'fraction'"):
+        load_implied_vol("btc_dvol_daily", units="percents")
+    with pytest.raises(DataError, match="not an implied-volatility series"):
+        load_implied_vol("btc_usdt_1h")
+    for name in ("btc_dvol_daily", "eth_dvol_daily", "btc_dvol_1d"):
+        assert load_implied_vol(name, units="percent").equals(load_implied_vol(name))
+
+
+def test_implied_units_on_the_command_line_and_in_a_config(tmp_path, capsys):
+    from lstm_strategies.backtest.config import validate_config
+    from lstm_strategies.cli.app import main
+
+    path = write(tmp_path, "timestamp,iv\n" + "".join(f"2024-01-{d:02d},{1.5 + d / 20:.2f}\n" for d in range(1, 21)))
+    assert main(["data", "inspect", str(path)]) == 2
+    assert "cannot tell" in capsys.readouterr().err
+    raw = {"data": {"dataset": "btc_usdt_1h", "implied": str(path), "implied_units": "fraction"},
+           "strategy": {"name": "vol_target", "forecaster": "har_iv"}}
+    iv = validate_config(raw).load_inputs()["implied_vol"]
+    assert iv.iloc[0] == pytest.approx(1.55)
+    with pytest.raises(Exception, match=r"data.implied_units = 'percents'"):
+        validate_config({**raw, "data": {**raw["data"], "implied_units": "percents"}})
+
+
+def test_a_loaded_series_given_again_is_not_shifted_a_second_day():
+    """0.3.0 stamped an already-loaded series (index: the time each value is known) one period later again."""
+    iv = load_implied_vol("btc_dvol_daily")
+    assert load_implied_vol(iv) is iv

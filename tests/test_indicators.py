@@ -257,3 +257,8 @@ def test_the_readme_example_with_implied_vol_runs(capsys):
         del sys.modules[module.__name__]
     out = capsys.readouterr().out
     assert "2023-02-28 23:00:00: LSTM-IV next-day vol" in out and "bars without a DVOL value: none" in out
+    # 0.3.0's example read too short a history for the refit head (180 days) and printed "vol nan%"
+    import re
+
+    vol = float(re.search(r"LSTM-IV next-day vol ([^%]+)%", out).group(1))
+    assert 10 < vol < 200, out

@@ -165,7 +165,7 @@ class BacktestConfig(ConfigFile):
         spec = override or data.file or data.dataset
         key = "--data" if override else ("[data] file" if data.file else "[data] dataset")
         try:
-            df = load_dataset(spec)
+            df = load_dataset(spec, tz=data.tz)
         except DataError as exc:
             raise ConfigError(f"{self.path}: {key} = {spec!r}: {exc}") from None
         return self.select(df, str(spec))
@@ -189,7 +189,8 @@ class BacktestConfig(ConfigFile):
 
     def load_inputs(self) -> dict:
         """The exogenous series ``[data]`` names, by input (``{"implied_vol": Series}``); errors name the key."""
-        return load_config_inputs({"implied": self.data.implied}, self.path)
+        return load_config_inputs({"implied": self.data.implied}, self.path,
+                                  {"implied_vol": {"units": self.data.implied_units}})
 
 
 def validate_config(raw: dict, path: str = "<dict>") -> BacktestConfig:

@@ -14,9 +14,11 @@ import sys
 
 import lstm_strategies.cli.data as data_commands
 import lstm_strategies.cli.evaluate as evaluate_commands
+import lstm_strategies.cli.forecast as forecast_commands
 import lstm_strategies.cli.runs as run_commands
 import lstm_strategies.cli.train as train_commands
 from lstm_strategies._version import __version__
+from lstm_strategies.cli.arguments import Parser, print_error, stderr_lines
 from lstm_strategies.core.errors import LSTMStrategiesError
 
 DESCRIPTION = """lstm-strategies: LSTM volatility forecasts for Backtrader, backtests and tearsheets.
@@ -26,6 +28,7 @@ DESCRIPTION = """lstm-strategies: LSTM volatility forecasts for Backtrader, back
   lstm-strategies sweep GRID.toml                 a grid of backtests (local pool or Ray)
   lstm-strategies evaluate --data btc_usdt_1h     forecast accuracy, out of sample
   lstm-strategies data inspect btc_usdt_1h        what a data file holds
+  lstm-strategies forecast --data btc_usdt_1h     the latest forecast, against implied vol
   lstm-strategies models                          the bundled models
 
 Every error a user can cause prints one line starting with "error:" (exit status 2) that names
@@ -50,7 +53,7 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="lstm-strategies", description=DESCRIPTION, formatter_class=_Formatter)
+    parser = Parser(prog="lstm-strategies", description=DESCRIPTION, formatter_class=_Formatter)
     parser.add_argument("--version", action="version", version=f"lstm-strategies {__version__}")
     parser.add_argument("--plugin", action="append", dest="global_plugins", metavar="MODULE", help=PLUGIN_HELP)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -61,21 +64,25 @@ def build_parser() -> argparse.ArgumentParser:
             cmd.add_argument("--plugin", action="append", dest="plugins", metavar="MODULE", help=PLUGIN_HELP)
         return cmd
 
-    for module in (data_commands, train_commands, run_commands, evaluate_commands):
+    for module in (data_commands, train_commands, run_commands, evaluate_commands, forecast_commands):
         module.add_commands(sub, command)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    with stderr_lines():  # an error line never continues a progress bar's line
+        return _run(args)
+
+
+def _run(args) -> int:
     try:
         from lstm_strategies.core.plugins import load_plugins
 
-        load_plugins([*(args.global_plugins or []), *(getattr(args, "plugins", None) or [])])
+        load_plugins([*(getattr(args, "global_plugins", None) or []), *(getattr(args, "plugins", None) or [])])
         args.func(args)
     except LSTMStrategiesError as exc:
-        sys.stdout.flush()
-        print(f"error: {exc}", file=sys.stderr)
+        print_error(str(exc))
         return 2
     except BrokenPipeError:
         # the reader (e.g. `| head`) went away: stop quietly, as Unix tools do
@@ -83,14 +90,12 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return 0
     except OSError as exc:  # the system refused a file operation the checks above did not foresee
-        sys.stdout.flush()
-        print(f"error: {exc.filename or ''}: {exc.strerror or exc}".replace("error: : ", "error: "), file=sys.stderr)
+        print_error(f"{exc.filename or ''}: {exc.strerror or exc}".removeprefix(": "))
         return 2
     except KeyboardInterrupt:
         print("\ninterrupted; outputs already written are complete (writes are atomic)", file=sys.stderr)
         return 130
     return 0
-
 
 
 if __name__ == "__main__":

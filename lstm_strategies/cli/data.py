@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+import lstm_strategies.cli.arguments as arg
 from lstm_strategies.data.calendar import CALENDARS
 
 CALENDAR_NAMES = sorted(CALENDARS)
@@ -14,12 +15,13 @@ def _cmd_data_inspect(args) -> None:
 
     from lstm_strategies.data.bars import find_gaps
     from lstm_strategies.data.calendar import get_calendar
-    from lstm_strategies.data.datasets import SHIPPED, load_dataset, names
+    from lstm_strategies.data.datasets import load_dataset, names
     from lstm_strategies.data.load import load_ohlcv
     from lstm_strategies.features.realized import log_returns
+    from lstm_strategies.market.implied import looks_implied
 
-    if args.file in SHIPPED and SHIPPED[args.file].kind == "implied_vol":
-        return _inspect_implied(args.file)
+    if args.implied_units or looks_implied(args.file):
+        return _inspect_implied(args.file, args.implied_units)
     if args.file in names() or (args.format is None and args.tz is None):
         df = load_dataset(args.file)   # a shipped name, a file, or an extra dataset (unknown names list them)
     else:
@@ -47,11 +49,11 @@ def _cmd_data_inspect(args) -> None:
         print(f"  {year}  {vol:6.1%}")
 
 
-def _inspect_implied(name: str) -> None:
+def _inspect_implied(name: str, units: str | None = None) -> None:
     """``data inspect`` of an implied-volatility series: range, gaps, when values are known, yearly means."""
     from lstm_strategies.market.implied import load_implied_vol
 
-    iv = load_implied_vol(name)
+    iv = load_implied_vol(name, units=units)
     print(f"file        {name} (implied volatility, {iv.attrs['unit']} in the file)")
     print(f"rows        {len(iv):,}")
     print(f"range       {iv.attrs['first_period']} -> {iv.attrs['last_period']} (each value known at the end of "
@@ -76,15 +78,26 @@ def _cmd_data_fetch(args) -> None:
           f"{df.index[0]} -> {df.index[-1]}, {gaps} gaps")
 
 
+def _cmd_data_fetch_implied(args) -> None:
+    from lstm_strategies.market.fetch_implied import fetch_implied_vol
+
+    frame = fetch_implied_vol(args.currency, args.since, until=args.until, out=args.out)
+    days, new = frame.index, frame.attrs["fetched_days"]
+    print(f"wrote {args.out}: {len(frame):,} days of Deribit's {args.currency.upper()} DVOL ({new:,} new), "
+          f"{days[0].date()} -> {days[-1].date()} (daily closes in percent; the last is known from "
+          f"{frame.attrs['last_day_ends']})")
+
+
 def _add_fetch_arguments(fetch: argparse.ArgumentParser) -> None:
     fetch.add_argument("--exchange", default="binance", help="a ccxt exchange id")
     fetch.add_argument("--symbol", required=True, help="market symbol, e.g. BTC/USDT")
     fetch.add_argument("--timeframe", default="1h", help="bar size, e.g. 1h or 1d")
-    fetch.add_argument("--since", required=True, help="first bar (YYYY-MM-DD); resumes after the file's last bar")
-    fetch.add_argument("--until", default=None,
+    fetch.add_argument("--since", type=arg.date, required=True,
+                       help="first bar (YYYY-MM-DD); resumes after the file's last bar")
+    fetch.add_argument("--until", type=arg.date, default=None,
                        help="stop before bars opening at this UTC time (default: up to the last closed bar)")
     fetch.add_argument("--out", required=True, help="CSV or CSV.gz file in the standard layout")
-    fetch.add_argument("--limit", type=int, default=1000, help="bars per request")
+    fetch.add_argument("--limit", type=arg.integer(1, 100_000), default=1000, help="bars per request")
     fetch.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
@@ -99,10 +112,24 @@ def add_commands(sub, command) -> None:
                          help="force a format instead of detecting it")
     inspect.add_argument("--calendar", choices=CALENDAR_NAMES, default="crypto",
                          help="annualisation calendar (365 or 252 days)")
-    inspect.add_argument("--tz", default=None,
+    inspect.add_argument("--tz", type=arg.time_zone, default=None,
                          help="time zone of naive timestamps, e.g. Europe/Berlin or UTC (times with an offset "
                               "or a Z need none)")
+    inspect.add_argument("--implied-units", choices=["percent", "fraction"], default=None,
+                         help="read the file as implied volatility in these units (a file whose header names an "
+                              "implied-vol column, such as timestamp,dvol, is read as one without it)")
     inspect.set_defaults(func=_cmd_data_inspect)
     fetch = command(data, "fetch", "download OHLCV bars from an exchange through ccxt (needs network access)")
     _add_fetch_arguments(fetch)
     fetch.set_defaults(func=_cmd_data_fetch)
+    fetch_iv = command(data, "fetch-implied", "download Deribit's DVOL implied-volatility index (daily closes) "
+                                              "through ccxt (needs network access)")
+    fetch_iv.add_argument("--currency", default="BTC", help="BTC or ETH (Deribit's DVOL indices)")
+    fetch_iv.add_argument("--since", type=arg.date, default="2021-03-24",
+                          help="first day (YYYY-MM-DD; default: the first day Deribit published DVOL, 2021-03-24); "
+                               "resumes after the file's last day")
+    fetch_iv.add_argument("--until", type=arg.date, default=None,
+                          help="stop before this day (default: up to the last day that has ended)")
+    fetch_iv.add_argument("--out", required=True,
+                          help="CSV file in the shipped layout (timestamp,dvol: a UTC day, percent)")
+    fetch_iv.set_defaults(func=_cmd_data_fetch_implied)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import lstm_strategies.cli.arguments as arg
+
 
 def _cmd_backtest(args) -> None:
     from lstm_strategies.api import load_config, run
@@ -70,6 +72,7 @@ def add_commands(sub, command) -> None:
     _add_config_arguments(sw, "a sweep TOML file (see backtests/sweeps/)")
     sw.add_argument("--executor", choices=["local", "ray"], default="local", help="where tasks run")
     sw.add_argument("--address", default=None, help="Ray address (auto or ray://host:port)")
-    sw.add_argument("--workers", type=int, default=None, help="processes (default: the cores available)")
+    sw.add_argument("--workers", type=arg.integer(1, 4096), default=None,
+                    help="processes (default: the cores available)")
     sw.add_argument("--out", default=None, help="output folder (default: backtests/output/sweeps/NAME)")
     sw.set_defaults(func=_cmd_sweep)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import lstm_strategies.cli.arguments as arg
 from lstm_strategies.data.calendar import CALENDARS
 
 CALENDAR_NAMES = sorted(CALENDARS)
@@ -13,8 +14,7 @@ CALENDAR_NAMES = sorted(CALENDARS)
 def _train_config(args):
     from lstm_strategies.models.train_config import TrainConfig
 
-    horizons = [int(h) for h in args.horizons.split(",")] if args.horizons else None
-    return TrainConfig(window=args.window, hidden_size=args.hidden, horizons=horizons, seed=args.seed,
+    return TrainConfig(window=args.window, hidden_size=args.hidden, horizons=args.horizons, seed=args.seed,
                        max_epochs=args.epochs or TrainConfig.max_epochs, val_days=args.val_days,
                        weight_decay=args.weight_decay, lr=args.lr, calendar=args.calendar, device=args.device)
 
@@ -30,11 +30,11 @@ def _train_implied(args) -> None:
     if args.walk_forward or args.train_start:
         raise ConfigError("train --implied trains one LSTM-IV from the first bar: --walk-forward and --train-start do "
                           "not apply (the self-refitting lstm_iv_refit forecaster retrains it in a backtest)")
-    horizons = [int(h) for h in args.horizons.split(",")] if args.horizons else None
-    cfg = ImpliedTrainConfig(window=args.window, hidden_size=args.hidden, horizons=horizons, seed=args.seed,
+    cfg = ImpliedTrainConfig(window=args.window, hidden_size=args.hidden, horizons=args.horizons, seed=args.seed,
                              epochs=args.epochs or ImpliedTrainConfig.epochs, val_days=args.val_days,
                              weight_decay=args.weight_decay, lr=args.lr, calendar=args.calendar)
-    result = train_implied_lstm(load_dataset(args.data), load_implied_vol(args.implied), args.train_end, cfg,
+    result = train_implied_lstm(load_dataset(args.data, tz=args.tz),
+                                load_implied_vol(args.implied, units=args.implied_units), args.train_end, cfg,
                                 members=args.ensemble)
     save_checkpoint(result.model, result.card, args.out)
     m = result.card.metrics
@@ -47,6 +47,7 @@ def _train_implied(args) -> None:
 
 def _data_names(args) -> list[str]:
     """``--data`` as a list: one dataset, or several separated by commas (pooled training)."""
+    from lstm_strategies.core.dates import parse_date
     from lstm_strategies.core.errors import ConfigError
 
     names = [n.strip() for n in args.data.split(",")]
@@ -56,6 +57,14 @@ def _data_names(args) -> list[str]:
     if len(names) > 1 and (args.walk_forward or args.implied):
         raise ConfigError("--data with several datasets trains one pooled model; --walk-forward and --implied take "
                           "one dataset")
+    if args.walk_forward and args.tz:
+        raise ConfigError("--tz does not apply to --walk-forward (each fold reads --data itself): convert the file's "
+                          "times to UTC or give them offsets")
+    if args.train_start and parse_date(args.train_start) >= parse_date(args.train_end):
+        raise ConfigError(f"--train-start {args.train_start} is not before --train-end {args.train_end}: training "
+                          "reads the bars from --train-start to --train-end")
+    if args.implied_units and not args.implied:
+        raise ConfigError("--implied-units says the units of the --implied file: give --implied too")
     if args.shrink_k and len(names) == 1:
         raise ConfigError("--shrink-k sets the shrinkage prior of a pooled model: give several --data datasets")
     return names
@@ -78,7 +87,7 @@ def _train_pooled(args, names: list[str], cfg) -> None:
         if len(k_days) != len(cfg.resolved_horizons()) or any(not 0 <= k <= 1e6 for k in k_days):
             raise ConfigError(f"--shrink-k {args.shrink_k!r}: give one k in 0..1e6 days per horizon "
                               f"({cfg.resolved_horizons()})")
-    frames = {name: load_dataset(name) for name in names}
+    frames = {name: load_dataset(name, tz=args.tz) for name in names}
     result = train_pooled(frames, args.train_end, cfg, members=args.ensemble, k_days=k_days,
                           train_start=args.train_start)
     save_checkpoint(result.model, result.card, args.out)
@@ -115,7 +124,7 @@ def _cmd_train(args) -> None:
     if len(names) > 1:
         _train_pooled(args, names, cfg)
         return
-    df = load_dataset(args.data)
+    df = load_dataset(args.data, tz=args.tz)
     result = train_ensemble(df, args.train_end, cfg, members=args.ensemble, train_start=args.train_start)
     save_checkpoint(result.model, result.card, args.out)
     m = result.card.metrics
@@ -125,7 +134,7 @@ def _cmd_train(args) -> None:
 
 
 def _cmd_models(args) -> None:
-    from lstm_strategies.models.checkpoint import pretrained_names, pretrained_path, read_card
+    from lstm_strategies.models.sealed import pretrained_names, pretrained_path, read_card  # no torch
 
     for name in pretrained_names():
         card = read_card(pretrained_path(name))
@@ -151,29 +160,41 @@ def add_commands(sub, command) -> None:
                        "several separated by commas train one pooled model (btc_usdt_1h,eth_usdt_1h)")
     train.add_argument("--shrink-k", default=None, help="pooled models: the shrinkage head's k in days per horizon "
                        "(default 1000,240,480 for 1,7,30 days)")
-    train.add_argument("--train-end", required=True, help="last date whose targets may be used (YYYY-MM-DD)")
-    train.add_argument("--train-start", default=None, help="first bar to use (default: the first of the data)")
+    train.add_argument("--train-end", type=arg.date, required=True,
+                       help="last date whose targets may be used (YYYY-MM-DD)")
+    train.add_argument("--train-start", type=arg.date, default=None,
+                       help="first bar to use (YYYY-MM-DD; default: the first of the data)")
     train.add_argument("--out", required=True, help="checkpoint folder (or the walk-forward output folder)")
-    train.add_argument("--window", type=int, default=defaults.window, help="bars of history per forecast")
-    train.add_argument("--hidden", type=int, default=defaults.hidden_size, help="LSTM units per ensemble member")
-    train.add_argument("--horizons", default=None,
+    train.add_argument("--window", type=arg.integer(2, 10_000), default=defaults.window,
+                       help="bars of history per forecast")
+    train.add_argument("--hidden", type=arg.integer(1, 1024), default=defaults.hidden_size,
+                       help="LSTM units per ensemble member")
+    train.add_argument("--horizons", type=arg.horizons, default=None,
                        help="comma-separated horizons in days (default: 1,7,30 crypto; 1,5,21 equity)")
-    train.add_argument("--epochs", type=int, default=None,
+    train.add_argument("--epochs", type=arg.integer(1, 10_000), default=None,
                        help=f"most epochs with early stopping (default {defaults.max_epochs}); with --implied the "
                             "fixed number (default 4)")
     train.add_argument("--implied", default=None,
                        help="train the LSTM with implied volatility (LSTM-IV) on this series (btc_dvol_daily, "
                             "eth_dvol_daily or a CSV)")
-    train.add_argument("--val-days", type=int, default=defaults.val_days, help="validation days before --train-end")
-    train.add_argument("--seed", type=int, default=defaults.seed, help="seed of the first member")
-    train.add_argument("--ensemble", type=int, default=3, help="seeds merged into one network")
-    train.add_argument("--lr", type=float, default=defaults.lr, help="learning rate of the LSTM")
-    train.add_argument("--weight-decay", type=float, default=defaults.weight_decay, help="Adam weight decay")
+    train.add_argument("--implied-units", choices=["percent", "fraction"], default=None,
+                       help="units of the --implied file's values (default: read from its header or values; an "
+                            "ambiguous file is refused)")
+    train.add_argument("--tz", type=arg.time_zone, default=None,
+                       help="time zone of naive timestamps in --data (e.g. Europe/Berlin or UTC)")
+    train.add_argument("--val-days", type=arg.integer(1, 36_500), default=defaults.val_days,
+                       help="validation days before --train-end")
+    train.add_argument("--seed", type=arg.seed, default=defaults.seed, help="seed of the first member")
+    train.add_argument("--ensemble", type=arg.integer(1, 100), default=3, help="seeds merged into one network")
+    train.add_argument("--lr", type=arg.number(0, 10, low_open=True), default=defaults.lr,
+                       help="learning rate of the LSTM")
+    train.add_argument("--weight-decay", type=arg.number(0, 10), default=defaults.weight_decay,
+                       help="Adam weight decay")
     train.add_argument("--device", default=defaults.device, help="cpu or cuda")
     train.add_argument("--calendar", choices=CALENDAR_NAMES, default=defaults.calendar,
                        help="crypto: 365 days, 24h; equity: 252 trading days")
     train.add_argument("--walk-forward", action="store_true", help="retrain every --every-months")
-    train.add_argument("--every-months", type=int, default=6, help="months between walk-forward folds")
+    train.add_argument("--every-months", type=arg.integer(1, 120), default=6, help="months between walk-forward folds")
     train.add_argument("--cache-dir", default=None,
                        help="fold models (default: $LSTM_STRATEGIES_CACHE or ~/.cache/lstm-strategies)")
     train.add_argument("--executor", choices=["local", "ray"], default="local", help="where folds run")

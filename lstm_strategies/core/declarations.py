@@ -62,6 +62,7 @@ def Range(low: float | None = None, high: float | None = None, *, low_open: bool
                 raise ValueError(text)
         return value
 
+    check.text = text.removeprefix("must be ")  # what the config reference shows
     return AfterValidator(check)
 
 
@@ -72,6 +73,7 @@ def OneOf(*choices) -> AfterValidator:  # noqa: N802
             raise ValueError(f"choose one of {list(choices)}")
         return value
 
+    check.text = "one of " + ", ".join(map(str, choices))  # what the config reference shows
     return AfterValidator(check)
 
 

@@ -103,3 +103,19 @@ def read_text(path: str | Path, kind: str, error: type[Exception], advice: str =
     except UnicodeDecodeError as exc:
         raise error(f"{path}: the {kind} is not UTF-8 text ({exc.reason} at byte {exc.start})"
                     + (f"; {advice}" if advice else "")) from None
+
+
+def describe_columns(columns, known) -> str:
+    """The columns a file was found to hold, for a message, without echoing what it holds: names the
+    tool knows (``known``, compared in lower case with spaces and dashes as ``_``) are shown, the
+    others counted. A file that is not data (a key file, a password list) is never repeated back."""
+    import re
+
+    names = [str(c) for c in columns]
+    shown = [n for n in names if re.sub(r"[^0-9a-z]+", "_", n.strip().lower()).strip("_") in known]
+    others = len(names) - len(shown)
+    parts = [", ".join(repr(n) for n in shown)] if shown else []
+    if others:
+        parts.append(f"{others} {'other ' if shown else ''}column{'s' if others > 1 else ''} with "
+                     f"{'names' if others > 1 else 'a name'} the loader does not know")
+    return f"found {' and '.join(parts) or 'no columns'}"

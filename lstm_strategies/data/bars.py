@@ -250,29 +250,98 @@ class BarChecker:
         self.last = ts_ns
 
 
-def check_frame(df: pd.DataFrame, name: str | None = None, min_rows: int = 1) -> pd.DataFrame:
-    """Validate an OHLCV frame that may not have come through the loader; return it unchanged.
+def normalise_frame(df: pd.DataFrame, tz: str | None = None, what: str | None = None) -> pd.DataFrame:
+    """A frame of bars as every layer reads it: a UTC :class:`~pandas.DatetimeIndex` in nanoseconds and
+    the OHLCV columns; the frame itself when it is so already (no copy), else a shallow copy.
+
+    Any datetime64 unit is accepted (pandas 3's ``read_csv(parse_dates=...)`` gives microseconds, which
+    read as nanoseconds would make 1h bars 3.6 s apart). Naive times are refused unless ``tz`` names
+    their zone; the other columns are kept as they are, and so are ``attrs``.
+
+    Parameters
+    ----------
+    df : DataFrame
+        Bars indexed by their open times.
+    tz : str, optional
+        Zone of naive times (``"UTC"``, ``"Europe/Berlin"``); ignored for times with a zone.
+    what : str, optional
+        How messages name the frame (default: its ``attrs["source"]``).
 
     Raises
     ------
     DataError
-        Not a UTC DatetimeIndex, a missing column, or any row the loader would refuse.
+        Not a DataFrame, no DatetimeIndex (a RangeIndex: a time column not set as the index), naive
+        times without ``tz``, a time that does not exist or happens twice in ``tz``, a missing column.
     """
-    name = name or str(df.attrs.get("source", "<DataFrame>"))
+    name = what or (str(df.attrs.get("source", "<DataFrame>")) if isinstance(df, pd.DataFrame) else "<bars>")
     if not isinstance(df, pd.DataFrame):
         raise DataError(f"{name}: expected a pandas DataFrame of OHLCV bars, got {type(df).__name__}")
-    if not isinstance(df.index, pd.DatetimeIndex):
-        raise DataError(f"{name}: the bars need a DatetimeIndex (bar open times), found "
-                        f"{type(df.index).__name__}; load the file with load_ohlcv() or set the index")
-    if df.index.tz is None:
-        raise DataError(f"{name}: the bar times have no time zone; localise them (df.tz_localize('UTC')) "
-                        "or load the file with load_ohlcv()")
+    index = df.index
+    if not isinstance(index, pd.DatetimeIndex):
+        column = next((c for c in df.columns if str(c).lower() in ("timestamp", "date", "datetime", "time")), None)
+        hint = f"df.set_index({column!r})" if column is not None else "set the bar open times as the index"
+        raise DataError(f"{name}: the bars need a DatetimeIndex of bar open times, found a {type(index).__name__}; "
+                        f"{hint}, or load the file with load_ohlcv()")
+    if index.tz is None:
+        if tz is None:
+            raise DataError(f"{name}: the bar times have no time zone; say which they are (tz='UTC', or the zone "
+                            "they were recorded in, e.g. tz='Europe/Berlin'; Python: df.tz_localize('UTC')) or load "
+                            "the file with load_ohlcv()")
+        index = _localise_index(index, tz, name)
+    _check_columns(df, name)
+    nat = np.flatnonzero(index.isna())
+    if nat.size:
+        raise DataError(f"{name}: row {int(nat[0])}: the bar time is missing (NaT); drop or fix that row")
+    utc = index.tz_convert("UTC").as_unit("ns")
+    if utc.equals(df.index) and df.index.dtype == utc.dtype:
+        return df
+    out = df.copy(deep=False)
+    out.index = utc.rename(df.index.name)
+    out.attrs = dict(df.attrs)
+    return out
+
+
+def _check_columns(df: pd.DataFrame, name: str) -> None:
+    """Each OHLCV column present once, holding numbers."""
     missing = [c for c in OHLCV if c not in df.columns]
     if missing:
-        raise DataError(f"{name}: missing column(s) {missing}; expected {OHLCV}")
-    bad = [c for c in OHLCV if not pd.api.types.is_numeric_dtype(df[c])]
+        lower = [c for c in df.columns if str(c).lower() in missing]
+        hint = f" (found {', '.join(map(repr, lower))}: df.rename(columns=str.lower))" if lower else ""
+        raise DataError(f"{name}: missing column(s) {missing}{hint}; bars need the columns {', '.join(OHLCV)} (the "
+                        "LSTM's features read the volume), named so")
+    twice = sorted({c for c in OHLCV if list(df.columns).count(c) > 1})
+    if twice:
+        raise DataError(f"{name}: column(s) {twice} appear more than once; keep one of each")
+    bad = [c for c in OHLCV if not pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c])]
     if bad:
-        raise DataError(f"{name}: column(s) {bad} are not numbers; load the file with load_ohlcv()")
+        raise DataError(f"{name}: column(s) {bad} are not numbers; convert them (pd.to_numeric) or load the file "
+                        "with load_ohlcv()")
+
+
+def _localise_index(index: pd.DatetimeIndex, tz: str, name: str) -> pd.DatetimeIndex:
+    try:
+        local = index.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
+    except (LookupError, ValueError, TypeError):
+        raise DataError(f"{name}: tz={tz!r} is not a time zone; pass an IANA name such as 'Europe/Berlin' or "
+                        "'UTC'") from None
+    bad = np.flatnonzero(local.isna() & ~index.isna())
+    if bad.size:
+        raise DataError(f"{name}: row {int(bad[0])}: local time {index[bad[0]]} does not exist or happens twice in "
+                        f"{tz} (a daylight-saving change); export the times in UTC or with offsets")
+    return local
+
+
+def check_frame(df: pd.DataFrame, name: str | None = None, min_rows: int = 1, tz: str | None = None) -> pd.DataFrame:
+    """Validate an OHLCV frame that may not have come through the loader; return it normalised
+    (:func:`normalise_frame`: UTC, nanoseconds; the frame itself when it already is).
+
+    Raises
+    ------
+    DataError
+        Not a DatetimeIndex with a zone (or ``tz``), a missing column, or any row the loader would refuse.
+    """
+    df = normalise_frame(df, tz=tz, what=name)
+    name = name or str(df.attrs.get("source", "<DataFrame>"))
     validate_ohlcv(df, name, first_line=0, min_rows=min_rows)
     return df
 

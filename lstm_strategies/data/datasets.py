@@ -47,8 +47,11 @@ def load_sp500() -> pd.DataFrame:
     return df
 
 
-def load_dataset(spec: str | os.PathLike) -> pd.DataFrame:
+def load_dataset(spec: str | os.PathLike, tz: str | None = None) -> pd.DataFrame:
     """OHLCV bars from a shipped name, a built-in (``arch:sp500``), a file path or an extra name.
+
+    ``tz`` is the zone of a file's naive intraday times (see :func:`~lstm_strategies.data.load.load_ohlcv`);
+    the shipped and built-in sets carry their zone.
 
     Raises
     ------
@@ -74,5 +77,5 @@ def load_dataset(spec: str | os.PathLike) -> pd.DataFrame:
         raise DataError(f"{spec}: file not found; give an existing OHLCV file (CSV, CSV.gz, parquet, JSON) or a "
                         f"shipped dataset: {', '.join(ohlcv_names())}")
     if path.suffix or os.sep in spec or kind != "missing":
-        return load_ohlcv(path)
-    return load_ohlcv(dataset_path(spec))
+        return load_ohlcv(path, tz=tz)
+    return load_ohlcv(dataset_path(spec), tz=tz)

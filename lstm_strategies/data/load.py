@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from lstm_strategies.core.errors import DataError
+from lstm_strategies.core.readers import describe_columns
 from lstm_strategies.data.bars import (  # noqa: F401  (re-exported: the loader's public API)
     OHLCV,
     GapReport,
@@ -151,7 +152,8 @@ def _rows_table(rows: object, name: str, kind: str) -> _Table:
         return _Table(pd.DataFrame(rows), True, kind, first_text=str(rows[0])[:80])
     if not all(isinstance(r, (list, tuple)) for r in rows):
         i = next(i for i, r in enumerate(rows) if not isinstance(r, (list, tuple)))
-        raise DataError(f"{name}: row {i} is {rows[i]!r}, not a [ms, open, high, low, close, volume] list")
+        raise DataError(f"{name}: row {i} is a {type(rows[i]).__name__}, not a [ms, open, high, low, close, volume] "
+                        "list")
     raw = pd.DataFrame(list(rows))
     raw.columns = _positional(raw.shape[1])
     return _Table(raw, False, kind, first_text=str(rows[0])[:80])
@@ -222,7 +224,7 @@ def _map_columns(table: _Table, name: str) -> tuple[str | None, dict[str, str], 
         if key in by_norm and key in KNOWN_NAMES:
             raise DataError(f"{name}: two columns named {by_norm[key]!r} and {col!r}; keep one")
         by_norm.setdefault(key, col)
-    found = f"found {list(map(str, table.raw.columns))}"
+    found = describe_columns(table.raw.columns, KNOWN_NAMES | {"adj_close"})
     if table.raw.shape[1] == 1:
         found += " (one column: is the file comma-separated?)"
     time_col = next((by_norm[n] for n in TIME_NAMES if n in by_norm), None)
@@ -261,7 +263,7 @@ def _check_format(fmt: str, detected: str, table: _Table, name: str) -> None:
         return
     layout = "no header" if not table.header else "a header"
     raise DataError(f"{name}: fmt={fmt!r} expects {FORMATS[fmt]}, but the {table.kind} source has {layout} "
-                    f"and looks like {detected!r} (starts {table.first_text[:80]!r}); drop fmt= to auto-detect "
+                    f"and looks like {detected!r}; drop fmt= to auto-detect "
                     f"or pass fmt={detected!r}")
 
 

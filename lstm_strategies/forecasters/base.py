@@ -183,7 +183,7 @@ class Forecaster(ABC):
 
     def fit(self, df: pd.DataFrame) -> Forecaster:
         """Validate a training frame, take its bar size and fit what the forecaster fits up front."""
-        check_frame(df)
+        df = check_frame(df)
         self.bind(frame_timeframe(df))
         self._fit(df)
         return self
@@ -287,7 +287,7 @@ class Forecaster(ABC):
         """
         self._require_fitted()
         self.require_inputs()
-        check_frame(df)
+        df = check_frame(df)
         self._fallbacks = FallbackLog()  # the record describes this pass
         step = frame_timeframe(df) if len(df) > 1 else self.timeframe
         if pd.Timedelta(step) != pd.Timedelta(self.timeframe):
@@ -307,6 +307,7 @@ class Forecaster(ABC):
 
         Fits the bar size from ``df`` when the forecaster is not fitted yet.
         """
+        df = check_frame(df)
         if not self.is_fitted:
             self.fit(df)
         var = self.predict_batch(df)

@@ -38,10 +38,10 @@ class InputKind:
     description: str
 
 
-def _load_implied(spec) -> pd.Series:
+def _load_implied(spec, units: str | None = None) -> pd.Series:
     from lstm_strategies.market.implied import load_implied_vol
 
-    return load_implied_vol(spec)
+    return load_implied_vol(spec, units=units)
 
 
 #: every kind of exogenous input a forecaster may declare
@@ -60,12 +60,13 @@ def input_kind(name: str) -> InputKind:
     return INPUT_KINDS[name]
 
 
-def load_input(name: str, spec) -> pd.Series:
+def load_input(name: str, spec, **options) -> pd.Series:
     """The series of input ``name`` from a shipped name, a file path or a Series (already loaded
-    Series with a ``known_from`` index are kept as they are)."""
+    Series with a ``known_from`` index are kept as they are); ``options`` go to the kind's loader
+    (``units=`` for implied volatility)."""
     if isinstance(spec, pd.Series) and spec.index.name == "known_from":
         return spec
-    return input_kind(name).loader(spec)
+    return input_kind(name).loader(spec, **{k: v for k, v in options.items() if v is not None})
 
 
 def config_inputs(specs: dict[str, str | None]) -> dict[str, str]:
@@ -74,14 +75,16 @@ def config_inputs(specs: dict[str, str | None]) -> dict[str, str]:
     return {by_key[key]: spec for key, spec in specs.items() if spec is not None and key in by_key}
 
 
-def load_config_inputs(specs: dict[str, str | None], path: str) -> dict[str, pd.Series]:
-    """The series a config's ``[data]`` keys name, by input; a bad one is a :class:`ConfigError` naming the key."""
+def load_config_inputs(specs: dict[str, str | None], path: str,
+                       options: dict[str, dict] | None = None) -> dict[str, pd.Series]:
+    """The series a config's ``[data]`` keys name, by input (``options``: the loader's keyword arguments by
+    input, e.g. ``{"implied_vol": {"units": "percent"}}``); a bad one is a :class:`ConfigError` naming the key."""
     from lstm_strategies.core.errors import LSTMStrategiesError
 
     out = {}
     for name, spec in config_inputs(specs).items():
         try:
-            out[name] = load_input(name, spec)
+            out[name] = load_input(name, spec, **(options or {}).get(name, {}))
         except LSTMStrategiesError as exc:
             raise ConfigError(f"{path}: [data] {INPUT_KINDS[name].config_key} = {spec!r}: {exc}") from None
     return out

@@ -187,9 +187,12 @@ class LSTMForecaster(Forecaster):
         """Last bar whose target the model was trained on (None when unknown)."""
         return pd.Timestamp(self.card.train_end) if self.card.train_end else None
 
-    def check_out_of_sample(self, first_forecast: pd.Timestamp, allow_in_sample: bool = False) -> bool:
+    def check_out_of_sample(self, first_forecast: pd.Timestamp, allow_in_sample: bool = False,
+                            knob: str | None = None) -> bool:
         """Raise :class:`LeakageError` if forecasts from ``first_forecast`` on overlap training.
 
+        ``knob`` names what the caller's user sets to move the first forecast (``"--start"`` for
+        ``evaluate``); without it the message names the config key and the indicator's argument.
         Returns True when the run is in-sample (only possible with ``allow_in_sample``).
         """
         end = self.train_end
@@ -199,12 +202,16 @@ class LSTMForecaster(Forecaster):
             return True
         start = self.card.train_start or "?"
         first = pd.Timestamp(first_forecast)
+        after = (end + pd.Timedelta("1D")).date()
+        if knob:
+            advice = f"Start after {end.date()}: {knob} {after} or later."
+        else:
+            advice = (f"Start trading after {end.date()} (TOML: [backtest] start = \"{after}\"; Python: the "
+                      "indicator's start=...), or accept it knowingly (TOML: [strategy] allow_in_sample = true; "
+                      "Python: allow_in_sample=True), which marks the run in-sample in metrics.json and the tearsheet.")
         raise LeakageError(
             f"model {self.path or 'lstm'} was trained on {start} .. {end.date()}, and forecasts would be "
-            f"made from {first} on: the dates {first.date()} .. {end.date()} are in-sample. Start trading "
-            f"after {end.date()} (TOML: [backtest] start = \"{(end + pd.Timedelta('1D')).date()}\"; Python: the "
-            "indicator's start=...), or accept it knowingly (TOML: [strategy] allow_in_sample = true; Python: "
-            "allow_in_sample=True), which marks the run in-sample in metrics.json and the tearsheet.")
+            f"made from {first} on: the dates {first.date()} .. {end.date()} are in-sample. {advice}")
 
     def predict_features(self, features: np.ndarray) -> np.ndarray:
         """The network's output for each row of a feature matrix: variance forecasts ``(n, H)`` with

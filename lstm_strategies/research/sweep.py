@@ -131,12 +131,10 @@ class ResultsFile:
             atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False))
         elif existing is not None and path.read_text()[-1:] != "\n":
             atomic_write(path, lambda tmp: existing.to_csv(tmp, index=False))  # drop a cut last line
-        new = not path.exists()
+        if not path.exists():  # the header, written (and listed in the folder's marker) as every output is
+            atomic_write(path, lambda tmp: Path(tmp).write_text(",".join(_quoted(c) for c in columns) + "\n"))
         self._file = open(path, "a", newline="", encoding="utf-8")  # noqa: SIM115  (closed by close())
         self._writer = csv.DictWriter(self._file, fieldnames=columns, extrasaction="ignore")
-        if new:
-            self._writer.writeheader()
-            self._flush()
 
     def _flush(self) -> None:
         self._file.flush()
@@ -148,6 +146,12 @@ class ResultsFile:
 
     def close(self) -> None:
         self._file.close()
+
+
+def _quoted(cell: str) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="").writerow([cell])
+    return buffer.getvalue()
 
 
 def _write_parquet(out: Path, frame: pd.DataFrame) -> None:

@@ -12,7 +12,7 @@ import pandas as pd
 from backtrader.utils import date2num
 
 from lstm_strategies.core.errors import DataError
-from lstm_strategies.data.bars import OHLCV, infer_timeframe, timeframe_label
+from lstm_strategies.data.bars import OHLCV, infer_timeframe, normalise_frame, timeframe_label
 
 BT_EPOCH = 719163.0  # Backtrader's date number of 1970-01-01
 
@@ -157,16 +157,22 @@ class FastPandasData(bt.feeds.PandasData):
         return True
 
 
-def to_bt_feed(df: pd.DataFrame, name: str | None = None, **kwargs) -> FastPandasData:
+def to_bt_feed(df: pd.DataFrame, name: str | None = None, tz: str | None = None, **kwargs) -> FastPandasData:
     """Wrap an OHLCV frame as a Backtrader feed with the right timeframe and compression.
 
-    The feed is a :class:`backtrader.feeds.PandasData` subclass that converts the columns to plain
-    lists once, instead of calling ``DataFrame.iloc`` per cell (about 2x faster, same bars).
+    The frame goes through :func:`~lstm_strategies.data.bars.normalise_frame` first: any datetime64 unit,
+    naive times only with ``tz``; a RangeIndex or a missing column is one :class:`DataError`. The feed
+    is a :class:`backtrader.feeds.PandasData` subclass that converts the columns to plain lists once,
+    instead of calling ``DataFrame.iloc`` per cell (about 2x faster, same bars).
     """
+    df = normalise_frame(df, tz=tz, what=name)
+    if not len(df) or (len(df) < 2 and not df.attrs.get("timeframe")):
+        raise DataError(f"{name or df.attrs.get('source', 'data')}: {len(df)} bar(s); a feed needs at least 2 to "
+                        "know its bar size (or attrs['timeframe'])")
     step = pd.Timedelta(df.attrs.get("timeframe") or infer_timeframe(df.index))
     timeframe, compression = bt_timeframe(step)
     naive = df[OHLCV].copy()
-    naive.index = df.index.tz_convert("UTC").tz_localize(None) if df.index.tz is not None else df.index
+    naive.index = df.index.tz_localize(None)
     feed = FastPandasData(dataname=naive, timeframe=timeframe, compression=compression,
                           name=name or df.attrs.get("source", "data"), openinterest=None, **kwargs)
     feed.ohlcv_attrs = dict(df.attrs)
