@@ -51,6 +51,7 @@ from lstm_strategies.data.bars import (
 )
 from lstm_strategies.data.calendar import get_calendar, interpolate_variance, validate_horizons
 from lstm_strategies.forecasters.history import BarHistory, rows_to_frame  # noqa: F401  (re-exported)
+from lstm_strategies.forecasters.level import corrected_batch, level_spans, trailing_level
 from lstm_strategies.market.exogenous import MAX_AGE, FallbackLog, load_input, missing_input_advice, refuse_missing
 
 __all__ = ["Bar", "BarHistory", "Forecaster", "check_number", "frame_timeframe", "rows_to_frame"]
@@ -84,6 +85,9 @@ class Forecaster(ABC):
     input_fallback: ClassVar[str] = ""
     #: the series given to set_inputs (name -> Series indexed by the time each value becomes known)
     _input_series: dict = {}
+    #: the level correction (forecasters.level), set by the classes that take ``level_correction``; None: off
+    _level = None
+    _published_first: int | None = None  # the first row published while the correction computes earlier ones
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -197,6 +201,8 @@ class Forecaster(ABC):
         self._checker = BarChecker(type(self).__name__)
         self.initialized = False
         self.quiet_until: int | None = None
+        self._published_ns: int | None = None
+        self._level_state = None
         self._buffer = None
         self._lookups: dict = {}
         self._fallbacks = FallbackLog()
@@ -276,6 +282,10 @@ class Forecaster(ABC):
             self.quiet_until = None if when is None else int(when)
         else:
             self.quiet_until = utc_timestamp(when).as_unit("ns").value
+        self._published_ns = self.quiet_until
+        if self._level is not None and self.quiet_until is not None:
+            # the level correction reads the uncorrected forecasts of the window before: compute them
+            self.quiet_until -= self._level.lead_ns(level_spans(self))
 
     # -- batched -------------------------------------------------------------------------------
     def predict_batch(self, df: pd.DataFrame, start=None) -> np.ndarray:
@@ -296,7 +306,15 @@ class Forecaster(ABC):
         first = 0
         if start is not None:
             first = int(np.searchsorted(df.index.asi8, utc_timestamp(start).as_unit("ns").value))
+        if self._level is not None:  # the causal level correction (lstm_strategies.forecasters.level)
+            return corrected_batch(self, df, first)
         return self._predict_batch(df, first)
+
+    def _level_step(self, ts_ns: int, close: float, raw: np.ndarray) -> np.ndarray:
+        """Streaming: the forecast of one more bar times its level factor."""
+        if self._level_state is None:
+            self._level_state = trailing_level(self)
+        return self._level_state.step(ts_ns, close, raw)
 
     @abstractmethod
     def _predict_batch(self, df: pd.DataFrame, first: int = 0) -> np.ndarray:
@@ -334,7 +352,8 @@ class Forecaster(ABC):
         b = as_bar(bar)
         ts = b.timestamp.value
         self._checker.check(ts, b.open, b.high, b.low, b.close, b.volume)
-        return self._update(ts, b.open, b.high, b.low, b.close, b.volume)
+        out = self._update(ts, b.open, b.high, b.low, b.close, b.volume)
+        return out if self._level is None else self._level_step(ts, b.close, out)
 
     def update_fields(self, ts_ns: int, open_: float, high: float, low: float, close: float,
                       volume: float) -> np.ndarray:
@@ -342,11 +361,13 @@ class Forecaster(ABC):
         if self._needs_inputs:
             self.require_inputs()
         self._checker.check(ts_ns, open_, high, low, close, volume)
-        return self._update(ts_ns, open_, high, low, close, volume)
+        out = self._update(ts_ns, open_, high, low, close, volume)
+        return out if self._level is None else self._level_step(ts_ns, close, out)
 
     def step(self, ts_ns: int, open_: float, high: float, low: float, close: float, volume: float) -> np.ndarray:
         """Composition protocol: one bar the caller has already validated; the forecast at its close."""
-        return self._update(ts_ns, open_, high, low, close, volume)
+        out = self._update(ts_ns, open_, high, low, close, volume)
+        return out if self._level is None else self._level_step(ts_ns, close, out)
 
     def advance(self, ts_ns: int, open_: float, high: float, low: float, close: float, volume: float,
                 defer_fit: bool = False) -> None:
