@@ -8,6 +8,7 @@ import pandas as pd
 from lstm_strategies.core.atomic import atomic_write, atomic_write_text
 from lstm_strategies.data.calendar import get_calendar
 from lstm_strategies.research import evaluation
+from lstm_strategies.research.calibration import bias_pivot, bias_table
 from lstm_strategies.research.evaluation import MCSSettings, plot_forecasts
 from lstm_strategies.research.versus_implied import implied_model, report_implied
 
@@ -37,7 +38,8 @@ def evaluate_cli(args) -> None:
             print(f"note (lstm_iv): {note}")
     horizons, cal, frames, notes = evaluation.collect_forecasts(df, args.model, args.start, args.end,
                                                                 refit_every=args.refit_every, implied=implied,
-                                                                iv_model=chosen, progress=True)
+                                                                iv_model=chosen, progress=True,
+                                                                extra=_calibrated(args, chosen))
     for h, frame in frames.items():
         atomic_write(out / f"forecasts_{h}d.csv", lambda tmp, f=frame: f.to_csv(tmp))
     ev = evaluation.score_forecasts(df, horizons, cal, frames, notes, MCSSettings(
@@ -49,6 +51,9 @@ def evaluate_cli(args) -> None:
     for name, table in (("by_year", ev.by_year), ("by_regime", ev.by_regime), ("stress", ev.stress)):
         atomic_write(out / f"evaluation_{name}.csv", lambda tmp, t=table: t.to_csv(tmp))
         md.append(f"## 1-day QLIKE {name.replace('_', ' ')}\n\n{table.to_markdown(floatfmt='.4g')}\n")
+    bias = bias_table(ev.forecasts)
+    atomic_write(out / "bias_by_year.csv", lambda tmp: bias.to_csv(tmp, index=False))
+    md.append(f"## mean(realized) / mean(forecast) by year (±1.96 NW se)\n\n{bias_pivot(bias).to_markdown()}\n")
     md += [f"note: {key}: {text}\n" for key, text in ev.notes.items() if key.startswith("mcs_")]
     atomic_write_text(out / "evaluation.md", "\n".join(md))
     h0 = ev.horizons[0]
@@ -62,6 +67,8 @@ def evaluate_cli(args) -> None:
     _print("1-day QLIKE by calendar year", ev.by_year)
     _print("1-day QLIKE by regime (terciles of the trailing 30-day variance known at the forecast)", ev.by_regime)
     _print("1-day QLIKE in named stress windows", ev.stress)
+    _print("mean(realized) / mean(forecast) per calendar year of the origins, ±1.96 Newey-West se (bias_by_year.csv "
+           "has the MDE, QLIKE and Mincer-Zarnowitz per year)", bias_pivot(bias))
     for key, count in ev.notes.items():
         if key.endswith("_convergence_warnings"):
             print(f"\n{key.removesuffix('_convergence_warnings')} fits that arch flagged as not converged: {count}")
@@ -73,7 +80,26 @@ def evaluate_cli(args) -> None:
             print(f"\n{key.removesuffix('_input_fallbacks')} forecast without an input value on some bars: {value}")
     if implied is not None:
         report_implied(ev, implied.attrs.get("source", args.implied), out)
-    print(f"wrote {out}/evaluation.md, evaluation_*.csv, forecasts_*.csv and forecast_vs_realized_*.png")
+    print(f"wrote {out}/evaluation.md, evaluation_*.csv, bias_by_year.csv, forecasts_*.csv and "
+          "forecast_vs_realized_*.png")
+
+
+def _calibrated(args, iv_model: str | None) -> dict | None:
+    """With ``--calibrated``: the calibrated variants (issue #29) of the forecasters evaluated."""
+    if not args.calibrated:
+        return None
+    from lstm_strategies.forecasters.calibrated import CALIBRATED, calibrated
+
+    models = {"lstm_cal": args.model, "lstm_iv_cal": iv_model}
+    extra = {}
+    for variant in CALIBRATED:
+        name, params = calibrated(variant)
+        if variant in models:
+            if models[variant] is None:
+                continue
+            params["model"] = models[variant]
+        extra[variant] = (name, params)
+    return extra
 
 
 def add_commands(sub, command) -> None:
@@ -91,6 +117,9 @@ def add_commands(sub, command) -> None:
     ev.add_argument("--iv-model", default="auto",
                     help="with --implied, the LSTM-IV scored (auto: the bundled <model>-iv when the window starts "
                          "after its training; none: no LSTM-IV)")
+    ev.add_argument("--calibrated", action="store_true",
+                    help="also score the calibrated variants (issue #29: log_har_cal, garch_cal, lstm_cal and, with "
+                         "--implied, har_iv_cal, lstm_iv_cal; lstm_strategies.forecasters.calibrated)")
     ev.add_argument("--mcs-size", type=float, default=0.05, help="Model Confidence Set size")
     ev.add_argument("--mcs-reps", type=int, default=1000, help="MCS bootstrap replications")
     ev.add_argument("--mcs-block", type=int, default=10, help="MCS bootstrap block length (days)")
