@@ -38,7 +38,7 @@ import numpy as np
 from scipy.stats import norm
 
 __all__ = ["bs_gamma", "bs_delta", "straddle_delta", "straddle_gamma", "ww_half_width", "ww_relative_half_width",
-           "rehedge", "BandPolicy"]
+           "rehedge", "BandPolicy", "StraddleHedges"]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -196,3 +196,115 @@ class BandPolicy:
     def step(self, hedge, target, units, spot, gamma_per_unit):
         """The new hedge (units of underlying) for current ``hedge`` and delta ``target``."""
         return rehedge(hedge, target, self.half_width(units, spot, gamma_per_unit), self.moves_to)
+
+    def describe(self) -> str:
+        """A short label (trades.csv's ``hedge_policy``)."""
+        width = f"fixed {self.band:g}" if self.kind == "fixed" else f"WW gamma_r {self.risk_aversion:g}"
+        when = "every bar" if self.check == "bar" else "daily"
+        return f"{width}, {when}, at {self.vol}, to {self.moves_to}"
+
+
+YEAR_NS = 365 * 86_400 * 1_000_000_000
+
+
+class StraddleHedges:
+    """The hedges of a book of straddles as arrays, one row per straddle: what a strategy decides at each check
+    and how a fill is attributed back to the straddles (vectorised over the live straddles: a check costs a few
+    numpy calls, not a Python loop, so a book can be checked every bar).
+
+    A row holds the straddle's strike, expiry (UTC nanoseconds), signed option quantity (``qty``: minus the units
+    for a short; 0 once expired), units, hedge in the underlying, accumulated hedge gain and cost, the price the
+    gain was last measured from (``ref``), its rehedges and the change ordered and not yet filled.
+
+    Parameters
+    ----------
+    policy : BandPolicy
+        The band (fixed or Whalley-Wilmott) and where a trade takes the hedge.
+    adjust : float
+        Fixed band: the share of the gap a trade closes (0.3.0's partial adjustment).
+    """
+
+    FIELDS = ("key", "strike", "expiry", "qty", "units", "hedge", "gain", "cost", "ref", "trades", "pending")
+
+    def __init__(self, policy: BandPolicy, adjust: float = 1.0):
+        self.policy, self.adjust = policy, float(adjust)
+        self.rows = {name: np.empty(0) for name in self.FIELDS}
+
+    def __len__(self) -> int:
+        return len(self.rows["key"])
+
+    def add(self, key: int, strike: float, expiry_ns: int, qty: float, units: float, ref: float) -> None:
+        """A new straddle (no hedge yet)."""
+        new = dict(key=key, strike=strike, expiry=float(expiry_ns), qty=qty, units=units, hedge=0.0, gain=0.0,
+                   cost=0.0, ref=ref, trades=0.0, pending=0.0)
+        self.rows = {k: np.append(v, new[k]) for k, v in self.rows.items()}
+
+    def expire(self, key: int) -> None:
+        """The straddle expired: its hedge is unwound at the next check."""
+        self.rows["qty"][self.rows["key"] == key] = 0.0
+
+    def mark(self, spot: float) -> None:
+        """Every hedge's gain up to ``spot`` (the day's close)."""
+        r = self.rows
+        r["gain"] += r["hedge"] * (spot - r["ref"])
+        r["ref"][:] = spot
+
+    def decide(self, spot: float, vol: float, now_ns: int) -> float:
+        """Each straddle's hedge change at this check (delta and gamma at ``vol``, the life left at ``now_ns``);
+        returns their sum (one netted order). Live straddles are skipped without a valid ``vol``; expired ones
+        unwind in full."""
+        from lstm_strategies.trading import pricing
+
+        r = self.rows
+        if not len(self):
+            return 0.0
+        live = r["qty"] != 0.0
+        gap = -r["hedge"]                          # expired: back to no hedge
+        step = np.where(np.abs(gap) > 1e-12, gap, 0.0)
+        if live.any() and vol == vol and vol > 0:
+            strike, qty, units = r["strike"][live], r["qty"][live], r["units"][live]
+            years = np.maximum(r["expiry"][live] - now_ns, 0.0) / YEAR_NS
+            delta = pricing.delta("call", spot, strike, years, vol) + pricing.delta("put", spot, strike, years, vol)
+            gap_live = -qty * delta - r["hedge"][live]
+            if self.policy.kind == "fixed":
+                trade = (np.abs(gap_live) > 1e-12) & (np.abs(gap_live) > self.policy.band * units)
+                moved = self.adjust * gap_live if self.policy.moves_to == "target" else \
+                    gap_live - np.sign(gap_live) * self.policy.band * units
+            else:
+                gamma = 2.0 * pricing.gamma(spot, strike, years, vol)
+                width = units * ww_relative_half_width(gamma, spot, self.policy.cost, self.policy.risk_aversion)
+                trade = (np.abs(gap_live) > 1e-12) & (np.abs(gap_live) > width)
+                moved = gap_live if self.policy.moves_to == "target" else gap_live - np.sign(gap_live) * width
+            step[live] = np.where(trade & (np.abs(moved) > 1e-12), moved, 0.0)   # no trade of rounding noise
+        elif live.any():
+            step[live] = 0.0
+        r["pending"] += step
+        r["trades"] += step != 0.0
+        return float(step.sum())
+
+    @property
+    def has_pending(self) -> bool:
+        return bool(len(self) and np.any(self.rows["pending"] != 0.0))
+
+    def fill(self, price: float, cost: float) -> None:
+        """The netted order filled at ``price`` with ``cost`` (commission and slippage), shared by the straddles
+        in proportion to the size each ordered."""
+        r = self.rows
+        on = r["pending"] != 0.0
+        total = np.abs(r["pending"]).sum()
+        r["gain"][on] += r["hedge"][on] * (price - r["ref"][on])
+        r["hedge"][on] += r["pending"][on]
+        r["ref"][on] = price
+        if total:
+            r["cost"][on] += cost * np.abs(r["pending"][on]) / total
+        r["pending"][:] = 0.0
+
+    def finished(self) -> list[dict]:
+        """Expired straddles whose hedge is unwound: removed, returned as ``{key, gain, cost, trades}``."""
+        r = self.rows
+        done = (r["qty"] == 0.0) & (np.abs(r["hedge"]) < 1e-12) & (r["pending"] == 0.0)
+        out = [{"key": int(k), "gain": float(g), "cost": float(c), "trades": int(t)}
+               for k, g, c, t in zip(r["key"][done], r["gain"][done], r["cost"][done], r["trades"][done], strict=True)]
+        if out:
+            self.rows = {k: v[~done] for k, v in r.items()}
+        return out
