@@ -258,6 +258,10 @@ def run(assets: list[str], workers: int = 1, period: str = "oos", out: Path = OU
     import hedge_frontier
 
     hedge_frontier.run(assets, period, out / "hedge_frontier")
+    if period == "oos" and "btc" in assets:
+        import put_overlay_race
+
+        put_overlay_race.run(out / "put_overlay")
     report(assets, period, out)
 
 
@@ -345,6 +349,10 @@ def issue29_lines(books: pd.DataFrame, assets: list[str], period: str, out: Path
     lines += books29.hedge_goal(books, daily, straddles, assets, frontier)
     lines += books29.straddle_rule_goal(daily, straddles, assets)
     lines += books29.swap_lines(books, daily, assets)
+    if (out / "put_overlay" / "runs.csv").exists():
+        import put_overlay_race
+
+        lines += put_overlay_race.lines(out / "put_overlay")
     return lines
 
 

@@ -99,7 +99,7 @@ def _calibrated(args, iv_model: str | None) -> dict | None:
                 continue
             params["model"] = models[variant]
         extra[variant] = (name, params)
-    return extra
+    return extra | {"implied_anchor": ("implied_anchor", {})}    # joins when --implied gives its input
 
 
 def add_commands(sub, command) -> None:
@@ -119,7 +119,7 @@ def add_commands(sub, command) -> None:
                          "after its training; none: no LSTM-IV)")
     ev.add_argument("--calibrated", action="store_true",
                     help="also score the calibrated variants (issue #29: log_har_cal, garch_cal, lstm_cal and, with "
-                         "--implied, har_iv_cal, lstm_iv_cal; lstm_strategies.forecasters.calibrated)")
+                         "--implied, har_iv_cal, lstm_iv_cal and implied_anchor; forecasters/calibrated.py)")
     ev.add_argument("--mcs-size", type=float, default=0.05, help="Model Confidence Set size")
     ev.add_argument("--mcs-reps", type=int, default=1000, help="MCS bootstrap replications")
     ev.add_argument("--mcs-block", type=int, default=10, help="MCS bootstrap block length (days)")

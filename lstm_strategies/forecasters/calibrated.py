@@ -43,7 +43,7 @@ def calibrated(variant: str, asset: str | None = None) -> tuple[str, dict]:
 
 
 def calibrated_set(asset: str, with_implied: bool = True) -> dict[str, tuple[str, dict]]:
-    """Every calibrated variant for an asset (column -> (name, parameters)), as ``evaluate`` takes them
-    (``extra``); without implied vol only those that read the bars alone."""
-    out = {v: calibrated(v, asset) for v in CALIBRATED}
-    return {k: v for k, v in out.items() if with_implied or k not in ("har_iv_cal", "lstm_iv_cal")}
+    """Every calibrated variant for an asset and ``implied_anchor`` (column -> (name, parameters)), as ``evaluate``
+    takes them (``extra``); without implied vol only those that read the bars alone."""
+    out = {v: calibrated(v, asset) for v in CALIBRATED} | {"implied_anchor": ("implied_anchor", {})}
+    return {k: v for k, v in out.items() if with_implied or k not in ("har_iv_cal", "lstm_iv_cal", "implied_anchor")}

@@ -151,6 +151,8 @@ class ImpliedAnchorForecaster(ImpliedForecaster):
 
     name = "implied_anchor"
     refits = True
+    #: not in the 0.3.0 races' default set (``evaluate --implied``): ``evaluate --calibrated`` adds it
+    scored_by_default = False
 
     def __init__(self, level_correction: str = "h1", level_window_days: float = 90, level_shrink: float = 0.5,
                  level_min_days: float = 30, *, calendar: str = "crypto", horizons=None, timeframe: str | None = None):

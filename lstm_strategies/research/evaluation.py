@@ -216,32 +216,37 @@ class Evaluation:
 
 def forecaster_set(model: str = "btc-1h", start: str = "2022-01-01", refit_every: str | None = None,
                    first_train_end: str | None = None, refit_kwargs: dict | None = None,
-                   implied: pd.Series | None = None, iv_model: str | None = None, extra: dict | None = None
-                   ) -> dict:
-    """The forecasters :func:`collect_forecasts` runs, by column name: the LSTM ``model``, the self-refitting
-    LSTM(s) with ``refit_every``, every registered baseline whose inputs are given, the LSTM-IV ``iv_model``,
-    and ``extra`` (column -> (registry name, parameters), e.g. the calibrated variants of
-    :mod:`lstm_strategies.forecasters.calibrated`; one that reads an input not given is left out). A
-    pretrained model whose forecasts would start in its training window is a :class:`LeakageError`."""
+                   implied: pd.Series | None = None, iv_model: str | None = None, extra: dict | None = None) -> dict:
+    """The forecasters :func:`collect_forecasts` runs, by column: the LSTM ``model``, the self-refitting LSTM(s)
+    with ``refit_every``, the LSTM-IV ``iv_model``, every baseline whose inputs are given, and ``extra`` (column ->
+    (registry name, parameters), e.g. :mod:`lstm_strategies.forecasters.calibrated`'s variants; one reading an input
+    not given is left out). A model forecasting inside its training window is a :class:`LeakageError`."""
     from lstm_strategies.forecasters.registry import forecaster_class, forecaster_names, make_forecaster
 
     lstm = make_forecaster("lstm", model=model)
     cal, horizons = lstm.calendar, list(lstm.horizons)
-    models = {"lstm": lstm}
     inputs = {} if implied is None else {"implied_vol": implied}
     refit = {"refit_every": refit_every, "horizons": horizons, **(refit_kwargs or {}),
              "first_train_end": first_train_end or str((pd.Timestamp(start) - pd.Timedelta("1D")).date())}
+    models = {"lstm": lstm}
     if refit_every:
         models["lstm_refit"] = make_forecaster("lstm_refit", cal, **refit)
-    if implied is not None and iv_model:
+    if inputs and iv_model:
         models["lstm_iv"] = make_forecaster("lstm_iv", model=iv_model)
-    if implied is not None and refit_every:
+    if inputs and refit_every:
         models["lstm_iv_refit"] = make_forecaster("lstm_iv_refit", cal, **refit)
     for name in sorted(forecaster_names(kind="baseline"), key=lambda n: (n != REFERENCE, n)):
-        if set(forecaster_class(name).inputs) <= set(inputs):  # those that read an input are scored with it
+        cls = forecaster_class(name)   # those that read an input are scored with it; some join only when asked
+        if set(cls.inputs) <= set(inputs) and getattr(cls, "scored_by_default", True):
             models[name] = make_forecaster(name, cal, horizons=horizons)
+    return _completed(models, extra, inputs, cal, start)
+
+
+def _completed(models: dict, extra: dict | None, inputs: dict, cal: str, start: str) -> dict:
+    from lstm_strategies.forecasters.registry import forecaster_class, make_forecaster
+
     for column, (name, params) in (extra or {}).items():
-        if set(forecaster_class(name).inputs) <= set(inputs):   # an LSTM's calendar is its card's
+        if set(forecaster_class(name).inputs) <= set(inputs):  # an LSTM's calendar is its card's
             models[column] = make_forecaster(name, None if "model" in params else cal, **params)
     for m in models.values():
         if hasattr(m, "check_out_of_sample"):
@@ -266,8 +271,7 @@ def _predict(models: dict, df: pd.DataFrame, first: pd.Timestamp, progress: bool
 
 def _scored_frame(models: dict, predictions: dict, rv: pd.Series, pos: np.ndarray, j: int, h: int,
                   span: str) -> pd.DataFrame:
-    """Horizon ``h``'s forecasts on the scored days every forecaster forecast, with ``realized``; a broken
-    forecaster (an infinite or non-positive variance) or no common day is a :class:`ForecastError`."""
+    """Horizon ``h``'s forecasts on the days every forecaster forecast, with ``realized`` (or a ForecastError)."""
     from lstm_strategies.core.errors import ForecastError
 
     fc = pd.DataFrame({name: p[pos, j] for name, p in predictions.items()}, index=rv.index)
@@ -297,8 +301,7 @@ def collect_forecasts(df: pd.DataFrame, model: str = "btc-1h", start: str = "202
     With ``implied`` (an implied-vol series) the forecasters that read it join: the baselines that
     declare it (HAR-IV, raw, level-corrected and anchored implied), the LSTM-IV ``iv_model`` (a bundled name
     such as ``"btc-1h-iv"`` or a folder; None: none) and, with ``refit_every``, the self-refitting LSTM-IV.
-    ``extra`` adds named forecasters (:func:`forecaster_set`). Every forecaster forecasts the bars up to the
-    last origin scored (nothing later is needed), from ``start`` on.
+    ``extra`` adds forecasters (:func:`forecaster_set`). Each forecasts the bars up to the last origin scored.
 
     A forecaster that gives an infinite or non-positive variance on a scored day (a corrupted model)
     is a :class:`~lstm_strategies.errors.ForecastError` naming it, not a failure deep in the scoring.
@@ -314,11 +317,9 @@ def collect_forecasts(df: pd.DataFrame, model: str = "btc-1h", start: str = "202
     notes = {f"{name}_convergence_warnings": m.convergence_warnings for name, m in models.items()
              if hasattr(m, "convergence_warnings")}
     notes |= {f"{name}_input_fallbacks": m.input_fallbacks for name, m in models.items() if m.input_fallbacks}
-    frames = {}
-    for j, h in enumerate(horizons):
-        rv, pos = daily_targets(full, start, end, h, cal)
-        frames[h] = _scored_frame(models, predictions, rv, pos, j, h,
-                                  f"between {start} and {end or 'the last bar'}")
+    span = f"between {start} and {end or 'the last bar'}"
+    frames = {h: _scored_frame(models, predictions, *daily_targets(full, start, end, h, cal), j, h, span)
+              for j, h in enumerate(horizons)}
     return horizons, cal, frames, notes
 
 
