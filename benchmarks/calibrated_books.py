@@ -117,7 +117,7 @@ def rule_lift(straddles: pd.DataFrame, asset: str, book: str, fc: str, always: s
     the decision days (mean block 30, 2,000 draws); MDE and the days that would detect the observed lift."""
     from lstm_strategies.stats.power import mde_from_se, required_n
 
-    base = _per_day(straddles, asset, always, always_fc)["net"]
+    base = _per_day(straddles, asset, always, always_fc)["net"].dropna()   # the last, unwound after the data: out
     rule = _per_day(straddles, asset, book, fc)
     w = rule["w"].reindex(base.index).fillna(0.0).to_numpy()
     signed = rule["net"].where(rule["w"] != 0).reindex(base.index).to_numpy()
@@ -169,9 +169,11 @@ def swap_lines(books: pd.DataFrame, daily: dict, assets: list[str]) -> list[str]
             r = idx.loc[(asset, book, fc, "ladder")]
             ratio = r["worst_30d_over_annual_pnl"]
             rel = ratio / always["worst_30d_over_annual_pnl"] if always["pnl_per_year"] > 0 else math.nan
+            shown = f"{ratio:.3f}" if r["pnl_per_year"] > 0 else "undefined (P&L < 0)"
             text = (f"  {asset} {book} {fc}: Sharpe {r['sharpe_mtm']:.2f}, P&L/yr {r['pnl_per_year']:,.0f}, worst30 "
-                    f"{r['worst_30d']:,.0f}, worst30/annual {ratio:.3f}"
-                    + (f" ({rel:.2f}x always)" if rel == rel else "") + f", days traded {r['days_traded']:.0%}")
+                    f"{r['worst_30d']:,.0f}, worst30/annual {shown}"
+                    + (f" ({rel:.2f}x always)" if rel == rel and book != "always" else "")
+                    + f", days traded {r['days_traded']:.0%}")
             if book != "always":
                 x = daily[asset][f"{book}|{fc}|ladder"]
                 y = daily[asset]["always|-|ladder"].reindex(x.index)
