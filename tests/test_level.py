@@ -242,3 +242,44 @@ def test_the_anchor_is_implied_variance_times_its_factor(spring, btc_dvol):
     np.testing.assert_allclose(factor[:743], 1.0)     # 720 completed 1-day windows (30 days) first at bar 743
     assert np.all(factor[-500:] != 1.0)
     np.testing.assert_allclose(factor[:, 0], factor[:, 2])
+
+
+@pytest.mark.parametrize("name, params", [
+    ("log_har", {**SMALL, **LEVEL, "level_correction": "h1", "window": "ew", "window_days": 30}),
+    ("implied_anchor", {"level_window_days": 20, "level_min_days": 5}),
+])
+def test_both_backtrader_modes_give_the_corrected_forecasts_from_the_indicators_start(name, params, spring, btc_dvol):
+    """The indicator's ``start`` (publish_from in next mode, predict_batch(start=) in runonce) inside the correction's
+    window: both modes publish the same corrected forecasts."""
+    import backtrader as bt
+
+    from lstm_strategies.trading.feed import to_bt_feed
+    from lstm_strategies.trading.indicators import VolatilityForecast
+
+    def lines(runonce: bool) -> np.ndarray:
+        out = []
+
+        class Record(bt.Strategy):
+            def __init__(self):
+                self.ind = VolatilityForecast(self.data, forecaster=name, forecaster_params=params, horizon=30,
+                                              inputs={"implied_vol": btc_dvol}, start="2022-05-05")
+
+            def next(self):
+                out.append((self.ind.var_1d[0], self.ind.var_30d[0]))
+
+        cerebro = bt.Cerebro(stdstats=False, runonce=runonce)
+        cerebro.adddata(to_bt_feed(spring))
+        cerebro.addstrategy(Record)
+        cerebro.run()
+        return np.array(out)
+
+    batched, streamed = lines(True), lines(False)
+    assert np.isfinite(batched[-500:]).all()
+    np.testing.assert_allclose(streamed, batched, rtol=1e-6, equal_nan=True)
+    direct = make_forecaster(name, **params)
+    if direct.inputs:
+        direct.set_inputs(implied_vol=btc_dvol)
+    full = direct.fit(spring).predict_batch(spring)       # a run from the first bar: the same numbers
+    n = len(batched)                                       # next() starts after the indicator's warm-up
+    published = spring.index[-n:] >= "2022-05-05"
+    np.testing.assert_allclose(batched[published], full[-n:][published][:, [0, 2]], rtol=1e-12)
