@@ -26,7 +26,10 @@ narrows with risk aversion (:math:`\gamma_r^{-1/3}`).
 **Policies** (:class:`BandPolicy`): ``fixed`` (0.3.0: trade when the gap exceeds ``band`` of the units, all the
 way to the target) and ``ww`` (the Whalley-Wilmott half-width, trade to the nearer edge), checked at each
 day's close or at every bar; the delta and gamma at implied volatility or at a forecast (the caller's
-choice of ``vol``).
+choice of ``vol``). The straddle strategy's ``hedge_band``, ``band``, ``risk_aversion``, ``band_cost``,
+``hedge_check``, ``hedge_vol`` and ``hedge_to`` build one; :class:`StraddleHedges` applies it to a book of
+straddles, vectorised over them (the research that chose issue #29's frozen policy, WW at a forecast's
+volatility with ``gamma_r = 34`` checked every bar: ``docs/research/calibration/``).
 """
 
 from __future__ import annotations
