@@ -283,3 +283,12 @@ def test_both_backtrader_modes_give_the_corrected_forecasts_from_the_indicators_
     n = len(batched)                                       # next() starts after the indicator's warm-up
     published = spring.index[-n:] >= "2022-05-05"
     np.testing.assert_allclose(batched[published], full[-n:][published][:, [0, 2]], rtol=1e-12)
+
+
+def test_the_self_refitting_lstms_pass_the_head_window_to_every_head():
+    f = make_forecaster("lstm_refit", head_window="rolling", head_window_days=365).bind("1h")
+    assert (f._new_head().window, f._new_head().window_days) == ("rolling", 365)
+    assert f._head_window() == {"head_window": "rolling", "head_window_days": 365}
+    assert make_forecaster("lstm_iv_refit").bind("1h")._new_head().window == "expanding"
+    with pytest.raises(ConfigError, match="head_window applies"):
+        make_forecaster("lstm_refit", init="crypto-1h", head_window="ew", head_window_days=90)
