@@ -18,6 +18,9 @@ defaults chosen on 2021 (benchmarks/choose_decision_defaults.py); nothing here i
   bundled LSTM, the MCS over all of them, the forecast-against-implied table (QLIKE ratio to raw
   implied, Mincer-Zarnowitz, the encompassing regression with Newey-West) and ratios by year. The
   LSTM-IVs and every IV choice were fixed on data up to 2022-12-31 (README).
+* The calibration race (issue #29, ``benchmarks/calibration_race.py``), same window: mean(RV)/mean(F) per year and
+  horizon of the 0.3.0 and calibrated forecasters and ``implied_anchor``, their QLIKE against each other and against
+  raw DVOL^2, each comparison with its minimum detectable effect.
 * One line per goal: ``goal <name>: met`` or ``goal <name>: not met (<figures>)``.
 
 SOL has no bundled model: its frozen LSTM is btc-1h (the scale-free inputs and the refit head
@@ -198,6 +201,10 @@ def print_implied_tables() -> None:
 
     if (OUT / "implied_race.csv").exists():
         print_tables(OUT)
+    if (OUT / "calibration_bias.csv").exists():  # issue #29: calibration_race.py
+        from calibration_race import print_tables as calibration_tables
+
+        calibration_tables(OUT)
 
 
 def implied_goals() -> dict:
@@ -250,6 +257,9 @@ def main() -> None:
         if "accuracy" in parts:
             qlike_table(args.assets).to_csv(OUT / "qlike.csv", index=False)
             implied_race([a for a in IV_ASSETS if a in args.assets])
+            from calibration_race import run_calibration_race  # issue #29: the calibrated forecasters
+
+            run_calibration_race([a for a in IV_ASSETS if a in args.assets], IV_START, IV_END, OUT)
     if "accuracy" in parts:
         print_implied_tables()
     print_goals(args.assets, parts)
@@ -378,6 +388,10 @@ def accuracy_goals(main_assets: list[str]) -> dict:
         goals[f"horizons ({variant})"] = (ok, "; ".join(details))
     if (OUT / "implied_race.csv").exists():
         goals |= implied_goals()
+    if (OUT / "calibration_bias.csv").exists():
+        from calibration_race import goals as calibration_goals
+
+        goals |= calibration_goals(OUT)
     return goals
 
 

@@ -27,6 +27,8 @@ goal lines (``goal <name>: met`` or ``not met (<figures>)``).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import itertools
 import math
 from pathlib import Path
@@ -59,6 +61,16 @@ STRADDLE_FORECASTERS = ("log_har", "lstm")
 OUT = Path("benchmarks/output/variance_race")
 
 
+def _issue29():
+    """Issue #29's books (calibrated forecasters, short/flat/long, the new hedge, the sized calibrated book)."""
+    import calibrated_books
+
+    return calibrated_books
+
+
+BOOKS.update(_issue29().BOOKS)
+
+
 def forecasters() -> list[str]:
     """EWMA, log-HAR, the LSTM and, where it is registered, HAR-IV (it reads the implied series too)."""
     from lstm_strategies.forecasters import forecaster_names
@@ -84,7 +96,8 @@ def selection_normaliser(asset: str, forecaster: str, cap: float = 2.0, max_mult
     df = df[df.index < end]
     iv = load_implied_vol(f"{asset}_dvol_daily")
     iv = iv[iv.index <= end]
-    fc = make_forecaster(forecaster, **({"model": f"{asset}-1h"} if forecaster == "lstm" else {}))
+    name, params, _ = _issue29().forecaster_spec(forecaster, asset)
+    fc = make_forecaster(name, **params)
     if fc.inputs:
         fc.set_inputs(implied_vol=iv)
     var = fc.fit(df).predict_batch(df)[:, list(fc.horizons).index(30)]
@@ -109,30 +122,35 @@ def scales(assets: list[str]) -> dict:
                   + (f", the research's {SCALES[(asset, fc)]:.6g}" if fc != "har_iv" else ", used"), flush=True)
             if fc == "har_iv":
                 out[(asset, fc)] = round(fitted, 5)
+        fitted = selection_normaliser(asset, "log_har_cal")
+        print(f"premium normaliser {asset} log_har_cal: fitted on 2021-03-24 .. 2022-12-01 {fitted:.6g}, the "
+              f"research's {_issue29().SIZED_CAL[asset]:.6g}", flush=True)
     return out
 
 
 def raw_config(asset: str, book: str, forecaster: str | None, mode: str, period: str, scale: dict) -> dict:
+    from lstm_strategies.forecasters import forecaster_class
+
     strategy, params, _ = BOOKS[book]
     first, until, end = PERIODS[period]
     params = {**params, "mode": mode, "implied_vol": f"{asset}_dvol_daily", "entries_until": until}
     if params["rule"] == "premium":
-        params["scale"] = scale[(asset, forecaster)]
+        params["scale"] = _issue29().SIZED_CAL[asset] if book == "premium_cal" else scale[(asset, forecaster)]
     if strategy == "variance_swap":
         params["reference_vol"] = REFERENCE_VOL[asset]
-    fc = forecaster or "ewma"
+    label = forecaster or "ewma"
+    fc, fparams, in_sample = _issue29().forecaster_spec(label, asset)
     data = {"dataset": f"{asset}_usdt_1h", "start": "2019-01-01", "end": end}
-    if fc == "har_iv":
-        data["implied"] = f"{asset}_dvol_daily"    # how the iv branch gives HAR-IV its input
-    return {"name": f"{asset}_{book}_{fc}_{mode}", "data": data,
+    if forecaster_class(fc).inputs:
+        data["implied"] = f"{asset}_dvol_daily"    # how the iv branch gives HAR-IV (and the others) its input
+    return {"name": f"{asset}_{book}_{label}_{mode}", "data": data,
             "backtest": {"start": first, "cash": 100_000, "commission": 0.001, "slippage": 0.0005},
-            "strategy": {"name": strategy, "forecaster": fc, "params": params,
-                         "forecaster_params": {"model": f"{asset}-1h"} if fc == "lstm" else {},
-                         "allow_in_sample": period == "selection" and fc == "lstm"},
+            "strategy": {"name": strategy, "forecaster": fc, "params": params, "forecaster_params": fparams,
+                         "allow_in_sample": (period == "selection" and fc == "lstm") or in_sample},
             "report": {"baselines": False, "tearsheet": False}}
 
 
-def run_book(raw: dict, book: str = "") -> dict:
+def run_book(raw: dict, book: str = "", fc: str = "") -> dict:
     """One book: its decision metrics (fractions of capital; swaps also in variance points) and daily P&L."""
     import torch
     from lstm_strategies.strategies import strategy_class
@@ -158,13 +176,15 @@ def run_book(raw: dict, book: str = "") -> dict:
 
 def tasks(assets: list[str], period: str) -> list[dict]:
     scale, out = scales(assets), []
+    fixed = _issue29().FORECASTERS
     for asset in assets:
         for book, (strategy, params, modes) in BOOKS.items():
             fcs: list = [None] if params["rule"] == "always" else forecasters()
             if strategy == "hedged_straddle" and params["rule"] != "always":
                 fcs = [f for f in STRADDLE_FORECASTERS if f in fcs]
+            fcs = fixed.get(book, fcs)
             for fc, mode in itertools.product(fcs, modes):
-                out.append({"raw": raw_config(asset, book, fc, mode, period, scale), "book": book})
+                out.append({"raw": raw_config(asset, book, fc, mode, period, scale), "book": book, "fc": fc or "-"})
     return out
 
 
@@ -212,7 +232,7 @@ def run(assets: list[str], workers: int = 1, period: str = "oos", out: Path = OU
         raw = task["raw"]
         asset, name = raw["name"].split("_", 1)[0], raw["name"]
         label_book = task["book"]
-        fc = raw["strategy"]["forecaster"] if BOOKS[label_book][1]["rule"] != "always" else "-"
+        fc = task["fc"]
         mode = raw["strategy"]["params"]["mode"]
         label = f"{label_book}|{fc}|{mode}"
         row = {"asset": asset, "book": label_book, "forecaster": fc, "mode": mode, "label": label}
@@ -235,6 +255,13 @@ def run(assets: list[str], workers: int = 1, period: str = "oos", out: Path = OU
     if straddles:
         pd.concat(straddles).to_csv(folder / "straddles.csv", index=False)
     pd.concat(decisions).to_csv(folder / "forecasts.csv", index=False)
+    import hedge_frontier
+
+    hedge_frontier.run(assets, period, out / "hedge_frontier")
+    if period == "oos" and "btc" in assets:
+        import put_overlay_race
+
+        put_overlay_race.run(out / "put_overlay")
     report(assets, period, out)
 
 
@@ -302,6 +329,31 @@ def report(assets: list[str], period: str = "oos", out: Path = OUT) -> None:
         print()
         for line in goal_lines(books, assets, out):
             print(line)
+        for line in issue29_lines(books, assets, period, out):
+            print(line)
+
+
+def issue29_lines(books: pd.DataFrame, assets: list[str], period: str, out: Path = OUT) -> list[str]:
+    """Issue #29's goal lines (hedge, straddle rule, swaps and the sized book), each with its power."""
+    import hedge_frontier
+
+    folder = out / period
+    daily = {a: pd.read_csv(folder / f"daily_{a}.csv", index_col=0, parse_dates=True) for a in assets}
+    straddles = pd.read_csv(folder / "straddles.csv")
+    frontier = []
+    if (out / "hedge_frontier" / period / "frozen.csv").exists():
+        with contextlib.redirect_stdout(io.StringIO()):
+            frontier = hedge_frontier.report(out / "hedge_frontier", period)
+    books29 = _issue29()
+    lines = ["", "== issue #29: the hedge, short/flat/long and the sized book (decisions to 2026-03-07) =="]
+    lines += books29.hedge_goal(books, daily, straddles, assets, frontier)
+    lines += books29.straddle_rule_goal(daily, straddles, assets)
+    lines += books29.swap_lines(books, daily, assets)
+    if (out / "put_overlay" / "runs.csv").exists():
+        import put_overlay_race
+
+        lines += put_overlay_race.lines(out / "put_overlay")
+    return lines
 
 
 def best_on_selection(out: Path) -> tuple[str, str]:

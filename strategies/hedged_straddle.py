@@ -6,10 +6,12 @@ from __future__ import annotations
 import math
 from typing import Annotated
 
-from lstm_strategies.core.declarations import Metric, NonNegative, Range
+from lstm_strategies.core.declarations import Metric, NonNegative, OneOf, Positive, Range
 from lstm_strategies.trading import pricing
+from lstm_strategies.trading.feed import bt_num_to_ns
+from lstm_strategies.trading.hedging import BandPolicy, StraddleHedges
 
-from .variance_base import _VarianceStrategy, shared_metrics
+from .variance_base import DAY_NS, _VarianceStrategy, shared_metrics
 
 YEAR = 365.0
 PARTS = ("premium", "option_fees", "expiry_value", "delivery_fee", "hedge_gain", "hedge_cost", "net")
@@ -25,13 +27,27 @@ class HedgedStraddleStrategy(_VarianceStrategy):
     ``|S_T - K|`` less the delivery fee ``min(delivery_fee * S_T, fee_cap * |S_T - K|)``.
 
     **Hedging** goes through orders in the underlying, so its P&L carries the broker's commission
-    and slippage. Each straddle keeps its own hedge on the cost-aware schedule of the synthetic put:
-    at each day's close its target is minus its delta at implied volatility; it trades only when
-    the target is more than ``band`` (a fraction of the straddle's units) away from what it holds,
-    and then ``adjust`` of the way; at expiry its hedge is unwound. The day's changes of every
-    straddle are netted into one order (filled at the next bar's open), whose gains and costs are
-    attributed back to the straddles; so each straddle's P&L splits exactly into premium, option
-    fees, value at expiry, delivery fee, hedge gains and hedge costs (``trades.csv``).
+    and slippage. Each straddle keeps its own hedge; its target is minus its delta at the hedge
+    volatility over its remaining life, and a **band policy** decides when and how far it trades:
+
+    * ``hedge_band = "fixed"`` (0.3.0, the default): trade when the target is more than ``band`` (a
+      fraction of the straddle's units) away from what it holds, ``adjust`` of the way to the target;
+    * ``hedge_band = "ww"``: the Whalley-Wilmott no-transaction band, half-width
+      ``units * (1.5 band_cost (S Gamma_1)^2 / risk_aversion)^(1/3)`` (``Gamma_1`` the straddle's gamma per
+      unit; :mod:`lstm_strategies.trading.hedging`), a trade taking the hedge to the band's nearer edge;
+    * ``hedge_to`` overrides where a trade goes (``"target"`` or ``"edge"``);
+    * ``hedge_check``: at each day's close (``"daily"``, 0.3.0: remaining life in whole days) or at every bar
+      (``"bar"``: the fractional life left at the bar's close);
+    * ``hedge_vol``: delta and gamma at implied volatility (``"implied"``) or at the strategy's forecaster's
+      annualised volatility over ``maturity_days`` at that bar (``"forecast"``), the same for every remaining
+      life (issue #29's frozen hedge: WW at the calibrated log-HAR's 30-day forecast, ``risk_aversion`` 34,
+      every bar, chosen on 2021-2022).
+
+    At expiry a straddle's hedge is unwound. Every check's changes are netted into one order (filled at the
+    next bar's open), whose gains and costs are attributed back to the straddles (vectorised over the live
+    straddles: :class:`~lstm_strategies.trading.hedging.StraddleHedges`); so each straddle's P&L splits exactly
+    into premium, option fees, value at expiry, delivery fee, hedge gains and hedge costs (``trades.csv``, with
+    the policy in ``hedge_policy``; ``decision.straddle.net_sd_per_trade`` is their dispersion).
 
     ``notional`` sizes the book: a full-notional straddle (``w = 1``) covers ``notional`` of the
     capital in underlying (a ladder opens 1/``maturity_days`` of that each day).
@@ -43,12 +59,20 @@ class HedgedStraddleStrategy(_VarianceStrategy):
                Metric("decision.straddle.hedge_gain_per_trade", "Hedge gain/straddle (% S0)", "percent", None,
                       digits=2),
                Metric("decision.straddle.hedge_cost_per_trade", "Hedge cost/straddle (% S0)", "percent", "lower",
+                      digits=2),
+               Metric("decision.straddle.net_sd_per_trade", "Net sd/straddle (% S0)", "percent", "lower",
                       digits=2))
 
     class Params(_VarianceStrategy.Params):
         notional: Annotated[float, Range(0, 10, low_open=True)] = 1.0
         band: NonNegative = 0.05
         adjust: Annotated[float, Range(0, 1, low_open=True)] = 1.0
+        hedge_band: Annotated[str, OneOf("fixed", "ww")] = "fixed"
+        risk_aversion: Positive = 34.0
+        band_cost: Annotated[float, Range(0, 0.05)] = 0.0015
+        hedge_check: Annotated[str, OneOf("daily", "bar")] = "daily"
+        hedge_vol: Annotated[str, OneOf("implied", "forecast")] = "implied"
+        hedge_to: Annotated[str | None, OneOf(None, "edge", "target")] = None
 
     params = Params.bt_params()
 
@@ -58,8 +82,10 @@ class HedgedStraddleStrategy(_VarianceStrategy):
 
     def __init__(self):
         super().__init__()
-        self._unfilled: dict = {}        # trade index -> hedge change ordered, not filled yet
-        self._hedging: list[int] = []    # trades whose hedge is live (open straddles, expired ones unwinding)
+        self.policy = BandPolicy(self.p.hedge_band, band=self.p.band, risk_aversion=self.p.risk_aversion,
+                                 cost=self.p.band_cost, check=self.p.hedge_check, vol=self.p.hedge_vol,
+                                 to=self.p.hedge_to)
+        self.hedges = StraddleHedges(self.policy, self.p.adjust)
         self._equity_prev = math.nan
 
     # -- the day -----------------------------------------------------------------------------------
@@ -68,6 +94,8 @@ class HedgedStraddleStrategy(_VarianceStrategy):
         day = self.day_ending()
         if day is not None and self.trading():
             self.on_day(day)
+        elif self.policy.check == "bar" and self.trading() and len(self.hedges):
+            self.hedge(self.implied_now(), self.data.close[0])
         self.record(value=self.equity(), implied_vol=self.implied_now(), notional=self.ledger.gross())
 
     def on_day(self, day: int) -> None:
@@ -78,9 +106,7 @@ class HedgedStraddleStrategy(_VarianceStrategy):
         if math.isnan(self.capital):
             self.capital = self.broker.getvalue()
             self._equity_prev = self.capital
-        for row in self._hedged():
-            row["_gain"] += row["_hedge"] * (spot - row["_ref"])
-            row["_ref"] = spot
+        self.hedges.mark(spot)
         for pos in list(self.ledger.live):
             self.mark(pos, day, iv, spot)
         self.ledger.take_pnl()
@@ -89,13 +115,10 @@ class HedgedStraddleStrategy(_VarianceStrategy):
             if w:
                 self.open(day, w, iv, spot)
         entry = self.ledger.take_pnl() * self.ledger.cash_per_unit
-        self.hedge(day, iv, spot)
+        self.hedge(iv, spot)
         equity = self.equity()
         self.close_day(day, equity - self._equity_prev - entry, entry, self.capital)
         self._equity_prev = equity
-
-    def _hedged(self) -> list[dict]:
-        return [self.trades[i] for i in self._hedging]
 
     def _price(self, spot, strike, years, vol) -> tuple[float, float]:
         call = float(pricing.price("call", spot, strike, years, vol))
@@ -118,8 +141,8 @@ class HedgedStraddleStrategy(_VarianceStrategy):
         self.ledger.open(len(self.trades) - 1, day, qty, qty * mid, cost=qty * sum(traded), fee=fee,
                          margin=self._margin(qty, spot, spot, years, iv))
         row.update(spot=spot, strike=spot, units=units, premium=sum(traded) / spot, option_fees=fee / (units * spot),
-                   hedge_trades=0, _hedge=0.0, _gain=0.0, _cost=0.0, _ref=spot, _qty=qty, _target=0.0)
-        self._hedging.append(len(self.trades) - 1)
+                   hedge_trades=0, hedge_policy=self.policy.describe())
+        self.hedges.add(len(self.trades) - 1, spot, (day + 1 + self.tenor) * DAY_NS, qty, units, spot)
 
     def mark(self, pos, day: int, iv: float, spot: float) -> None:
         k = day - pos.opened
@@ -128,71 +151,49 @@ class HedgedStraddleStrategy(_VarianceStrategy):
             intrinsic = abs(spot - row["strike"])
             fee = abs(pos.quantity) * min(self.p.delivery_fee * spot, self.p.fee_cap * intrinsic)
             self.ledger.settle(pos, pos.quantity * intrinsic, day, fee=fee)
-            row.update(expiry_value=intrinsic / row["strike"], delivery_fee=fee / (row["units"] * row["strike"]),
-                       _qty=0.0)
+            row.update(expiry_value=intrinsic / row["strike"], delivery_fee=fee / (row["units"] * row["strike"]))
+            self.hedges.expire(pos.key)
         elif not math.isnan(iv):
             years = (self.tenor - k) / YEAR
             value = pos.quantity * sum(self._price(spot, row["strike"], years, iv))
             self.ledger.mark(pos, value, margin=self._margin(pos.quantity, spot, row["strike"], years, iv))
 
     # -- hedging -----------------------------------------------------------------------------------
-    def hedge(self, day: int, iv: float, spot: float) -> None:
-        """Each straddle's hedge on its band and partial adjustment; the changes netted into one order."""
-        change = 0.0
-        for i in list(self._hedging):
-            row = self.trades[i]
-            if row["_qty"] == 0.0:                   # expired: unwind
-                target = 0.0
-            elif math.isnan(iv):
-                continue
-            else:
-                years = max(self.tenor - (day - self._opened(row)), 0) / YEAR
-                delta = float(pricing.delta("call", spot, row["strike"], years, iv)
-                              + pricing.delta("put", spot, row["strike"], years, iv))
-                target = -row["_qty"] * delta
-            gap = target - row["_hedge"]
-            if abs(gap) <= 1e-12 or (row["_qty"] != 0.0 and abs(gap) <= self.p.band * row["units"]):
-                if row["_qty"] == 0.0:
-                    self._finish(i)
-                continue
-            step = gap if row["_qty"] == 0.0 else self.p.adjust * gap
-            self._unfilled[i] = self._unfilled.get(i, 0.0) + step
-            row["hedge_trades"] += 1
-            change += step
-        if self._unfilled:
-            self.order_target_size(target=self.position.size + change)
+    def hedge_vol(self, iv: float) -> float:
+        """The volatility of the hedge's delta and gamma at this bar: implied, or the forecaster's over the
+        straddle's life (annualised)."""
+        if self.policy.vol == "implied":
+            return iv
+        var = self.forecast_variance()
+        days = self.calendar.trading_days(self.tenor)
+        return math.sqrt(var * self.calendar.days_per_year / days) if var >= 0 else math.nan
 
-    @staticmethod
-    def _opened(row) -> int:
-        return int(row["day"].value // 86_400_000_000_000)
+    def hedge(self, iv: float, spot: float) -> None:
+        """Every straddle's hedge on its band (vectorised); the changes netted into one order."""
+        close_ns = bt_num_to_ns(self.data.datetime[0]) + self._bar_ns
+        change = self.hedges.decide(spot, self.hedge_vol(iv), close_ns)
+        if self.hedges.has_pending:
+            self.order_target_size(target=self.position.size + change)
+        self._finish()
 
     def notify_order(self, order):
         super().notify_order(order)
-        if order.status != order.Completed or not self._unfilled:
+        if order.status != order.Completed or not self.hedges.has_pending:
             return
         open_ = self.data.open[0]
-        cost = order.executed.comm + abs(order.executed.size) * abs(order.executed.price - open_)
-        total = sum(abs(v) for v in self._unfilled.values())
-        for i, step in self._unfilled.items():
-            row = self.trades[i]
-            row["_gain"] += row["_hedge"] * (open_ - row["_ref"])
-            row["_hedge"] += step
-            row["_ref"] = open_
-            row["_cost"] += cost * abs(step) / total if total else 0.0
-        self._unfilled = {}
-        for i in [i for i in self._hedging if self.trades[i]["_qty"] == 0.0 and abs(self.trades[i]["_hedge"]) < 1e-12]:
-            self._finish(i)
+        self.hedges.fill(open_, order.executed.comm + abs(order.executed.size) * abs(order.executed.price - open_))
+        self._finish()
 
-    def _finish(self, i: int) -> None:
-        """An expired straddle whose hedge is unwound: its P&L parts, per unit of underlying at the strike."""
-        row = self.trades[i]
-        base = row["units"] * row["strike"]
-        side = 1.0 if row["w"] > 0 else -1.0
-        row.update(hedge_gain=row["_gain"] / base, hedge_cost=row["_cost"] / base)
-        row["net"] = (side * (row["premium"] - row["expiry_value"]) - row["option_fees"] - row["delivery_fee"]
-                      + row["hedge_gain"] - row["hedge_cost"])
-        row["payoff"] = row["net"] * abs(row["w"]) * self.p.notional * self.capital   # a full-notional straddle, cash
-        self._hedging.remove(i)
+    def _finish(self) -> None:
+        """Expired straddles whose hedge is unwound: their P&L parts, per unit of underlying at the strike."""
+        for done in self.hedges.finished():
+            row = self.trades[done["key"]]
+            base = row["units"] * row["strike"]
+            side = 1.0 if row["w"] > 0 else -1.0
+            row.update(hedge_gain=done["gain"] / base, hedge_cost=done["cost"] / base, hedge_trades=done["trades"])
+            row["net"] = (side * (row["premium"] - row["expiry_value"]) - row["option_fees"] - row["delivery_fee"]
+                          + row["hedge_gain"] - row["hedge_cost"])
+            row["payoff"] = row["net"] * abs(row["w"]) * self.p.notional * self.capital   # a full-notional straddle
 
     # -- reports -----------------------------------------------------------------------------------
     def extras(self) -> dict:
@@ -210,5 +211,6 @@ class HedgedStraddleStrategy(_VarianceStrategy):
             done = trades[trades["net"].notna()]
             out["straddle"] = {f"{part}_per_trade": float(done[part].mean()) for part in PARTS if len(done)}
             out["straddle"].update(straddles=int(len(done)),
-                                   hedge_trades_per_straddle=float(done["hedge_trades"].mean()) if len(done) else None)
+                                   hedge_trades_per_straddle=float(done["hedge_trades"].mean()) if len(done) else None,
+                                   net_sd_per_trade=float(done["net"].std(ddof=1)) if len(done) > 1 else None)
         return out

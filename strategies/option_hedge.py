@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from pydantic import AfterValidator, model_validator
 
-from lstm_strategies.core.declarations import Metric, NonNegative, Positive, Range
+from lstm_strategies.core.declarations import Metric, NonNegative, OneOf, Positive, Range
 from lstm_strategies.market.implied import ImpliedVolLookup, load_implied_vol
 from lstm_strategies.trading import pricing
 from lstm_strategies.trading.feed import bt_num_to_ns, feed_timeframe
@@ -99,6 +99,14 @@ class _ReplicatedOptionStrategy(_OptionStrategy):
     Each completed roll records its **hedging error**: the value at expiry minus the ideal
     protected payoff (what the option position would have been worth), as a fraction of the value
     at the roll.
+
+    **Band policy** (issue #29): ``hedge_band = "fixed"`` (0.3.0, the default) trades when the target
+    weight is more than ``band`` away from the current one, relative to it (``ForecastStrategy.trade_to``);
+    ``hedge_band = "ww"`` keeps the units held inside the Whalley-Wilmott band around ``n * delta``, of
+    half-width ``n * (1.5 band_cost (S Gamma_1)^2 / risk_aversion)^(1/3)`` (``Gamma_1`` the package's gamma
+    per unit at the forecast volatility; :mod:`lstm_strategies.trading.hedging`), a trade taking it to the
+    band's nearer edge, checked on ``rebalance``'s schedule. No WW setting was chosen for the put (the
+    research ran none): ``band = 0.2`` stays its default.
     """
 
     metrics = (Metric("decision.hedge_error_std", "Hedge err sd", "percent", "lower", headline=True, rank=True,
@@ -114,6 +122,9 @@ class _ReplicatedOptionStrategy(_OptionStrategy):
         # band 0.2: the lowest mean RMS hedging error on 2021 (benchmarks/choose_decision_defaults.py)
         band: NonNegative = 0.2
         max_weight: Annotated[float, Range(0, 10, low_open=True)] = 1.0
+        hedge_band: Annotated[str, OneOf("fixed", "ww")] = "fixed"
+        risk_aversion: Positive = 34.0
+        band_cost: Annotated[float, Range(0, 0.05)] = 0.0015
 
     params = Params.bt_params()
 
@@ -183,8 +194,27 @@ class _ReplicatedOptionStrategy(_OptionStrategy):
                     self.target_weight = float(np.clip(self._units * delta * spot / self.broker.getvalue(),
                                                        0.0, self.p.max_weight))
                     if self.rebalance_due():
-                        self.trade_to(self.target_weight)
+                        if self.p.hedge_band == "ww":
+                            self._ww_trade(spot, days_left / YEAR_DAYS, vol)
+                        else:
+                            self.trade_to(self.target_weight)
         self.record(floor=self.floor)
+
+    def package_gamma(self, spot: float, years: float, vol: float) -> float:
+        """Gamma of one unit of the package (its options'; the asset has none)."""
+        raise NotImplementedError
+
+    def _ww_trade(self, spot: float, years: float, vol: float) -> None:
+        """Move the units held to the Whalley-Wilmott band's nearer edge around the target, if outside it."""
+        from lstm_strategies.trading.hedging import ww_relative_half_width
+
+        weight = min(self.target_weight, 1.0 - self.p.cash_buffer) if self.target_weight <= 1.0 else self.target_weight
+        target = weight * self.broker.getvalue() / spot
+        width = self._units * float(ww_relative_half_width(self.package_gamma(spot, years, vol), spot,
+                                                           self.p.band_cost, self.p.risk_aversion))
+        gap = target - self.position.size
+        if abs(gap) > max(width, 1e-12):
+            self.order_target_size(target=target - math.copysign(width, gap))
 
     def stop(self):
         self._close_roll(complete=False)
@@ -262,6 +292,9 @@ class SyntheticPutStrategy(_ReplicatedOptionStrategy):
     def payoff(self, spot: float) -> float:
         return spot + max(self._strikes["put"] - spot, 0.0)
 
+    def package_gamma(self, spot, years, vol):
+        return float(pricing.gamma(spot, self._strikes["put"], years, vol, self.p.rate))
+
 
 class CollarStrategy(_ReplicatedOptionStrategy):
     """Asset + protective put financed by a short call, replicated by delta hedging.
@@ -299,3 +332,8 @@ class CollarStrategy(_ReplicatedOptionStrategy):
 
     def payoff(self, spot: float) -> float:
         return spot + max(self._strikes["put"] - spot, 0.0) - max(spot - self._strikes["call"], 0.0)
+
+    def package_gamma(self, spot, years, vol):
+        r = self.p.rate
+        return float(pricing.gamma(spot, self._strikes["put"], years, vol, r)
+                     - pricing.gamma(spot, self._strikes["call"], years, vol, r))

@@ -165,7 +165,9 @@ def test_registry_declares_each_parameter_once():
                                        "implied_level"}
     assert forecaster_params("ewma") == {"lam": 0.94, "burn_in_days": 30, "horizons": None}
     assert forecaster_params("lstm") == {"model": "btc-1h", "head": "refit", "min_train_days": 180,
-                                         "refit_every_days": 30}
+                                         "refit_every_days": 30, "head_window": "expanding", "head_window_days": None,
+                                         "level_correction": "off", "level_window_days": 180, "level_shrink": 1.0,
+                                         "level_min_days": 30}
 
 
 def test_an_unfitted_forecaster_refuses_to_predict(quarter):

@@ -143,6 +143,35 @@ def test_synthetic_put_holds_its_floor_through_the_march_2020_crash(btc_hourly):
     assert abs(done["hedge_error"]).max() < 0.1
 
 
+@pytest.mark.parametrize("strategy", ["synthetic_put", "collar"])
+def test_a_ww_band_keeps_the_units_within_its_width_of_the_target(early_2022, strategy):
+    """hedge_band = "ww": after each rebalance the units held are within the Whalley-Wilmott half-width of
+    ``n * delta`` (trades go to the band's edge), and a lower risk aversion (a wider band) trades less."""
+    from lstm_strategies.trading import pricing
+    from lstm_strategies.trading.hedging import ww_relative_half_width
+
+    runs = {ra: run_backtest(config(strategy, "ewma", params={"hedge_band": "ww", "risk_aversion": ra,
+                                                              "rebalance": "bar"}), early_2022)
+            for ra in (3.0, 300.0)}
+    assert runs[3.0].extras["orders"] < runs[300.0].extras["orders"]
+    res = runs[300.0]
+    rec = res.records.dropna(subset=["hedge_ratio"])
+    rolls = res.extras["rolls"]
+    roll = rolls.iloc[1]
+    inside = rec[(rec.index > roll["datetime"]) & (rec.index < roll["datetime"] + pd.Timedelta(days=25))]
+    spot = early_2022["close"].reindex(inside.index)
+    held = inside["weight"] * inside["value"] / spot
+    target = inside["target_weight"] * inside["value"] / spot
+    years = (roll["datetime"] + pd.Timedelta(days=30) - inside.index).total_seconds() / (365 * 86400)
+    strike = roll["put"]
+    gamma = pricing.gamma(spot, strike, years, inside["forecast_vol"].to_numpy())
+    if strategy == "collar":
+        gamma = gamma - pricing.gamma(spot, roll["call"], years, inside["forecast_vol"].to_numpy())
+    width = roll["units"] * ww_relative_half_width(gamma, spot.to_numpy(), 0.0015, 300.0)
+    # the weight is read at the bar's close, the order fills at the next open: allow one bar's drift
+    assert np.mean(np.abs(held.shift(-1) - target) <= width * 1.5 + 1e-9) > 0.9
+
+
 def test_collar_caps_delta_between_its_strikes(early_2022):
     res = run_backtest(config("collar", "ewma", params={"put_moneyness": 0.9, "call_moneyness": 1.1}),
                        early_2022)

@@ -52,6 +52,7 @@ def _implied(args, first):
 def _write_tables(ev, out) -> None:
     from lstm_strategies.core.atomic import atomic_write, atomic_write_text
     from lstm_strategies.data.calendar import get_calendar
+    from lstm_strategies.research.calibration import bias_pivot, bias_table
     from lstm_strategies.research.evaluation import plot_forecasts
 
     md = []
@@ -61,6 +62,9 @@ def _write_tables(ev, out) -> None:
     for name, table in (("by_year", ev.by_year), ("by_regime", ev.by_regime), ("stress", ev.stress)):
         atomic_write(out / f"evaluation_{name}.csv", lambda tmp, t=table: t.to_csv(tmp))
         md.append(f"## 1-day QLIKE {name.replace('_', ' ')}\n\n{table.to_markdown(floatfmt='.4g')}\n")
+    bias = bias_table(ev.forecasts)
+    atomic_write(out / "bias_by_year.csv", lambda tmp: bias.to_csv(tmp, index=False))
+    md.append(f"## mean(realized) / mean(forecast) by year (±1.96 NW se)\n\n{bias_pivot(bias).to_markdown()}\n")
     md += [f"note: {key}: {text}\n" for key, text in ev.notes.items() if key.startswith("mcs_")]
     atomic_write_text(out / "evaluation.md", "\n".join(md))
     days_per_year = get_calendar(ev.calendar).days_per_year
@@ -69,6 +73,9 @@ def _write_tables(ev, out) -> None:
 
 
 def _show(ev, data: str) -> None:
+    from lstm_strategies.research.calibration import bias_pivot, bias_table
+
+    bias = bias_table(ev.forecasts)
     h0 = ev.horizons[0]
     first, last = ev.forecasts[h0].index[0].date(), ev.forecasts[h0].index[-1].date()
     print(f"out-of-sample forecast origins {first} .. {last}, {len(ev.forecasts[h0])} days, {data}")
@@ -77,6 +84,8 @@ def _show(ev, data: str) -> None:
     _print("1-day QLIKE by calendar year", ev.by_year)
     _print("1-day QLIKE by regime (terciles of the trailing 30-day variance known at the forecast)", ev.by_regime)
     _print("1-day QLIKE in named stress windows", ev.stress)
+    _print("mean(realized) / mean(forecast) per calendar year of the origins, ±1.96 Newey-West se (bias_by_year.csv "
+           "has the MDE, QLIKE and Mincer-Zarnowitz per year)", bias_pivot(bias))
     for key, count in ev.notes.items():
         if key.endswith("_convergence_warnings"):
             print(f"\n{key.removesuffix('_convergence_warnings')} fits that arch flagged as not converged: {count}")
@@ -108,7 +117,8 @@ def evaluate_cli(args) -> None:
     out = claim_folder(args.out, "evaluation")
     horizons, cal, frames, notes = evaluation.collect_forecasts(df, args.model, args.start, args.end,
                                                                 refit_every=args.refit_every, implied=implied,
-                                                                iv_model=chosen, progress=True)
+                                                                iv_model=chosen, progress=True,
+                                                                extra=_calibrated(args, chosen))
     for h, frame in frames.items():
         atomic_write(out / f"forecasts_{h}d.csv", lambda tmp, f=frame: f.to_csv(tmp))
     ev = evaluation.score_forecasts(df, horizons, cal, frames, notes, MCSSettings(
@@ -117,11 +127,30 @@ def evaluate_cli(args) -> None:
     _show(ev, args.data)
     if implied is not None:
         report_implied(ev, implied.attrs.get("source", args.implied), out)
-    print(f"wrote {out}/evaluation.md, evaluation_*.csv, forecasts_*.csv and forecast_vs_realized_*.png")
+    print(f"wrote {out}/evaluation.md, evaluation_*.csv, bias_by_year.csv, forecasts_*.csv and "
+          "forecast_vs_realized_*.png")
     if args.risk:  # issue #30: VaR/ES backtests of the same forecasters (research/risk_evaluation.py)
         from lstm_strategies.research.risk_evaluation import risk_cli
 
         risk_cli(args, df, implied, chosen, out)
+
+
+def _calibrated(args, iv_model: str | None) -> dict | None:
+    """With ``--calibrated``: the calibrated variants (issue #29) of the forecasters evaluated."""
+    if not args.calibrated:
+        return None
+    from lstm_strategies.forecasters.calibrated import CALIBRATED, calibrated
+
+    models = {"lstm_cal": args.model, "lstm_iv_cal": iv_model}
+    extra = {}
+    for variant in CALIBRATED:
+        name, params = calibrated(variant)
+        if variant in models:
+            if models[variant] is None:
+                continue
+            params["model"] = models[variant]
+        extra[variant] = (name, params)
+    return extra | {"implied_anchor": ("implied_anchor", {})}    # joins when --implied gives its input
 
 
 def add_commands(sub, command) -> None:
@@ -144,6 +173,9 @@ def add_commands(sub, command) -> None:
     ev.add_argument("--iv-model", default="auto",
                     help="with --implied, the LSTM-IV scored (auto: the bundled <model>-iv when the window starts "
                          "after its training; none: no LSTM-IV)")
+    ev.add_argument("--calibrated", action="store_true",
+                    help="also score the calibrated variants (issue #29: log_har_cal, garch_cal, lstm_cal and, with "
+                         "--implied, har_iv_cal, lstm_iv_cal and implied_anchor; forecasters/calibrated.py)")
     ev.add_argument("--mcs-size", type=arg.number(0, 1, low_open=True, high_open=True), default=0.05,
                     help="Model Confidence Set size (a test size in (0, 1))")
     ev.add_argument("--mcs-reps", type=arg.integer(10, 1_000_000), default=1000, help="MCS bootstrap replications")

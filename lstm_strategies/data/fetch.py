@@ -122,6 +122,42 @@ def _write(df: pd.DataFrame, out: Path) -> None:
     atomic_write(out, lambda tmp: table.to_csv(tmp, index_label="timestamp", compression=compression))
 
 
+def _window_ms(since, until, limit: int) -> tuple[int, int | None]:
+    """``since`` and ``until`` in epoch milliseconds, checked (and ``limit``)."""
+    start_ms = _to_ms(since, "since")
+    end_ms = None if until is None else _to_ms(until, "until")
+    if end_ms is not None and end_ms <= start_ms:
+        raise ConfigError(f"until={until!r} is not after since={since!r}")
+    if limit < 1:
+        raise ConfigError(f"limit={limit} must be at least 1")
+    return start_ms, end_ms
+
+
+def _download(ex, symbol: str, timeframe: str, window: tuple, rows: list, save, shown: tuple) -> None:
+    """Page through the exchange into ``rows``; on an interruption or a failure, ``save()`` what came first."""
+    start_ms, end_ms, step_ms, limit = window
+    label, out, total, progress = shown
+    bad_symbol, failures = _error_classes()
+    try:
+        with tqdm(total=total, unit="bar", desc=label, disable=not progress, file=sys.stderr) as bar:
+            for page in _pages(ex, symbol, timeframe, start_ms, end_ms, step_ms, limit):
+                rows.extend(page)
+                bar.update(len(page))
+    except KeyboardInterrupt:
+        save()
+        raise
+    except bad_symbol as exc:
+        raise ConfigError(f"{label}: the exchange does not list {symbol!r} ({str(exc)[:200]}); "
+                          "check the symbol, e.g. BTC/USDT") from None
+    except failures as exc:
+        save()
+        kept = f"; the {len(rows)} bars fetched before it were saved to {out}" if out is not None and rows else ""
+        resume = "re-running the same command resumes after the last saved bar" if out is not None else \
+            "pass --out to keep what was fetched and resume later"
+        raise FetchError(f"{label}: download failed ({type(exc).__name__}: {str(exc)[:200]}){kept}. Fetching needs "
+                         f"network access to the exchange; check the connection, then {resume}") from None
+
+
 def fetch_ohlcv(exchange: Any, symbol: str, timeframe: str, since: str | pd.Timestamp | int,
                 until: str | pd.Timestamp | int | None = None, out: str | PathLike | None = None,
                 limit: int = 1000, progress: bool = True) -> pd.DataFrame:
@@ -164,15 +200,9 @@ def fetch_ohlcv(exchange: Any, symbol: str, timeframe: str, since: str | pd.Time
         An existing ``out`` file or the downloaded bars fail validation.
     """
     ex = _exchange(exchange)
-    bad_symbol, failures = _error_classes()
     label = f"{getattr(ex, 'id', type(ex).__name__)} {symbol} {timeframe}"
     step_ms = _step_ms(ex, timeframe)
-    start_ms = _to_ms(since, "since")
-    end_ms = None if until is None else _to_ms(until, "until")
-    if end_ms is not None and end_ms <= start_ms:
-        raise ConfigError(f"until={until!r} is not after since={since!r}")
-    if limit < 1:
-        raise ConfigError(f"limit={limit} must be at least 1")
+    start_ms, end_ms = _window_ms(since, until, limit)
     out = Path(out) if out is not None else None
     existing = _frame([], label)
     if out is not None and out.exists():
@@ -191,25 +221,8 @@ def fetch_ohlcv(exchange: Any, symbol: str, timeframe: str, since: str | pd.Time
             _write(combined(), out)
 
     horizon = end_ms if end_ms is not None else int(ex.milliseconds())
-    total = max(0, (horizon - start_ms) // step_ms)
-    try:
-        with tqdm(total=total, unit="bar", desc=label, disable=not progress, file=sys.stderr) as bar:
-            for page in _pages(ex, symbol, timeframe, start_ms, end_ms, step_ms, limit):
-                rows.extend(page)
-                bar.update(len(page))
-    except KeyboardInterrupt:
-        save()
-        raise
-    except bad_symbol as exc:
-        raise ConfigError(f"{label}: the exchange does not list {symbol!r} ({str(exc)[:200]}); "
-                          "check the symbol, e.g. BTC/USDT") from None
-    except failures as exc:
-        save()
-        kept = f"; the {len(rows)} bars fetched before it were saved to {out}" if out is not None and rows else ""
-        resume = "re-running the same command resumes after the last saved bar" if out is not None else \
-            "pass --out to keep what was fetched and resume later"
-        raise FetchError(f"{label}: download failed ({type(exc).__name__}: {str(exc)[:200]}){kept}. Fetching needs "
-                         f"network access to the exchange; check the connection, then {resume}") from None
+    _download(ex, symbol, timeframe, (start_ms, end_ms, step_ms, limit), rows, save,
+              (label, out, max(0, (horizon - start_ms) // step_ms), progress))
     df = combined()
     if out is not None and (rows or not out.exists()):
         if not len(df):

@@ -51,13 +51,15 @@ from lstm_strategies.data.bars import (
 )
 from lstm_strategies.data.calendar import get_calendar, interpolate_variance, validate_horizons
 from lstm_strategies.forecasters.history import BarHistory, rows_to_frame  # noqa: F401  (re-exported)
-from lstm_strategies.market.exogenous import MAX_AGE, FallbackLog, load_input, missing_input_advice, refuse_missing
+from lstm_strategies.forecasters.inputs import ExogenousInputs
+from lstm_strategies.forecasters.level import corrected_batch, level_spans, trailing_level
+from lstm_strategies.market.exogenous import FallbackLog
 
 __all__ = ["Bar", "BarHistory", "Forecaster", "check_number", "frame_timeframe", "rows_to_frame"]
 
 
 
-class Forecaster(ABC):
+class Forecaster(ExogenousInputs, ABC):
     """Base class of the volatility forecasters.
 
     Parameters
@@ -76,14 +78,9 @@ class Forecaster(ABC):
     kind: ClassVar[str] = "baseline"
     #: True when the forecaster re-estimates itself on the bars it has seen (refits, retraining)
     refits: ClassVar[bool] = False
-    #: exogenous series the forecaster reads besides the bars (e.g. ("implied_vol",)); none by default
-    inputs: ClassVar[tuple[str, ...]] = ()
-    #: a bar without a known value of an input: "refuse" (DataError) or "fallback" (recorded)
-    missing_input: ClassVar[str] = "refuse"
-    #: with "fallback", what such a bar's forecast falls back to (recorded in input_fallbacks)
-    input_fallback: ClassVar[str] = ""
-    #: the series given to set_inputs (name -> Series indexed by the time each value becomes known)
-    _input_series: dict = {}
+    #: the level correction (forecasters.level), set by the classes that take ``level_correction``; None: off
+    _level = None
+    _published_first: int | None = None  # the first row published while the correction computes earlier ones
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -197,6 +194,8 @@ class Forecaster(ABC):
         self._checker = BarChecker(type(self).__name__)
         self.initialized = False
         self.quiet_until: int | None = None
+        self._published_ns: int | None = None
+        self._level_state = None
         self._buffer = None
         self._lookups: dict = {}
         self._fallbacks = FallbackLog()
@@ -210,64 +209,6 @@ class Forecaster(ABC):
         """Subclass hook: build this class's own streaming state (the base state is already clear, and
         the parents' hooks have run); never call ``super()._reset()``."""
 
-    # -- exogenous inputs ----------------------------------------------------------------------
-    def set_inputs(self, **series) -> Forecaster:
-        """Give the exogenous series the class declares (``implied_vol=...``: a Series from
-        :func:`~lstm_strategies.implied.load_implied_vol`, a shipped name or a CSV path); resets the
-        streaming state. An input the class does not declare is a :class:`ConfigError`."""
-        unknown = sorted(set(series) - set(self.inputs))
-        if unknown:
-            raise ConfigError(f"{type(self).__name__} reads the exogenous inputs {list(self.inputs)}, not {unknown}")
-        self._input_series = {**self._input_series, **{k: load_input(k, v) for k, v in series.items()}}
-        self.reset()
-        return self
-
-    @property
-    def input_series(self) -> dict[str, pd.Series]:
-        """The exogenous series given so far (name -> Series indexed by the time each value is known)."""
-        return dict(self._input_series)
-
-    @property
-    def input_fallbacks(self) -> dict[str, dict]:
-        """Bars forecast without an input value (since the last reset or batched pass), by reason."""
-        return self._fallbacks.as_dict()
-
-    def require_inputs(self) -> None:
-        """A :class:`ConfigError` saying how to give it, for a declared input that was not given."""
-        for name in self.inputs:
-            if name not in self._input_series:
-                raise ConfigError(missing_input_advice(self.name, name))
-
-    def input_lookup(self, name: str):
-        """The causal lookup of input ``name`` (one per reset: it keeps a cursor for bars in time order)."""
-        lookup = self._lookups.get(name)
-        if lookup is None:
-            from lstm_strategies.market.implied import ImpliedVolLookup
-
-            self.require_inputs()
-            lookup = self._lookups[name] = ImpliedVolLookup(self._input_series[name], MAX_AGE)
-        return lookup
-
-    def bar_closes(self, index: pd.DatetimeIndex) -> np.ndarray:
-        """UTC epoch nanoseconds of each bar's close (its stamp plus the bar size): when inputs are read."""
-        return index.as_unit("ns").asi8 + pd.Timedelta(self.timeframe).value
-
-    def input_values(self, name: str, df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        """Batched: input ``name`` known at each bar's close, and the value before it (NaN: none known)."""
-        return self.input_lookup(name).values_at(self.bar_closes(df.index))
-
-    def missing_inputs(self, name: str, times_ns, missing=None, reason: str | None = None) -> None:
-        """Bars (stamps) whose forecast lacks input ``name``: refuse them or record the fallback,
-        as the class declares. ``missing`` masks ``times_ns``; ``reason`` overrides the record's reason."""
-        times = np.atleast_1d(np.asarray(times_ns, dtype="int64"))
-        if missing is not None:
-            times = times[np.asarray(missing, dtype=bool)]
-        if not times.size:
-            return
-        if self.missing_input == "refuse":
-            raise refuse_missing(self.name, name, self._input_series[name], times)
-        self._fallbacks.record(reason or f"no {name} value known at the bar's close", self.input_fallback, times)
-
     def publish_from(self, when) -> None:
         """Streamed forecasts before ``when`` (a time, or UTC epoch nanoseconds; None: every bar) will
         not be read: a forecaster may skip work that only produces them (the LSTM's recurrent steps,
@@ -276,6 +217,10 @@ class Forecaster(ABC):
             self.quiet_until = None if when is None else int(when)
         else:
             self.quiet_until = utc_timestamp(when).as_unit("ns").value
+        self._published_ns = self.quiet_until
+        if self._level is not None and self.quiet_until is not None:
+            # the level correction reads the uncorrected forecasts of the window before: compute them
+            self.quiet_until -= self._level.lead_ns(level_spans(self))
 
     # -- batched -------------------------------------------------------------------------------
     def predict_batch(self, df: pd.DataFrame, start=None) -> np.ndarray:
@@ -296,7 +241,15 @@ class Forecaster(ABC):
         first = 0
         if start is not None:
             first = int(np.searchsorted(df.index.asi8, utc_timestamp(start).as_unit("ns").value))
+        if self._level is not None:  # the causal level correction (lstm_strategies.forecasters.level)
+            return corrected_batch(self, df, first)
         return self._predict_batch(df, first)
+
+    def _level_step(self, ts_ns: int, close: float, raw: np.ndarray) -> np.ndarray:
+        """Streaming: the forecast of one more bar times its level factor."""
+        if self._level_state is None:
+            self._level_state = trailing_level(self)
+        return self._level_state.step(ts_ns, close, raw)
 
     @abstractmethod
     def _predict_batch(self, df: pd.DataFrame, first: int = 0) -> np.ndarray:
@@ -344,7 +297,8 @@ class Forecaster(ABC):
         b = as_bar(bar)
         ts = b.timestamp.value
         self._checker.check(ts, b.open, b.high, b.low, b.close, b.volume)
-        return self._update(ts, b.open, b.high, b.low, b.close, b.volume)
+        out = self._update(ts, b.open, b.high, b.low, b.close, b.volume)
+        return out if self._level is None else self._level_step(ts, b.close, out)
 
     def update_fields(self, ts_ns: int, open_: float, high: float, low: float, close: float,
                       volume: float) -> np.ndarray:
@@ -352,11 +306,13 @@ class Forecaster(ABC):
         if self._needs_inputs:
             self.require_inputs()
         self._checker.check(ts_ns, open_, high, low, close, volume)
-        return self._update(ts_ns, open_, high, low, close, volume)
+        out = self._update(ts_ns, open_, high, low, close, volume)
+        return out if self._level is None else self._level_step(ts_ns, close, out)
 
     def step(self, ts_ns: int, open_: float, high: float, low: float, close: float, volume: float) -> np.ndarray:
         """Composition protocol: one bar the caller has already validated; the forecast at its close."""
-        return self._update(ts_ns, open_, high, low, close, volume)
+        out = self._update(ts_ns, open_, high, low, close, volume)
+        return out if self._level is None else self._level_step(ts_ns, close, out)
 
     def advance(self, ts_ns: int, open_: float, high: float, low: float, close: float, volume: float,
                 defer_fit: bool = False) -> None:

@@ -41,6 +41,10 @@ class GARCHForecaster(ExpandingRefitForecaster):
     :attr:`convergence_warnings`, which :func:`~lstm_strategies.evaluation.evaluate_forecasters`
     reports; no other warning is silenced.
 
+    The estimation window is expanding (0.3.0) or ``window="rolling"``: the last ``window_days`` daily
+    returns (``arch`` has no weighted likelihood, so no ``"ew"``); the variance recursion still runs over the
+    whole history with the fitted parameters. The level correction's parameters are log-HAR's.
+
     Parameters
     ----------
     dist : {"normal", "t", "skewt", "ged"}
@@ -48,9 +52,10 @@ class GARCHForecaster(ExpandingRefitForecaster):
     """
 
     name = "garch"
+    windows = ("expanding", "rolling")
 
     def __init__(self, min_train_days: int = 250, refit_every_days: int = 30, dist: str = "t", *,
-                 calendar: str = "crypto", horizons=None, timeframe: str | None = None):
+                 calendar: str = "crypto", horizons=None, timeframe: str | None = None, **window_and_level):
         from lstm_strategies.core.errors import ConfigError
 
         if dist not in DISTRIBUTIONS:
@@ -58,7 +63,7 @@ class GARCHForecaster(ExpandingRefitForecaster):
         self.dist = dist
         self.convergence_warnings = 0
         super().__init__(min_train_days, refit_every_days, calendar=calendar, horizons=horizons,
-                         timeframe=timeframe)
+                         timeframe=timeframe, **window_and_level)
 
     @property
     def lookback(self) -> int:
@@ -92,9 +97,10 @@ class GARCHForecaster(ExpandingRefitForecaster):
         last = pos[k]
         if last < BACKCAST_DAYS:  # fewer daily returns than arch's backcast window: too few for a GARCH-t fit,
             return None           # and the backcast would depend on how much data a forecast call is given
+        lo = 0 if self.window == "expanding" else max(0, last + 1 - int(round(self._window_days)))
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ConvergenceWarning)
-            res = self._model(returns.iloc[: last + 1]).fit(disp="off")
+            res = self._model(returns.iloc[lo: last + 1]).fit(disp="off")
         self.convergence_warnings += sum(issubclass(w.category, ConvergenceWarning) for w in caught)
         for w in caught:
             if not issubclass(w.category, ConvergenceWarning):

@@ -30,8 +30,10 @@ class HARForecaster(ExpandingRefitForecaster):
     :math:`RV_{t,t+h} = b_0 + b_d RV^{(d)}_t + b_w RV^{(w)}_t + b_m RV^{(m)}_t`, where
     :math:`RV^{(n)}` is the mean daily RV over the last day, week and month of the calendar
     (rolling bar windows, so on hourly data it updates every hour and equals the daily HAR at
-    each day's last bar). Refit by OLS on an expanding window every ``refit_every_days``, using
-    only rows whose target had been observed at the refit bar.
+    each day's last bar). Refit by OLS every ``refit_every_days`` on an expanding window (or a rolling or
+    exponentially weighted one: ``window``, weighted least squares with the weighted residual variance),
+    using only rows whose target had been observed at the refit bar. Takes the level correction's
+    parameters (:class:`~lstm_strategies.forecasters.refit.ExpandingRefitForecaster`).
     """
 
     name = "har"
@@ -40,9 +42,9 @@ class HARForecaster(ExpandingRefitForecaster):
     log = False
 
     def __init__(self, min_train_days: int = 180, refit_every_days: int = 30, *, calendar: str = "crypto",
-                 horizons=None, timeframe: str | None = None):
+                 horizons=None, timeframe: str | None = None, **window_and_level):
         super().__init__(min_train_days, refit_every_days, calendar=calendar, horizons=horizons,
-                         timeframe=timeframe)
+                         timeframe=timeframe, **window_and_level)
 
     @property
     def lookback(self) -> int:
@@ -55,7 +57,11 @@ class HARForecaster(ExpandingRefitForecaster):
         seen = df.iloc[: k + 1]
         X = self._regressors(seen)
         Y = forward_variance_matrix(seen, self.horizons, self.calendar)  # NaN unless observed by bar k
-        return self._ols(X, Y, np.isfinite(Y), np.isfinite(X).all(axis=1))
+        return self._ols(X, Y, np.isfinite(Y), np.isfinite(X).all(axis=1), weights=self._seen_weights(seen, k))
+
+    def _seen_weights(self, seen: pd.DataFrame, k: int) -> np.ndarray | None:
+        """Streaming: the estimation window's weights of the rows of ``seen`` (bars ``0..k``)."""
+        return None if self.window == "expanding" else self.row_weights(seen.index.asi8, self._target_ends(seen), k)
 
     def _predict_batch(self, df: pd.DataFrame, first: int = 0) -> np.ndarray:
         return self.predict_from_regressors(df, self._regressors(df), first)
@@ -78,7 +84,8 @@ class HARForecaster(ExpandingRefitForecaster):
             stop = points[j + 1] if j + 1 < len(points) else len(df)
             if stop <= first:
                 continue  # a segment entirely before `first`: not asked for
-            params = self._ols(X[: k + 1], Y[: k + 1], ends[: k + 1] <= k, finite_x[: k + 1])
+            params = self._ols(X[: k + 1], Y[: k + 1], ends[: k + 1] <= k, finite_x[: k + 1],
+                               weights=self.row_weights(df.index.asi8, ends[: k + 1], k))
             if params is not None:
                 out[k:stop] = self._from_regressors(params, X[k:stop])
         return out
@@ -87,22 +94,35 @@ class HARForecaster(ExpandingRefitForecaster):
         """For each bar and horizon, the first bar at whose close its target is known (:func:`target_ends`)."""
         return target_ends(df, self.horizons, self.calendar, self.bars_in_day)
 
-    def _ols(self, X: np.ndarray, Y: np.ndarray, known: np.ndarray, finite_x: np.ndarray, min_rows: int = 30):
+    def _ols(self, X: np.ndarray, Y: np.ndarray, known: np.ndarray, finite_x: np.ndarray, min_rows: int = 30,
+             weights: np.ndarray | None = None):
         """Per horizon, OLS on the rows with finite regressors and a known positive target; None when a
-        horizon has fewer than ``min_rows`` of them."""
+        horizon has fewer than ``min_rows`` of them (a refit that cannot fit every horizon is not used).
+
+        ``weights`` ``(rows, H)`` (the estimation window; None: expanding): rows of weight 0 are left out, and
+        with unequal weights (EW) the fit is weighted least squares with the weighted residual variance.
+        """
         params = []
         for j in range(Y.shape[1]):
             y = Y[:, j]
             ok = finite_x & known[:, j] & np.isfinite(y) & (y > 0)
+            if weights is not None:
+                ok &= weights[:, j] > 1e-12
             if ok.sum() < min_rows:
                 return None
             if self.log:
                 design, target = np.column_stack([np.ones(ok.sum()), X[ok]]), np.log(y[ok])
             else:
                 design, target = np.column_stack([np.ones(ok.sum()), np.exp(X[ok])]), y[ok]
-            beta, *_ = np.linalg.lstsq(design, target, rcond=None)
-            resid = target - design @ beta
-            params.append((beta, float(resid.var()), float(y[ok].min())))
+            if self.window != "ew":   # expanding (0.3.0's arithmetic, bit for bit) and rolling: equal weights
+                beta, *_ = np.linalg.lstsq(design, target, rcond=None)
+                resid_var = float((target - design @ beta).var())
+            else:
+                w = weights[ok, j]
+                sw = np.sqrt(w)
+                beta, *_ = np.linalg.lstsq(design * sw[:, None], target * sw, rcond=None)
+                resid_var = float(np.sum(w * (target - design @ beta) ** 2) / np.sum(w))
+            params.append((beta, resid_var, float(y[ok].min())))
         return params
 
     def _from_regressors(self, params, X: np.ndarray) -> np.ndarray:

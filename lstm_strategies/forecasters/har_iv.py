@@ -22,7 +22,7 @@ class HARIVForecaster(LogHARForecaster):
     :math:`\log(IV^2 h / 365)`, differs from :math:`\log IV^2` by a constant that the intercept
     absorbs), forecasting :math:`\exp(\hat y + s^2/2)`. Fitted on the bars with an implied value and a
     target known at the refit bar, on log-HAR's schedule (first fit after ``min_train_days``, then
-    every ``refit_every_days``, expanding window).
+    every ``refit_every_days``, on log-HAR's estimation window: ``window``, both regressions alike).
 
     **Falls back to log-HAR** (recorded in :attr:`input_fallbacks`) at a bar without a known implied
     value, and for a whole refit period when fewer than ``min_iv_days`` days of such fit rows exist
@@ -42,9 +42,10 @@ class HARIVForecaster(LogHARForecaster):
     input_fallback = "log-HAR"
 
     def __init__(self, min_train_days: int = 180, refit_every_days: int = 30, min_iv_days: int = 90, *,
-                 calendar: str = "crypto", horizons=None, timeframe: str | None = None):
+                 calendar: str = "crypto", horizons=None, timeframe: str | None = None, **window_and_level):
         self.min_iv_days = check_number("HARIVForecaster", "min_iv_days", min_iv_days, 1, integer=True)
-        super().__init__(min_train_days, refit_every_days, calendar=calendar, horizons=horizons, timeframe=timeframe)
+        super().__init__(min_train_days, refit_every_days, calendar=calendar, horizons=horizons, timeframe=timeframe,
+                         **window_and_level)
 
     @property
     def _min_iv_rows(self) -> int:
@@ -74,7 +75,8 @@ class HARIVForecaster(LogHARForecaster):
                 continue
             lo = max(k, first)
             forecast = np.isfinite(out[lo:stop]).all(axis=1)
-            params = self._ols(Xiv[: k + 1], Y[: k + 1], known[: k + 1] <= k, finite[: k + 1], self._min_iv_rows)
+            params = self._ols(Xiv[: k + 1], Y[: k + 1], known[: k + 1] <= k, finite[: k + 1], self._min_iv_rows,
+                               weights=self.row_weights(ts, known[: k + 1], k))
             if params is None:
                 self.missing_inputs("implied_vol", ts[lo:stop], forecast, self._short_reason)
                 continue
@@ -88,11 +90,12 @@ class HARIVForecaster(LogHARForecaster):
         seen = df.iloc[: k + 1]
         X = self._regressors(seen)
         Y = forward_variance_matrix(seen, self.horizons, self.calendar)  # NaN unless observed by bar k
-        base = self._ols(X, Y, np.isfinite(Y), np.isfinite(X).all(axis=1))
+        weights = self._seen_weights(seen, k)
+        base = self._ols(X, Y, np.isfinite(Y), np.isfinite(X).all(axis=1), weights=weights)
         if base is None:
             return None
         Xiv = self._with_iv(seen, X)
-        return base, self._ols(Xiv, Y, np.isfinite(Y), np.isfinite(Xiv).all(axis=1), self._min_iv_rows)
+        return base, self._ols(Xiv, Y, np.isfinite(Y), np.isfinite(Xiv).all(axis=1), self._min_iv_rows, weights)
 
     def _predict_rows(self, df: pd.DataFrame, params, rows: slice) -> np.ndarray:
         base, with_iv = params

@@ -10,6 +10,7 @@ import pandas as pd
 
 from lstm_strategies.features.realized import forward_variance_matrix, target_ends
 from lstm_strategies.forecasters.base import BarHistory, Forecaster, check_number
+from lstm_strategies.forecasters.level import set_level
 
 
 class ImpliedForecaster(Forecaster):
@@ -35,12 +36,13 @@ class ImpliedForecaster(Forecaster):
 
     def _predict_batch(self, df: pd.DataFrame, first: int = 0) -> np.ndarray:
         now, _ = self.input_values("implied_vol", df)
+        first = first if self._published_first is None else max(first, self._published_first)  # refuse what is read
         self.missing_inputs("implied_vol", df.index.asi8[first:], ~np.isfinite(now[first:]))
         return self._variance(now)
 
     def _update(self, ts_ns, open_, high, low, close, volume) -> np.ndarray:
         iv = self.input_lookup("implied_vol").at(ts_ns + pd.Timedelta(self.timeframe).value)
-        if iv != iv and not (self.quiet_until is not None and ts_ns < self.quiet_until):
+        if iv != iv and not (self._published_ns is not None and ts_ns < self._published_ns):
             self.missing_inputs("implied_vol", ts_ns)
         self.initialized = True
         return self._variance(iv)
@@ -137,3 +139,27 @@ class ImpliedLevelForecaster(ImpliedForecaster):
                 out[j] = iv ** 2 * h / dpy * ((csum[p] - csum[lo]) / cnt)
         self.initialized = True
         return out
+
+
+class ImpliedAnchorForecaster(ImpliedForecaster):
+    r"""The market-anchored forecast (issue #29): implied variance times the square root of the trailing
+    quarter's realized-over-implied ratio of the 1-day windows,
+
+    .. math:: F_{t,h} = IV_t^2 \, h / D \times \Big(\frac{\sum_s RV_{s,s+1}}{\sum_s IV_s^2 / D}\Big)^{0.5},
+
+    over the bars ``s`` whose 1-day window completed within the last ``level_window_days`` (90) days: the
+    causal level correction (:mod:`~lstm_strategies.forecasters.level`, ``mode="h1"``, ratio of means,
+    clipped to [0.25, 4]) applied to :class:`ImpliedForecaster`. Raw implied variance until 30 days of such
+    windows exist. Every setting was chosen on data up to 2022-12-31 (``docs/research/calibration/``);
+    refuses a bar to forecast without a known implied value.
+    """
+
+    name = "implied_anchor"
+    refits = True
+    #: not in the 0.3.0 races' default set (``evaluate --implied``): ``evaluate --calibrated`` adds it
+    scored_by_default = False
+
+    def __init__(self, level_correction: str = "h1", level_window_days: float = 90, level_shrink: float = 0.5,
+                 level_min_days: float = 30, *, calendar: str = "crypto", horizons=None, timeframe: str | None = None):
+        set_level(self, level_correction, level_window_days, level_shrink, level_min_days)
+        super().__init__(calendar=calendar, horizons=horizons, timeframe=timeframe)

@@ -1,4 +1,5 @@
-"""Expanding-window refits on a calendar schedule, shared by HAR and GARCH.
+"""Refits on a calendar schedule, shared by HAR and GARCH: expanding (0.3.0), rolling or exponentially
+weighted estimation windows.
 
 A model refit at bar ``k`` uses only rows whose targets were fully observed at the close of bar
 ``k``; its parameters then forecast bars ``k .. next refit - 1``. The batched and the streaming
@@ -13,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from lstm_strategies.forecasters.base import BarHistory, Forecaster, check_number
+from lstm_strategies.forecasters.level import WINDOWS, check_window, row_weights, set_level
 
 
 def refit_points(timestamps: np.ndarray, min_train: pd.Timedelta, every: pd.Timedelta) -> list[int]:
@@ -30,7 +32,8 @@ def refit_points(timestamps: np.ndarray, min_train: pd.Timedelta, every: pd.Time
 
 
 class ExpandingRefitForecaster(Forecaster):
-    """A forecaster refit on an expanding window every ``refit_every_days`` days.
+    """A forecaster refit every ``refit_every_days`` days on an estimation window (expanding by default;
+    the name is 0.3.0's).
 
     :meth:`advance` takes a bar in and refits when due (or, with ``defer_fit``, when the next
     forecast is read); :meth:`step` also forecasts.
@@ -41,16 +44,44 @@ class ExpandingRefitForecaster(Forecaster):
         Days of history before the first fit (>= 1).
     refit_every_days : int
         Days between refits (>= 1).
+    window : {"expanding", "rolling", "ew"}
+        Estimation window: every known row (0.3.0), the rows whose target ended within the last
+        ``window_days`` days, or weights ``0.5 ** (age / window_days)`` by the days from a row's target end
+        to the refit (weighted least squares; GARCH takes expanding or rolling only).
+    window_days : float, optional
+        The rolling window's length or the EW half-life, in days (required unless expanding).
+    level_correction : {"off", "own", "h1"}
+        The causal level correction (:mod:`~lstm_strategies.forecasters.level`): off (0.3.0), each horizon
+        by its own completed windows, or every horizon by the 1-day horizon's.
+    level_window_days, level_shrink, level_min_days : float
+        The correction's window (days), power (1: full) and warm-up (days of completed windows).
     """
 
     refits = True
+    #: the estimation windows the class can fit
+    windows = WINDOWS
 
-    def __init__(self, min_train_days: int = 180, refit_every_days: int = 30, *, calendar: str = "crypto",
+    def __init__(self, min_train_days: int = 180, refit_every_days: int = 30, *, window: str = "expanding",
+                 window_days: float | None = None, level_correction: str = "off", level_window_days: float = 180,
+                 level_shrink: float = 1.0, level_min_days: float = 30, calendar: str = "crypto",
                  horizons=None, timeframe: str | None = None):
         owner = type(self).__name__
         self.min_train_days = check_number(owner, "min_train_days", min_train_days, 1, integer=True)
         self.refit_every_days = check_number(owner, "refit_every_days", refit_every_days, 1, integer=True)
+        self._window_days = check_window(owner, window, window_days, self.windows)
+        self.window, self.window_days = window, window_days
+        set_level(self, level_correction, level_window_days, level_shrink, level_min_days)
         super().__init__(calendar=calendar, horizons=horizons, timeframe=timeframe)
+
+    def row_weights(self, ts: np.ndarray, ends: np.ndarray, k: int) -> np.ndarray | None:
+        """Weights ``(rows, H)`` of fit rows whose targets are known at bar ``ends`` for a refit at bar ``k``
+        (None: the expanding window, unweighted). Rows not known at ``k`` get the weight of bar ``k``'s
+        end: the caller masks them."""
+        if self.window == "expanding":
+            return None
+        end_ts = ts[np.minimum(ends, k)]
+        return np.column_stack([row_weights(end_ts[:, j], int(ts[k]), self.window, self._window_days)
+                                for j in range(end_ts.shape[1])])
 
     @property
     def warmup_bars(self) -> int:

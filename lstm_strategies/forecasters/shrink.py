@@ -134,10 +134,12 @@ class ShrinkageHead(LogHARForecaster):
     def param_names(cls) -> list[str]:
         return ["prior"]
 
-    def _ols(self, X: np.ndarray, Y: np.ndarray, known: np.ndarray, finite_x: np.ndarray, min_rows: int = 30):
+    def _ols(self, X: np.ndarray, Y: np.ndarray, known: np.ndarray, finite_x: np.ndarray, min_rows: int = 30,
+             weights: np.ndarray | None = None):
         """Per horizon, the blend of the own OLS (rows with finite regressors and a known positive target)
         and the prior at the level of every row with features so far, as log-HAR's parameters
-        ``(beta, 0, floor)`` (the own fit's variance term is in the blended intercept)."""
+        ``(beta, 0, floor)`` (the own fit's variance term is in the blended intercept). Its window is always
+        expanding (``weights`` is None)."""
         if not finite_x.any():
             return None
         level = float(X[finite_x, 2].mean())

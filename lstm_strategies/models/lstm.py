@@ -109,6 +109,12 @@ class LSTMForecaster(Forecaster):
         as the bundled ``crypto-1h``'s).
     min_train_days, refit_every_days : int
         The refit head's schedule (the log-HAR baseline's defaults; the shrinkage head's is in the card).
+    head_window, head_window_days
+        The refit head's estimation window (log-HAR's ``window`` and ``window_days``; expanding by default).
+    level_correction, level_window_days, level_shrink, level_min_days
+        The causal level correction of the LSTM's own forecast (head times network; off by default;
+        :mod:`~lstm_strategies.forecasters.level`). Its uncorrected forecasts are read from
+        ``level_window_days`` + 30 days before the first published one, which must be out of sample too.
     """
 
     name = "lstm"
@@ -117,30 +123,45 @@ class LSTMForecaster(Forecaster):
     features: ClassVar[list[str]] = FEATURE_NAMES
 
     def __init__(self, model: str | Path = "btc-1h", head: str = "refit", min_train_days: int = 180,
-                 refit_every_days: int = 30):
+                 refit_every_days: int = 30, head_window: str = "expanding", head_window_days: float | None = None,
+                 level_correction: str = "off", level_window_days: float = 180, level_shrink: float = 1.0,
+                 level_min_days: float = 30):
         from lstm_strategies.models.checkpoint import load_checkpoint
 
         path = resolve_model_path(model)
         network, card = load_checkpoint(path, expected_features=self.features, expected_inputs=self.inputs)
         self.model = str(model)
-        self._init_network(network, card, str(path), head, min_train_days, refit_every_days)
+        self._init_network(network, card, str(path), head, min_train_days, refit_every_days,
+                           dict(head_window=head_window, head_window_days=head_window_days,
+                                level_correction=level_correction, level_window_days=level_window_days,
+                                level_shrink=level_shrink, level_min_days=level_min_days))
 
     @classmethod
     def from_network(cls, network: VolatilityLSTM, card: ModelCard, path: str = "", head: str = "refit",
-                     min_train_days: int = 180, refit_every_days: int = 30) -> LSTMForecaster:
+                     min_train_days: int = 180, refit_every_days: int = 30, **window_and_level) -> LSTMForecaster:
         """A forecaster around an in-memory network and its card (e.g. straight after training)."""
         self = cls.__new__(cls)
         self.model = path or "<in-memory>"
-        self._init_network(network, card, path, head, min_train_days, refit_every_days)
+        self._init_network(network, card, path, head, min_train_days, refit_every_days, window_and_level)
         return self
 
     def _init_network(self, network: VolatilityLSTM, card: ModelCard, path: str, head: str,
-                      min_train_days: int, refit_every_days: int) -> None:
+                      min_train_days: int, refit_every_days: int, window_and_level: dict | None = None) -> None:
         from lstm_strategies.core.errors import ConfigError
         from lstm_strategies.forecasters.har import LogHARForecaster
+        from lstm_strategies.forecasters.level import set_level
 
         if head not in HEADS:
             raise ConfigError(f"LSTMForecaster: head={head!r}; choose one of {list(HEADS)}")
+        opts = dict(window_and_level or {})
+        self.head_window = opts.pop("head_window", "expanding")
+        self.head_window_days = opts.pop("head_window_days", None)
+        if head != "refit" and (self.head_window != "expanding" or self.head_window_days is not None):
+            raise ConfigError(f"LSTMForecaster: head_window applies to head='refit', not head={head!r}")
+        set_level(self, opts.pop("level_correction", "off"), opts.pop("level_window_days", 180),
+                  opts.pop("level_shrink", 1.0), opts.pop("level_min_days", 30))
+        if opts:
+            raise ConfigError(f"LSTMForecaster does not take {sorted(opts)}")
         if list(card.feature_names) != list(self.features) or sorted(card.inputs) != sorted(self.inputs):
             from lstm_strategies.market.exogenous import check_model_inputs
 
@@ -155,7 +176,8 @@ class LSTMForecaster(Forecaster):
         self.refit_every_days = refit_every_days
         self._har = None
         if head == "refit":
-            self._har = LogHARForecaster(min_train_days, refit_every_days, calendar=card.calendar,
+            self._har = LogHARForecaster(min_train_days, refit_every_days, window=self.head_window,
+                                         window_days=self.head_window_days, calendar=card.calendar,
                                          horizons=card.horizons, timeframe=card.timeframe)
         elif head == "shrink":
             self._har = shrink_head_of(card, path)
@@ -163,7 +185,8 @@ class LSTMForecaster(Forecaster):
 
     @classmethod
     def param_names(cls) -> list[str]:
-        return ["model", "head", "min_train_days", "refit_every_days"]
+        return ["model", "head", "min_train_days", "refit_every_days", "head_window", "head_window_days",
+                "level_correction", "level_window_days", "level_shrink", "level_min_days"]
 
     @property
     def head_forecaster(self) -> Forecaster | None:
@@ -193,8 +216,13 @@ class LSTMForecaster(Forecaster):
 
         ``knob`` names what the caller's user sets to move the first forecast (``"--start"`` for
         ``evaluate``); without it the message names the config key and the indicator's argument.
-        Returns True when the run is in-sample (only possible with ``allow_in_sample``).
+        Returns True when the run is in-sample (only possible with ``allow_in_sample``). With the level
+        correction, the uncorrected forecasts it reads start its window before ``first_forecast``.
         """
+        if self._level is not None:
+            from lstm_strategies.forecasters.level import level_spans
+
+            first_forecast = pd.Timestamp(first_forecast) - pd.Timedelta(self._level.lead_ns(level_spans(self)))
         end = self.train_end
         if end is None or pd.Timestamp(first_forecast) > end:
             return False

@@ -34,8 +34,11 @@ class ImpliedLSTMForecaster(LSTMForecaster):
     features = IMPLIED_FEATURE_NAMES
 
     def __init__(self, model: str | Path = "btc-1h-iv", head: str = "refit", min_train_days: int = 180,
-                 refit_every_days: int = 30):
-        super().__init__(model, head, min_train_days, refit_every_days)
+                 refit_every_days: int = 30, head_window: str = "expanding", head_window_days: float | None = None,
+                 level_correction: str = "off", level_window_days: float = 180, level_shrink: float = 1.0,
+                 level_min_days: float = 30):
+        super().__init__(model, head, min_train_days, refit_every_days, head_window, head_window_days,
+                         level_correction, level_window_days, level_shrink, level_min_days)
 
     def _reset(self) -> None:
         mean = self.network.feature_mean.double().numpy()     # the implied columns are mapped as they are

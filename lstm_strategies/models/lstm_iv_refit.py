@@ -36,5 +36,6 @@ class ImpliedRefittingLSTMForecaster(RefittingLSTMForecaster):
     def _fold_forecaster(self, network, card) -> Forecaster:
         from lstm_strategies.models.lstm_iv import ImpliedLSTMForecaster
 
-        model = ImpliedLSTMForecaster.from_network(network, card, head=self.head).bind(self.timeframe)
+        model = ImpliedLSTMForecaster.from_network(network, card, head=self.head, **self._head_window()).bind(
+            self.timeframe)
         return model.set_inputs(implied_vol=self._input_series["implied_vol"])

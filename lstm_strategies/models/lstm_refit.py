@@ -83,6 +83,8 @@ class RefittingLSTMForecaster(Forecaster):
     fallback : str, optional
         The pretrained model a from-scratch fold forecasts with when its history is too short to train
         (default ``"crypto-1h"``; None: such a fold is an error).
+    head_window, head_window_days
+        The refit head's estimation window (log-HAR's ``window`` and ``window_days``; expanding by default).
     """
 
     name = "lstm_refit"
@@ -92,12 +94,18 @@ class RefittingLSTMForecaster(Forecaster):
     def __init__(self, refit_every: str | int = "6M", first_train_end: str | None = None,
                  min_train_days: int = 730, train: dict | None = None, members: int = 3,
                  cache_dir: str | None = None, head: str | None = None, init: str | None = None,
-                 fallback: str | None = "crypto-1h", *, calendar: str = "crypto", horizons=None,
+                 fallback: str | None = "crypto-1h", head_window: str = "expanding",
+                 head_window_days: float | None = None, *, calendar: str = "crypto", horizons=None,
                  timeframe: str | None = None):
+        from lstm_strategies.forecasters.level import check_window
         from lstm_strategies.models.lstm import HEADS
 
         owner = type(self).__name__
         head = head or ("shrink" if init else "refit")
+        check_window(owner, head_window, head_window_days)
+        if head != "refit" and head_window != "expanding":
+            raise ConfigError(f"{owner}: head_window applies to head='refit', not head={head!r}")
+        self.head_window, self.head_window_days = head_window, head_window_days
         if head not in HEADS:
             raise ConfigError(f"{owner}: head={head!r}; choose one of {list(HEADS)}")
         if head == "shrink" and init is None:
@@ -216,7 +224,8 @@ class RefittingLSTMForecaster(Forecaster):
 
         if self.head == "shrink":
             return shrink_head_of(self._init_model[1], str(self.init)).bind(self.timeframe)
-        return LogHARForecaster(calendar=self.calendar, horizons=self.horizons, timeframe=self.timeframe)
+        return LogHARForecaster(window=self.head_window, window_days=self.head_window_days, calendar=self.calendar,
+                                horizons=self.horizons, timeframe=self.timeframe)
 
     def _fold_network(self, df: pd.DataFrame, end: pd.Timestamp):
         """The network and card that forecast the fold after ``end``: trained, found, or a pretrained one
@@ -271,7 +280,13 @@ class RefittingLSTMForecaster(Forecaster):
 
         if self.head == "shrink":  # the pretrained model's prior (a from-scratch fallback card has none)
             card = dataclasses.replace(card, head_prior=self._init_model[1].head_prior)
-        return LSTMForecaster.from_network(network, card, head=self.head).bind(self.timeframe)
+        return LSTMForecaster.from_network(network, card, head=self.head, **self._head_window()).bind(self.timeframe)
+
+    def _head_window(self) -> dict:
+        """The refit head's estimation window, for a fold's forecaster (none for the other heads)."""
+        if self.head != "refit":
+            return {}
+        return {"head_window": self.head_window, "head_window_days": self.head_window_days}
 
     def _fold_model(self, df: pd.DataFrame, end: pd.Timestamp) -> Forecaster:
         return self._fold_forecaster(*self._fold_network(df, end))

@@ -214,56 +214,51 @@ class Evaluation:
     notes: dict = field(default_factory=dict)  # e.g. GARCH convergence warnings
 
 
-def collect_forecasts(df: pd.DataFrame, model: str = "btc-1h", start: str = "2022-01-01", end: str | None = None,
-                      refit_every: str | None = None, first_train_end: str | None = None,
-                      refit_kwargs: dict | None = None, implied: pd.Series | None = None,
-                      iv_model: str | None = None, progress: bool = False
-                      ) -> tuple[list[int], str, dict[int, pd.DataFrame], dict]:
-    """The forecasts :func:`evaluate_forecasters` scores: per horizon, one column per forecaster and
-    ``realized``, on the days every forecaster has a forecast.
-
-    With ``implied`` (an implied-vol series) the forecasters that read it join: the baselines that
-    declare it (HAR-IV, raw and level-corrected implied), the LSTM-IV ``iv_model`` (a bundled name such
-    as ``"btc-1h-iv"`` or a folder; None: none) and, with ``refit_every``, the self-refitting LSTM-IV.
-    Every forecaster forecasts the bars up to the last origin scored (nothing later is needed), from
-    ``start`` on.
-
-    A forecaster that gives an infinite or non-positive variance on a scored day (a corrupted model)
-    is a :class:`~lstm_strategies.errors.ForecastError` naming it, not a failure deep in the scoring.
-    """
-    from tqdm.auto import tqdm
-
-    from lstm_strategies.core.errors import ForecastError
+def forecaster_set(model: str = "btc-1h", start: str = "2022-01-01", refit_every: str | None = None,
+                   first_train_end: str | None = None, refit_kwargs: dict | None = None,
+                   implied: pd.Series | None = None, iv_model: str | None = None, extra: dict | None = None) -> dict:
+    """The forecasters :func:`collect_forecasts` runs, by column: the LSTM ``model``, the self-refitting LSTM(s)
+    with ``refit_every``, the LSTM-IV ``iv_model``, every baseline whose inputs are given, and ``extra`` (column ->
+    (registry name, parameters), e.g. :mod:`lstm_strategies.forecasters.calibrated`'s variants; one reading an input
+    not given is left out). A model forecasting inside its training window is a :class:`LeakageError`."""
     from lstm_strategies.forecasters.registry import forecaster_class, forecaster_names, make_forecaster
 
     lstm = make_forecaster("lstm", model=model)
-    first = pd.Timestamp(start, tz="UTC")
-    lstm.check_out_of_sample(first)
     cal, horizons = lstm.calendar, list(lstm.horizons)
-    models = {"lstm": lstm}
-    notes = {}
-    refit = {}
-    if refit_every:
-        refit = {"refit_every": refit_every, "horizons": horizons, **(refit_kwargs or {}),
-                 "first_train_end": first_train_end or str((pd.Timestamp(start) - pd.Timedelta("1D")).date())}
-        models["lstm_refit"] = make_forecaster("lstm_refit", cal, **refit)
     inputs = {} if implied is None else {"implied_vol": implied}
-    if implied is not None:
-        if iv_model:
-            models["lstm_iv"] = make_forecaster("lstm_iv", model=iv_model)
-            models["lstm_iv"].check_out_of_sample(first)
-        if refit_every:
-            models["lstm_iv_refit"] = make_forecaster("lstm_iv_refit", cal, **refit)
+    refit = {"refit_every": refit_every, "horizons": horizons, **(refit_kwargs or {}),
+             "first_train_end": first_train_end or str((pd.Timestamp(start) - pd.Timedelta("1D")).date())}
+    models = {"lstm": lstm}
+    if refit_every:
+        models["lstm_refit"] = make_forecaster("lstm_refit", cal, **refit)
+    if inputs and iv_model:
+        models["lstm_iv"] = make_forecaster("lstm_iv", model=iv_model)
+    if inputs and refit_every:
+        models["lstm_iv_refit"] = make_forecaster("lstm_iv_refit", cal, **refit)
     for name in sorted(forecaster_names(kind="baseline"), key=lambda n: (n != REFERENCE, n)):
-        if set(forecaster_class(name).inputs) <= set(inputs):  # those that read an input are scored with it
+        cls = forecaster_class(name)   # those that read an input are scored with it; some join only when asked
+        if set(cls.inputs) <= set(inputs) and getattr(cls, "scored_by_default", True):
             models[name] = make_forecaster(name, cal, horizons=horizons)
+    return _completed(models, extra, inputs, cal, start)
+
+
+def _completed(models: dict, extra: dict | None, inputs: dict, cal: str, start: str) -> dict:
+    from lstm_strategies.forecasters.registry import forecaster_class, make_forecaster
+
+    for column, (name, params) in (extra or {}).items():
+        if set(forecaster_class(name).inputs) <= set(inputs):  # an LSTM's calendar is its card's
+            models[column] = make_forecaster(name, None if "model" in params else cal, **params)
     for m in models.values():
+        if hasattr(m, "check_out_of_sample"):
+            m.check_out_of_sample(pd.Timestamp(start, tz="UTC"))
         if m.inputs:
             m.set_inputs(**{k: inputs[k] for k in m.inputs})
-    full, origins = df, forecast_origins(df, start, end)
-    if len(origins):  # forecasts are causal: the bars after the last origin change none of them
-        df = df.iloc[: origins[-1] + 1]
-        df.attrs = dict(full.attrs)
+    return models
+
+
+def _predict(models: dict, df: pd.DataFrame, first: pd.Timestamp, progress: bool) -> dict[str, np.ndarray]:
+    from tqdm.auto import tqdm
+
     predictions = {}
     bar = tqdm(models.items(), desc="forecasts", unit="forecaster", leave=False, disable=not progress)
     for name, m in bar:
@@ -271,26 +266,60 @@ def collect_forecasts(df: pd.DataFrame, model: str = "btc-1h", start: str = "202
         with np.errstate(over="ignore", invalid="ignore"):
             predictions[name] = m.fit(df).predict_batch(df, start=first)
     bar.close()
-    notes |= {f"{name}_convergence_warnings": m.convergence_warnings for name, m in models.items()
-              if hasattr(m, "convergence_warnings")}
+    return predictions
+
+
+def _scored_frame(models: dict, predictions: dict, rv: pd.Series, pos: np.ndarray, j: int, h: int,
+                  span: str) -> pd.DataFrame:
+    """Horizon ``h``'s forecasts on the days every forecaster forecast, with ``realized`` (or a ForecastError)."""
+    from lstm_strategies.core.errors import ForecastError
+
+    fc = pd.DataFrame({name: p[pos, j] for name, p in predictions.items()}, index=rv.index)
+    broken = fc.columns[((np.isinf(fc) | (fc <= 0)) & fc.notna()).any()]
+    if len(broken):
+        name = broken[0]
+        bad = fc.index[(np.isinf(fc[name]) | (fc[name] <= 0)).to_numpy()]
+        raise ForecastError(f"forecaster {name} ({models[name]!r}) gave {len(bad)} infinite or non-positive "
+                            f"{h}-day variance forecast(s) on scored days (first {bad[0].date()}): its model "
+                            "is unusable (a checkpoint with corrupted weights?); retrain or restore it")
+    ok = fc.notna().all(axis=1).to_numpy()
+    if not ok.any():
+        raise ForecastError(f"no scored day {span} has a {h}-day forecast from every forecaster "
+                            f"({', '.join(fc.columns[fc.isna().all()])} never forecast); "
+                            "pass a longer history before the start")
+    return fc[ok].assign(realized=rv[ok])
+
+
+def collect_forecasts(df: pd.DataFrame, model: str = "btc-1h", start: str = "2022-01-01", end: str | None = None,
+                      refit_every: str | None = None, first_train_end: str | None = None,
+                      refit_kwargs: dict | None = None, implied: pd.Series | None = None,
+                      iv_model: str | None = None, progress: bool = False, extra: dict | None = None
+                      ) -> tuple[list[int], str, dict[int, pd.DataFrame], dict]:
+    """The forecasts :func:`evaluate_forecasters` scores: per horizon, one column per forecaster and
+    ``realized``, on the days every forecaster has a forecast.
+
+    With ``implied`` (an implied-vol series) the forecasters that read it join: the baselines that
+    declare it (HAR-IV, raw, level-corrected and anchored implied), the LSTM-IV ``iv_model`` (a bundled name
+    such as ``"btc-1h-iv"`` or a folder; None: none) and, with ``refit_every``, the self-refitting LSTM-IV.
+    ``extra`` adds forecasters (:func:`forecaster_set`). Each forecasts the bars up to the last origin scored.
+
+    A forecaster that gives an infinite or non-positive variance on a scored day (a corrupted model)
+    is a :class:`~lstm_strategies.errors.ForecastError` naming it, not a failure deep in the scoring.
+    """
+    models = forecaster_set(model, start, refit_every, first_train_end, refit_kwargs, implied, iv_model, extra)
+    lstm = models["lstm"]
+    cal, horizons = lstm.calendar, list(lstm.horizons)
+    full, origins = df, forecast_origins(df, start, end)
+    if len(origins):  # forecasts are causal: the bars after the last origin change none of them
+        df = df.iloc[: origins[-1] + 1]
+        df.attrs = dict(full.attrs)
+    predictions = _predict(models, df, pd.Timestamp(start, tz="UTC"), progress)
+    notes = {f"{name}_convergence_warnings": m.convergence_warnings for name, m in models.items()
+             if hasattr(m, "convergence_warnings")}
     notes |= {f"{name}_input_fallbacks": m.input_fallbacks for name, m in models.items() if m.input_fallbacks}
-    frames = {}
-    for j, h in enumerate(horizons):
-        rv, pos = daily_targets(full, start, end, h, cal)
-        fc = pd.DataFrame({name: p[pos, j] for name, p in predictions.items()}, index=rv.index)
-        broken = fc.columns[((np.isinf(fc) | (fc <= 0)) & fc.notna()).any()]
-        if len(broken):
-            name = broken[0]
-            bad = fc.index[(np.isinf(fc[name]) | (fc[name] <= 0)).to_numpy()]
-            raise ForecastError(f"forecaster {name} ({models[name]!r}) gave {len(bad)} infinite or non-positive "
-                                f"{h}-day variance forecast(s) on scored days (first {bad[0].date()}): its model "
-                                "is unusable (a checkpoint with corrupted weights?); retrain or restore it")
-        ok = fc.notna().all(axis=1).to_numpy()
-        if not ok.any():
-            raise ForecastError(f"no scored day between {start} and {end or 'the last bar'} has a {h}-day forecast "
-                                f"from every forecaster ({', '.join(fc.columns[fc.isna().all()])} never forecast); "
-                                "pass a longer history before the start")
-        frames[h] = fc[ok].assign(realized=rv[ok])
+    span = f"between {start} and {end or 'the last bar'}"
+    frames = {h: _scored_frame(models, predictions, *daily_targets(full, start, end, h, cal), j, h, span)
+              for j, h in enumerate(horizons)}
     return horizons, cal, frames, notes
 
 
@@ -325,7 +354,7 @@ def evaluate_forecasters(df: pd.DataFrame, model: str = "btc-1h", start: str = "
                          end: str | None = None, refit_every: str | None = None,
                          first_train_end: str | None = None, mcs: MCSSettings = MCSSettings(),
                          refit_kwargs: dict | None = None, implied: pd.Series | None = None,
-                         iv_model: str | None = None) -> Evaluation:
+                         iv_model: str | None = None, extra: dict | None = None) -> Evaluation:
     """Out-of-sample term-structure forecasts of the LSTM and every baseline, scored per horizon.
 
     Parameters
@@ -342,9 +371,11 @@ def evaluate_forecasters(df: pd.DataFrame, model: str = "btc-1h", start: str = "
         (default: the day before ``start``).
     implied : Series, optional
         An implied-vol series: the forecasters that read it join (see :func:`collect_forecasts`).
+    extra : dict, optional
+        More forecasters, column -> (registry name, parameters) (see :func:`forecaster_set`).
     """
     horizons, cal, frames, notes = collect_forecasts(df, model, start, end, refit_every, first_train_end,
-                                                     refit_kwargs, implied, iv_model)
+                                                     refit_kwargs, implied, iv_model, extra=extra)
     return score_forecasts(df, horizons, cal, frames, notes, mcs)
 
 
