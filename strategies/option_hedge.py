@@ -40,13 +40,18 @@ def _series_spec(value):
     return value
 
 
+#: the oldest implied value a position may be marked at (a month-old DVOL is not the market's price today)
+MAX_IMPLIED_AGE = pd.Timedelta("31D")
+
+
 def _age(value: str) -> str:
     try:
-        ok = pd.Timedelta(value) > pd.Timedelta(0)
+        ok = pd.Timedelta(0) < pd.Timedelta(value) <= MAX_IMPLIED_AGE
     except (ValueError, TypeError):
         ok = False
     if not ok:
-        raise ValueError("must be a positive duration such as '3D'")
+        raise ValueError("must be a positive duration of at most '31D' (an older implied vol is not today's "
+                         "market), such as '3D'")
     return value
 
 

@@ -44,7 +44,7 @@ class VarianceSwapStrategy(_VarianceStrategy):
                                     ("cvar_95_mtm", "CVaR95 MTM"))))
 
     class Params(_VarianceStrategy.Params):
-        vega_budget: Annotated[float, Range(0, 1, low_open=True)] = 0.005
+        vega_budget: Annotated[float, Range(1e-6, 1)] = 0.005   # below 1e-6 the P&L rounds to 0
         reference_vol: Positive | None = None
 
     params = Params.bt_params()

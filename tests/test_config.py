@@ -41,7 +41,7 @@ BATTERY = [
     (edit("backtest.start", 20220101), "backtest.start = 20220101: 20220101 is not a date"),
     (edit("backtest.cash", "100000"), "backtest.cash = '100000'"),
     (edit("data.calendar", "lunar"), "data.calendar = 'lunar'"),
-    (edit("strategy.forecaster_params.lam", 5), "lam=5 is out of range"),
+    (edit("strategy.forecaster_params.lam", 5), "EWMAForecaster.lam = 5: must be in (0, 1)"),
     (edit("backtest.cash", 0), "backtest.cash = 0"),
     (edit("strategy.params.band", -0.1), "strategy.params.band = -0.1: must be >= 0"),
     (edit("strategy.params.adjust", 0), "strategy.params.adjust = 0: must be in (0, 1]"),
@@ -60,7 +60,7 @@ BATTERY = [
     (edit("strategy.name", "vol_tgt"), "strategy.name = 'vol_tgt'"),
     (edit("strategy.forecaster", "arima"), "forecaster 'arima' is unknown"),
     (edit("strategy.forecaster_params.lambda_", 0.9), "does not take ['lambda_']"),
-    (edit("strategy.forecaster_params.lam", "high"), "lam='high' must be a number"),
+    (edit("strategy.forecaster_params.lam", "high"), "EWMAForecaster.lam = 'high': must be a number"),
     (edit("strategy.params.target", 0.3), "strategy.params.target: not a parameter of vol_target"),
     (edit("strategy.params.target_vol", "0.4"), "strategy.params.target_vol = '0.4': must be a number"),
     (edit("strategy.params.max_leverage", True), "strategy.params.max_leverage = True: must be a number"),
@@ -106,13 +106,20 @@ BATTERY = [
      "strategy.params.maturity_days = 1000000000.0: must be in (0, 3650]"),
     (lambda raw: edit("strategy.params", {"maturity_days": 90})(edit("strategy.name", "synthetic_put")(raw)),
      "90 days would be an extrapolation; set extrapolate = true"),
-    (edit("strategy.forecaster_params.burn_in_days", float("inf")), "burn_in_days=inf must be a finite number"),
+    (edit("strategy.forecaster_params.burn_in_days", float("inf")),
+     "EWMAForecaster.burn_in_days = inf: must be a whole number"),
     # exogenous inputs: a forecaster that reads implied vol needs [data] implied
     (edit("strategy.forecaster", "har_iv"), "[data] implied is missing: the har_iv forecaster reads the exogenous "
                                             "input 'implied_vol'"),
     (lambda raw: edit("strategy.forecaster_params", {})(edit("strategy.forecaster", "lstm_iv")(raw)),
      "set [data] implied = "),
     (edit("data.implied", 5), "data.implied = 5"),
+    # numbers a variance book accepted in 0.3.0 without a word (P&L 0; positions marked at a 4-month-old value)
+    (lambda raw: edit("strategy.params", {"implied_vol": "btc_dvol_daily", "vega_budget": 1e-300})(
+        edit("strategy.name", "variance_swap")(raw)), "strategy.params.vega_budget = 1e-300: must be in [1e-06, 1]"),
+    (lambda raw: edit("strategy.params", {"implied_vol": "btc_dvol_daily", "implied_max_age": "36500D"})(
+        edit("strategy.name", "variance_swap")(raw)), "implied_max_age = '36500D': must be a positive duration of at "
+                                                      "most '31D'"),
     (edit("data.implid", "btc_dvol_daily"), "data.implid: unknown key; did you mean 'implied'?"),
 ]
 

@@ -145,11 +145,11 @@ def test_repr_shows_parameters():
 
 
 @pytest.mark.parametrize("name, kwargs, message", [
-    ("ewma", {"lam": 1.5}, r"lam=1.5 is out of range"),
-    ("ewma", {"lam": "0.9"}, r"lam='0.9' must be a number"),
-    ("ewma", {"burn_in_days": 0}, r"burn_in_days=0 is out of range"),
-    ("garch", {"dist": "cauchy"}, r"dist='cauchy'"),
-    ("har", {"refit_every_days": 2.5}, r"refit_every_days=2.5 must be a whole number"),
+    ("ewma", {"lam": 1.5}, r"EWMAForecaster.lam = 1.5: must be in \(0, 1\)"),
+    ("ewma", {"lam": "0.9"}, r"EWMAForecaster.lam = '0.9': must be a number"),
+    ("ewma", {"burn_in_days": 0}, r"EWMAForecaster.burn_in_days = 0: must be a whole number >= 1"),
+    ("garch", {"dist": "cauchy"}, r"GARCHForecaster.dist = 'cauchy': choose one of"),
+    ("har", {"refit_every_days": 2.5}, r"HARForecaster.refit_every_days = 2.5: must be a whole number"),
     ("log_har", {"horizons": [7, 1]}, r"distinct and increasing"),
     ("ewma", {"calendar": "lunar"}, r"calendar 'lunar' is unknown"),
     ("ewma", {"lambda_": 0.9}, r"does not take \['lambda_'\]"),

@@ -202,7 +202,7 @@ def test_the_expanding_fit_is_plain_ols(spring):
     ("log_har", {"window": "rolling"}, "needs window_days"),
     ("log_har", {"window_days": 30}, "applies to a rolling or EW window"),
     ("garch", {"window": "ew", "window_days": 30}, "choose one of ['expanding', 'rolling']"),
-    ("log_har", {"level_correction": "yes"}, "level_correction='yes'"),
+    ("log_har", {"level_correction": "yes"}, "level_correction = 'yes': choose one of"),
     ("log_har", {"level_correction": "h1", "level_shrink": 2}, "level_shrink"),
     ("lstm", {"head": "frozen", "head_window": "rolling", "head_window_days": 30}, "head_window applies"),
 ])

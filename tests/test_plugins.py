@@ -42,6 +42,16 @@ PLUGIN = textwrap.dedent('''
             return per_bar[:, None] * np.asarray(self.horizons, dtype=float) * self.bars_in_day
 
 
+    class DampedRV(TrailingRV):
+        """A model, not a baseline: evaluate scores it too, built as its scoring_params say."""
+        name = "damped_rv"
+        kind = "model"
+
+        @classmethod
+        def scoring_params(cls, setup):
+            return {"days": 10, "horizons": list(setup.horizons)}
+
+
     class CalmHold(ForecastStrategy):
         name = "calm_hold"
         metrics = (Metric("decision.mean_weight", "Mean weight", "percent", "higher", headline=True, rank=True),)
@@ -124,7 +134,8 @@ def test_evaluate_scores_a_plugin_forecaster(workspace):
     cli("--plugin", "calm_ext.py", "evaluate", "--data", "btc_usdt_1h", "--start", "2025-07-01", "--end",
         "2025-08-31", "--mcs-reps", "50", "--out", "out/eval", cwd=workspace)
     table = (workspace / "out/eval").glob("*.csv")
-    assert any("trailing_rv" in path.read_text() for path in table)
+    text = "".join(path.read_text() for path in table)
+    assert "trailing_rv" in text and "damped_rv" in text   # a baseline and a model, neither named by hand
 
 
 @pytest.mark.slow
@@ -176,9 +187,11 @@ def test_the_api_and_the_contract_checks(workspace):
         result = run(load_config(workspace / "calm.toml"))
         assert "mean_weight" in result.metrics["decision"]
         check_forecaster(module.TrailingRV, params={"days": 3})
+        check_forecaster(module.DampedRV, params={"days": 3})
         check_strategy(module.CalmHold, forecaster="trailing_rv", forecaster_params={"days": 3})
     finally:
         REGISTRY.pop("trailing_rv", None)
+        REGISTRY.pop("damped_rv", None)
         STRATEGIES.pop("calm_hold", None)
         sys.modules.pop("calm_ext", None)
         from lstm_strategies.core import plugins

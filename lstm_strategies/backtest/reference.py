@@ -119,10 +119,11 @@ def _forecasters() -> str:
         cls = forecaster_class(name)
         if not cls.__module__.startswith("lstm_strategies."):
             continue
+        ranges = cls.param_ranges()
         params = ", ".join(f"`{k}` = {_toml(v) if v is not None else 'not set'}"
-                           for k, v in forecaster_params(name).items())
+                           + (f" ({ranges[k]})" if k in ranges else "") for k, v in forecaster_params(name).items())
         rows.append((f"`{name}`", cls.kind, params or "none"))
-    return _table(rows, ("forecaster", "kind", "keys (default)"))
+    return _table(rows, ("forecaster", "kind", "keys = default (allowed)"))
 
 
 def reference() -> str:

@@ -32,7 +32,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
 
 from lstm_strategies.core.errors import ConfigError
 
-__all__ = ["COMMON_METRICS", "Fraction", "Metric", "NonNegative", "OneOf", "Params", "Positive", "Range",
+__all__ = ["COMMON_METRICS", "Count", "Fraction", "Metric", "NonNegative", "OneOf", "Params", "Positive", "Range",
            "UnitInterval", "WholePositive"]
 
 
@@ -82,6 +82,7 @@ NonNegative = Annotated[float, Range(0)]
 Fraction = Annotated[float, Range(0, 1, low_open=True)]
 UnitInterval = Annotated[float, Range(0, 1)]
 WholePositive = Annotated[float, Range(0, low_open=True, whole=True)]  # a whole number held as a float too (1.0)
+Count = Annotated[int, Range(1, whole=True)]  # a whole number >= 1 (days, members, ratios), an int only
 
 #: pydantic error types -> the project's words
 _TYPE_WORDS = {"float_type": "must be a number", "float_parsing": "must be a number",

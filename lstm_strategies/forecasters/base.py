@@ -8,7 +8,10 @@ with bars ``<= t`` only.
 registers it, see :mod:`lstm_strategies.forecasters`), ``kind`` (``"baseline"``, ``"model"``...),
 ``refits`` (it re-estimates itself as bars arrive) and ``inputs`` (exogenous series it reads besides
 the bars). Its parameters are its constructor's keyword arguments, merged along the class hierarchy
-(scikit-learn's ``get_params`` convention), validated in the constructor.
+(scikit-learn's ``get_params`` convention); an argument annotated with a range of
+:mod:`lstm_strategies.core.declarations` (``lam: Annotated[float, Range(0, 1, low_open=True)]``, ``Count``)
+is checked before the constructor's body runs, in the words of a strategy's ``Params`` and a config key
+(:mod:`lstm_strategies.core.arguments`); checks across arguments stay in the constructor.
 
 **Life cycle** (as nautilus_trader's indicators and scikit-learn's estimators):
 
@@ -38,7 +41,7 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
-from lstm_strategies.core.checks import check_number
+from lstm_strategies.core.arguments import checked_init
 from lstm_strategies.core.errors import ConfigError, DataError, NotFittedError
 from lstm_strategies.data.bars import (
     Bar,
@@ -55,7 +58,15 @@ from lstm_strategies.forecasters.inputs import ExogenousInputs
 from lstm_strategies.forecasters.level import corrected_batch, level_spans, trailing_level
 from lstm_strategies.market.exogenous import FallbackLog
 
-__all__ = ["Bar", "BarHistory", "Forecaster", "check_number", "frame_timeframe", "rows_to_frame"]
+__all__ = ["Bar", "BarHistory", "Forecaster", "frame_timeframe", "rows_to_frame"]
+
+
+def __getattr__(name: str):
+    if name == "check_number":   # 0.3.0's home of the deprecated range check
+        from lstm_strategies.core.checks import check_number
+
+        return check_number
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 
@@ -78,6 +89,8 @@ class Forecaster(ExogenousInputs, ABC):
     kind: ClassVar[str] = "baseline"
     #: True when the forecaster re-estimates itself on the bars it has seen (refits, retraining)
     refits: ClassVar[bool] = False
+    #: False for a forecaster ``evaluate`` scores only when asked for (``extra``), not in its default set
+    scored_by_default: ClassVar[bool] = True
     #: the level correction (forecasters.level), set by the classes that take ``level_correction``; None: off
     _level = None
     _published_first: int | None = None  # the first row published while the correction computes earlier ones
@@ -87,6 +100,8 @@ class Forecaster(ExogenousInputs, ABC):
         if "reset" in vars(cls):
             raise TypeError(f"{cls.__name__} defines reset(); reset() is final: put the class's own streaming "
                             "state in a _reset() hook (called along the hierarchy after the base state is cleared)")
+        if "__init__" in vars(cls):   # arguments annotated with declarations' ranges are checked before the body
+            cls.__init__ = checked_init(cls, vars(cls)["__init__"])
         if "name" in vars(cls):
             from lstm_strategies.forecasters.registry import register
 
@@ -123,6 +138,38 @@ class Forecaster(ExogenousInputs, ABC):
                 if p.name != "self" and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD):
                     out[p.name] = None if p.default is inspect.Parameter.empty else p.default
         return {k: out[k] for k in cls.param_names()}
+
+    @classmethod
+    def param_ranges(cls) -> dict[str, str]:
+        """What each declared argument allows (``{"lam": "in (0, 1)"}``), as the config reference shows it."""
+        out: dict[str, str] = {}
+        for klass in reversed(cls.__mro__):
+            model = getattr(vars(klass).get("__init__"), "arguments", None)
+            for name, info in (model.model_fields.items() if model is not None else ()):
+                texts = [getattr(getattr(m, "func", None), "text", "") for m in info.metadata]
+                out[name] = "; ".join(t for t in texts if t)
+        return {k: v for k, v in out.items() if v}
+
+    @classmethod
+    def scoring_params(cls, setup) -> dict | None:
+        """Constructor arguments ``evaluate`` builds this forecaster with, or ``None`` to sit the race out.
+
+        Parameters
+        ----------
+        setup : ScoringSetup
+            The evaluation's model, horizons, calendar and given inputs
+            (:class:`~lstm_strategies.forecasters.scoring.ScoringSetup`).
+
+        Returns
+        -------
+        dict or None
+            By default the evaluation's horizons when every input the class reads is given and
+            ``scored_by_default`` is true; a model that needs more (a checkpoint, a refit interval)
+            overrides this.
+        """
+        if not cls.scored_by_default or not setup.has_inputs(cls):
+            return None
+        return {"horizons": list(setup.horizons)} if "horizons" in cls.param_names() else {}
 
     def get_params(self) -> dict:
         """The constructor arguments this object was built with."""

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+from typing import Annotated
 
 import numpy as np
 import pandas as pd
 
-from lstm_strategies.forecasters.base import Forecaster, check_number
+from lstm_strategies.core.declarations import Count, Range
+from lstm_strategies.forecasters.base import Forecaster
 
 
 class EWMAForecaster(Forecaster):
@@ -31,10 +33,9 @@ class EWMAForecaster(Forecaster):
 
     name = "ewma"
 
-    def __init__(self, lam: float = 0.94, burn_in_days: int = 30, *, calendar: str = "crypto",
-                 horizons=None, timeframe: str | None = None):
-        self.lam = check_number("EWMAForecaster", "lam", lam, 0.0, 1.0, low_open=True, high_open=True)
-        self.burn_in_days = check_number("EWMAForecaster", "burn_in_days", burn_in_days, 1, integer=True)
+    def __init__(self, lam: Annotated[float, Range(0, 1, low_open=True, high_open=True)] = 0.94,
+                 burn_in_days: Count = 30, *, calendar: str = "crypto", horizons=None, timeframe: str | None = None):
+        self.lam, self.burn_in_days = lam, burn_in_days
         super().__init__(calendar=calendar, horizons=horizons, timeframe=timeframe)
 
     @property

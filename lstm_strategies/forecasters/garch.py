@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import warnings
+from typing import Annotated
 
 import numpy as np
 import pandas as pd
 
+from lstm_strategies.core.declarations import OneOf
 from lstm_strategies.forecasters.refit import ExpandingRefitForecaster
 
 DISTRIBUTIONS = ("normal", "t", "skewt", "ged")
@@ -54,12 +56,9 @@ class GARCHForecaster(ExpandingRefitForecaster):
     name = "garch"
     windows = ("expanding", "rolling")
 
-    def __init__(self, min_train_days: int = 250, refit_every_days: int = 30, dist: str = "t", *,
+    def __init__(self, min_train_days: int = 250, refit_every_days: int = 30,
+                 dist: Annotated[str, OneOf(*DISTRIBUTIONS)] = "t", *,
                  calendar: str = "crypto", horizons=None, timeframe: str | None = None, **window_and_level):
-        from lstm_strategies.core.errors import ConfigError
-
-        if dist not in DISTRIBUTIONS:
-            raise ConfigError(f"GARCHForecaster: dist={dist!r}; choose one of {list(DISTRIBUTIONS)}")
         self.dist = dist
         self.convergence_warnings = 0
         super().__init__(min_train_days, refit_every_days, calendar=calendar, horizons=horizons,

@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pandas as pd
 
+from lstm_strategies.core.declarations import Count
 from lstm_strategies.features.realized import feature_matrix, forward_variance_matrix
-from lstm_strategies.forecasters.base import check_number
 from lstm_strategies.forecasters.har import HAR_COLUMNS, LogHARForecaster
 from lstm_strategies.forecasters.refit import refit_points
 
@@ -41,9 +41,9 @@ class HARIVForecaster(LogHARForecaster):
     missing_input = "fallback"
     input_fallback = "log-HAR"
 
-    def __init__(self, min_train_days: int = 180, refit_every_days: int = 30, min_iv_days: int = 90, *,
+    def __init__(self, min_train_days: int = 180, refit_every_days: int = 30, min_iv_days: Count = 90, *,
                  calendar: str = "crypto", horizons=None, timeframe: str | None = None, **window_and_level):
-        self.min_iv_days = check_number("HARIVForecaster", "min_iv_days", min_iv_days, 1, integer=True)
+        self.min_iv_days = min_iv_days
         super().__init__(min_train_days, refit_every_days, calendar=calendar, horizons=horizons, timeframe=timeframe,
                          **window_and_level)
 

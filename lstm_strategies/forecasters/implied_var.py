@@ -8,9 +8,10 @@ import math
 import numpy as np
 import pandas as pd
 
+from lstm_strategies.core.declarations import Count
 from lstm_strategies.features.realized import forward_variance_matrix, target_ends
-from lstm_strategies.forecasters.base import BarHistory, Forecaster, check_number
-from lstm_strategies.forecasters.level import set_level
+from lstm_strategies.forecasters.base import BarHistory, Forecaster
+from lstm_strategies.forecasters.level import LevelMinDays, LevelMode, LevelShrink, LevelWindowDays, set_level
 
 
 class ImpliedForecaster(Forecaster):
@@ -62,10 +63,9 @@ class ImpliedLevelForecaster(ImpliedForecaster):
     name = "implied_level"
     refits = True
 
-    def __init__(self, window_days: int = 365, min_ratios: int = 24, *, calendar: str = "crypto", horizons=None,
+    def __init__(self, window_days: Count = 365, min_ratios: Count = 24, *, calendar: str = "crypto", horizons=None,
                  timeframe: str | None = None):
-        self.window_days = check_number("ImpliedLevelForecaster", "window_days", window_days, 1, integer=True)
-        self.min_ratios = check_number("ImpliedLevelForecaster", "min_ratios", min_ratios, 1, integer=True)
+        self.window_days, self.min_ratios = window_days, min_ratios
         super().__init__(calendar=calendar, horizons=horizons, timeframe=timeframe)
 
     @property
@@ -159,7 +159,8 @@ class ImpliedAnchorForecaster(ImpliedForecaster):
     #: not in the 0.3.0 races' default set (``evaluate --implied``): ``evaluate --calibrated`` adds it
     scored_by_default = False
 
-    def __init__(self, level_correction: str = "h1", level_window_days: float = 90, level_shrink: float = 0.5,
-                 level_min_days: float = 30, *, calendar: str = "crypto", horizons=None, timeframe: str | None = None):
+    def __init__(self, level_correction: LevelMode = "h1", level_window_days: LevelWindowDays = 90,
+                 level_shrink: LevelShrink = 0.5, level_min_days: LevelMinDays = 30, *, calendar: str = "crypto",
+                 horizons=None, timeframe: str | None = None):
         set_level(self, level_correction, level_window_days, level_shrink, level_min_days)
         super().__init__(calendar=calendar, horizons=horizons, timeframe=timeframe)

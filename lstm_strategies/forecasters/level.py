@@ -28,11 +28,13 @@ from __future__ import annotations
 import bisect
 import math
 from dataclasses import dataclass
+from typing import Annotated
 
 import numpy as np
 import pandas as pd
 
-from lstm_strategies.core.checks import check_number
+from lstm_strategies.core.arguments import check_value
+from lstm_strategies.core.declarations import OneOf, Range
 from lstm_strategies.core.errors import ConfigError
 
 MODES = ("off", "own", "h1")
@@ -40,6 +42,13 @@ FORMS = ("ratio_of_means", "mean_ratio")
 #: the factor's range (a ratio outside it is clipped before the shrinkage)
 CLIP = (0.25, 4.0)
 WINDOWS = ("expanding", "rolling", "ew")
+
+#: the level correction's and the estimation window's arguments, as every forecaster taking them declares them
+LevelMode = Annotated[str, OneOf(*MODES)]
+LevelWindowDays = Annotated[float, Range(1)]
+LevelShrink = Annotated[float, Range(0, 1)]
+LevelMinDays = Annotated[float, Range(0)]
+WindowDays = Annotated[float | None, Range(1)]
 
 __all__ = ["CLIP", "FORMS", "MODES", "WINDOWS", "LevelCorrection", "TrailingLevel", "check_window", "corrected_batch",
            "level_factors", "level_spans", "level_spec", "set_level", "row_weights", "trailing_level"]
@@ -89,9 +98,9 @@ def level_spec(owner: str, mode: str, window_days, shrink, min_days, form: str =
         raise ConfigError(f"{owner}: level_correction={mode!r}; choose one of {list(MODES)}")
     if form not in FORMS:
         raise ConfigError(f"{owner}: level form={form!r}; choose one of {list(FORMS)}")
-    window_days = check_number(owner, "level_window_days", window_days, 1)
-    shrink = check_number(owner, "level_shrink", shrink, 0, 1)
-    min_days = check_number(owner, "level_min_days", min_days, 0)
+    window_days = check_value(owner, "level_window_days", window_days, LevelWindowDays)
+    shrink = check_value(owner, "level_shrink", shrink, LevelShrink)
+    min_days = check_value(owner, "level_min_days", min_days, LevelMinDays)
     if mode == "off":
         return None
     return LevelCorrection(mode, float(window_days), float(shrink), float(min_days), form)
@@ -269,7 +278,7 @@ def check_window(owner: str, window: str, window_days, allowed=WINDOWS) -> float
     if window_days is None:
         raise ConfigError(f"{owner}: window={window!r} needs window_days (the rolling length or the EW "
                           "half-life, in days)")
-    return float(check_number(owner, "window_days", window_days, 1))
+    return float(check_value(owner, "window_days", window_days, WindowDays))
 
 
 def row_weights(end_ts: np.ndarray, at_ns: int, window: str, window_days: float | None) -> np.ndarray | None:

@@ -13,8 +13,19 @@ from abc import abstractmethod
 import numpy as np
 import pandas as pd
 
-from lstm_strategies.forecasters.base import BarHistory, Forecaster, check_number
-from lstm_strategies.forecasters.level import WINDOWS, check_window, row_weights, set_level
+from lstm_strategies.core.declarations import Count
+from lstm_strategies.forecasters.base import BarHistory, Forecaster
+from lstm_strategies.forecasters.level import (
+    WINDOWS,
+    LevelMinDays,
+    LevelMode,
+    LevelShrink,
+    LevelWindowDays,
+    WindowDays,
+    check_window,
+    row_weights,
+    set_level,
+)
 
 
 def refit_points(timestamps: np.ndarray, min_train: pd.Timedelta, every: pd.Timedelta) -> list[int]:
@@ -61,13 +72,13 @@ class ExpandingRefitForecaster(Forecaster):
     #: the estimation windows the class can fit
     windows = WINDOWS
 
-    def __init__(self, min_train_days: int = 180, refit_every_days: int = 30, *, window: str = "expanding",
-                 window_days: float | None = None, level_correction: str = "off", level_window_days: float = 180,
-                 level_shrink: float = 1.0, level_min_days: float = 30, calendar: str = "crypto",
-                 horizons=None, timeframe: str | None = None):
+    def __init__(self, min_train_days: Count = 180, refit_every_days: Count = 30, *, window: str = "expanding",
+                 window_days: WindowDays = None, level_correction: LevelMode = "off",
+                 level_window_days: LevelWindowDays = 180, level_shrink: LevelShrink = 1.0,
+                 level_min_days: LevelMinDays = 30, calendar: str = "crypto", horizons=None,
+                 timeframe: str | None = None):
         owner = type(self).__name__
-        self.min_train_days = check_number(owner, "min_train_days", min_train_days, 1, integer=True)
-        self.refit_every_days = check_number(owner, "refit_every_days", refit_every_days, 1, integer=True)
+        self.min_train_days, self.refit_every_days = min_train_days, refit_every_days
         self._window_days = check_window(owner, window, window_days, self.windows)
         self.window, self.window_days = window, window_days
         set_level(self, level_correction, level_window_days, level_shrink, level_min_days)

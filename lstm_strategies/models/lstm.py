@@ -11,11 +11,12 @@ import copy
 import os
 from collections import deque
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Annotated, ClassVar
 
 import numpy as np
 import pandas as pd
 
+from lstm_strategies.core.declarations import Count, OneOf
 from lstm_strategies.core.errors import CheckpointError, LeakageError
 from lstm_strategies.features.realized import (
     FEATURE_NAMES,
@@ -25,6 +26,7 @@ from lstm_strategies.features.realized import (
     feature_matrix,
 )
 from lstm_strategies.forecasters.base import Forecaster
+from lstm_strategies.forecasters.level import LevelMinDays, LevelMode, LevelShrink, LevelWindowDays, WindowDays
 
 if TYPE_CHECKING:  # torch is imported when a network is loaded, not when this module is
     from lstm_strategies.models.checkpoint import ModelCard
@@ -73,6 +75,7 @@ def load_pretrained(name_or_path: str | Path) -> LSTMForecaster:
 
 
 HEADS = ("refit", "frozen", "shrink")
+Head = Annotated[str, OneOf(*HEADS)]
 
 
 def shrink_head_of(card: ModelCard, path: str = "") -> Forecaster:
@@ -122,10 +125,10 @@ class LSTMForecaster(Forecaster):
     #: the feature columns the network reads, in order (its card must list the same)
     features: ClassVar[list[str]] = FEATURE_NAMES
 
-    def __init__(self, model: str | Path = "btc-1h", head: str = "refit", min_train_days: int = 180,
-                 refit_every_days: int = 30, head_window: str = "expanding", head_window_days: float | None = None,
-                 level_correction: str = "off", level_window_days: float = 180, level_shrink: float = 1.0,
-                 level_min_days: float = 30):
+    def __init__(self, model: str | Path = "btc-1h", head: Head = "refit", min_train_days: Count = 180,
+                 refit_every_days: Count = 30, head_window: str = "expanding", head_window_days: WindowDays = None,
+                 level_correction: LevelMode = "off", level_window_days: LevelWindowDays = 180,
+                 level_shrink: LevelShrink = 1.0, level_min_days: LevelMinDays = 30):
         from lstm_strategies.models.checkpoint import load_checkpoint
 
         path = resolve_model_path(model)
@@ -135,6 +138,11 @@ class LSTMForecaster(Forecaster):
                            dict(head_window=head_window, head_window_days=head_window_days,
                                 level_correction=level_correction, level_window_days=level_window_days,
                                 level_shrink=level_shrink, level_min_days=level_min_days))
+
+    @classmethod
+    def scoring_params(cls, setup) -> dict | None:
+        """``evaluate``'s checkpoint (``--model``)."""
+        return {"model": setup.model}
 
     @classmethod
     def from_network(cls, network: VolatilityLSTM, card: ModelCard, path: str = "", head: str = "refit",

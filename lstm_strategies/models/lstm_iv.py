@@ -9,8 +9,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from lstm_strategies.core.declarations import Count
 from lstm_strategies.features.implied import IMPLIED_FEATURE_NAMES, MONTH, implied_block
-from lstm_strategies.models.lstm import LSTMForecaster
+from lstm_strategies.forecasters.level import LevelMinDays, LevelMode, LevelShrink, LevelWindowDays, WindowDays
+from lstm_strategies.models.lstm import Head, LSTMForecaster
 
 
 class ImpliedLSTMForecaster(LSTMForecaster):
@@ -33,12 +35,17 @@ class ImpliedLSTMForecaster(LSTMForecaster):
     input_fallback = "implied-vol inputs masked (as before DVOL existed in training)"
     features = IMPLIED_FEATURE_NAMES
 
-    def __init__(self, model: str | Path = "btc-1h-iv", head: str = "refit", min_train_days: int = 180,
-                 refit_every_days: int = 30, head_window: str = "expanding", head_window_days: float | None = None,
-                 level_correction: str = "off", level_window_days: float = 180, level_shrink: float = 1.0,
-                 level_min_days: float = 30):
+    def __init__(self, model: str | Path = "btc-1h-iv", head: Head = "refit", min_train_days: Count = 180,
+                 refit_every_days: Count = 30, head_window: str = "expanding", head_window_days: WindowDays = None,
+                 level_correction: LevelMode = "off", level_window_days: LevelWindowDays = 180,
+                 level_shrink: LevelShrink = 1.0, level_min_days: LevelMinDays = 30):
         super().__init__(model, head, min_train_days, refit_every_days, head_window, head_window_days,
                          level_correction, level_window_days, level_shrink, level_min_days)
+
+    @classmethod
+    def scoring_params(cls, setup) -> dict | None:
+        """``evaluate``'s LSTM-IV checkpoint (``--iv-model``), when implied volatility is given."""
+        return {"model": setup.iv_model} if setup.iv_model and setup.has_inputs(cls) else None
 
     def _reset(self) -> None:
         mean = self.network.feature_mean.double().numpy()     # the implied columns are mapped as they are

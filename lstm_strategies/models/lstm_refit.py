@@ -27,8 +27,10 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
+from lstm_strategies.core.declarations import Count
 from lstm_strategies.core.errors import CheckpointError, ConfigError, ShortHistoryError
-from lstm_strategies.forecasters.base import BarHistory, Forecaster, check_number
+from lstm_strategies.forecasters.base import BarHistory, Forecaster
+from lstm_strategies.forecasters.level import WindowDays
 from lstm_strategies.market.exogenous import FallbackLog
 from lstm_strategies.models.folds import (  # noqa: F401  (re-exported: the fold API's historical home)
     CACHE_ENV,
@@ -92,10 +94,10 @@ class RefittingLSTMForecaster(Forecaster):
     refits = True
 
     def __init__(self, refit_every: str | int = "6M", first_train_end: str | None = None,
-                 min_train_days: int = 730, train: dict | None = None, members: int = 3,
+                 min_train_days: Count = 730, train: dict | None = None, members: Count = 3,
                  cache_dir: str | None = None, head: str | None = None, init: str | None = None,
                  fallback: str | None = "crypto-1h", head_window: str = "expanding",
-                 head_window_days: float | None = None, *, calendar: str = "crypto", horizons=None,
+                 head_window_days: WindowDays = None, *, calendar: str = "crypto", horizons=None,
                  timeframe: str | None = None):
         from lstm_strategies.forecasters.level import check_window
         from lstm_strategies.models.lstm import HEADS
@@ -120,8 +122,7 @@ class RefittingLSTMForecaster(Forecaster):
             except (ValueError, TypeError):
                 raise ConfigError(f"first_train_end={first_train_end!r} is not a date") from None
         self.first_train_end = first_train_end
-        self.min_train_days = check_number(owner, "min_train_days", min_train_days, 1, integer=True)
-        self.members = check_number(owner, "members", members, 1, integer=True)
+        self.min_train_days, self.members = min_train_days, members
         self._init_model = None
         if init is not None:
             horizons = self._load_init(init, calendar, horizons)
@@ -136,6 +137,12 @@ class RefittingLSTMForecaster(Forecaster):
         self.fold_log: list[dict] = []
         self._fallback_model = None
         super().__init__(calendar=calendar, horizons=horizons, timeframe=timeframe)
+
+    @classmethod
+    def scoring_params(cls, setup) -> dict | None:
+        """``evaluate``'s refit arguments (``--refit-every`` and the ``--refit-*`` options), when asked for
+        and every input the class reads is given."""
+        return dict(setup.refit) if setup.refit is not None and setup.has_inputs(cls) else None
 
     def _load_init(self, init: str, calendar: str, horizons) -> list[int]:
         """Load the pretrained model the folds fine-tune; its horizons are the forecaster's."""

@@ -20,10 +20,9 @@ import pandas as pd
 
 from lstm_strategies.data.calendar import STRESS_WINDOWS, get_calendar
 from lstm_strategies.features.realized import forecast_origins, forward_realized_variance, log_returns
+from lstm_strategies.forecasters.scoring import REFERENCE  # the strong benchmark of the literature
 
 REGIMES = ("calm", "normal", "turbulent")
-#: the baseline every forecaster is scored against (the strong benchmark of the literature)
-REFERENCE = "log_har"
 
 
 def qlike(rv, f) -> np.ndarray:
@@ -217,29 +216,25 @@ class Evaluation:
 def forecaster_set(model: str = "btc-1h", start: str = "2022-01-01", refit_every: str | None = None,
                    first_train_end: str | None = None, refit_kwargs: dict | None = None,
                    implied: pd.Series | None = None, iv_model: str | None = None, extra: dict | None = None) -> dict:
-    """The forecasters :func:`collect_forecasts` runs, by column: the LSTM ``model``, the self-refitting LSTM(s)
-    with ``refit_every``, the LSTM-IV ``iv_model``, every baseline whose inputs are given, and ``extra`` (column ->
-    (registry name, parameters), e.g. :mod:`lstm_strategies.forecasters.calibrated`'s variants; one reading an input
-    not given is left out). A model forecasting inside its training window is a :class:`LeakageError`."""
-    from lstm_strategies.forecasters.registry import forecaster_class, forecaster_names, make_forecaster
+    """The forecasters :func:`collect_forecasts` runs, by column: every registered forecaster (built-in,
+    entry point or plugin) whose :meth:`~lstm_strategies.forecasters.base.Forecaster.scoring_params` takes
+    part given the LSTM ``model``, ``refit_every``, the LSTM-IV ``iv_model`` and the inputs given, in
+    :func:`~lstm_strategies.forecasters.scoring.scoring_order`; then ``extra`` (column -> (registry name,
+    parameters), e.g. :mod:`lstm_strategies.forecasters.calibrated`'s variants; one reading an input not given
+    is left out). A model forecasting inside its training window is a :class:`LeakageError`."""
+    from lstm_strategies.forecasters.registry import make_forecaster
+    from lstm_strategies.forecasters.scoring import ScoringSetup, scored
 
-    lstm = make_forecaster("lstm", model=model)
-    cal, horizons = lstm.calendar, list(lstm.horizons)
+    reference = make_forecaster("lstm", model=model)   # the checkpoint scored sets calendar and horizons
+    horizons = tuple(reference.horizons)
+    refit = None if not refit_every else {
+        "refit_every": refit_every, "horizons": list(horizons), **(refit_kwargs or {}),
+        "first_train_end": first_train_end or str((pd.Timestamp(start) - pd.Timedelta("1D")).date())}
+    setup = ScoringSetup(model=model, horizons=horizons, calendar=reference.calendar,
+                         inputs=frozenset() if implied is None else frozenset({"implied_vol"}),
+                         iv_model=iv_model, refit=refit)
     inputs = {} if implied is None else {"implied_vol": implied}
-    refit = {"refit_every": refit_every, "horizons": horizons, **(refit_kwargs or {}),
-             "first_train_end": first_train_end or str((pd.Timestamp(start) - pd.Timedelta("1D")).date())}
-    models = {"lstm": lstm}
-    if refit_every:
-        models["lstm_refit"] = make_forecaster("lstm_refit", cal, **refit)
-    if inputs and iv_model:
-        models["lstm_iv"] = make_forecaster("lstm_iv", model=iv_model)
-    if inputs and refit_every:
-        models["lstm_iv_refit"] = make_forecaster("lstm_iv_refit", cal, **refit)
-    for name in sorted(forecaster_names(kind="baseline"), key=lambda n: (n != REFERENCE, n)):
-        cls = forecaster_class(name)   # those that read an input are scored with it; some join only when asked
-        if set(cls.inputs) <= set(inputs) and getattr(cls, "scored_by_default", True):
-            models[name] = make_forecaster(name, cal, horizons=horizons)
-    return _completed(models, extra, inputs, cal, start)
+    return _completed({}, {**scored(setup), **(extra or {})}, inputs, setup.calendar, start)
 
 
 def _completed(models: dict, extra: dict | None, inputs: dict, cal: str, start: str) -> dict:

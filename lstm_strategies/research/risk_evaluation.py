@@ -129,16 +129,23 @@ class RiskEvaluation:
 
 def risk_forecasters(model: str = "btc-1h", implied: pd.Series | None = None, iv_model: str | None = None,
                      calendar: str = "crypto") -> dict:
-    """The LSTM ``model``, every baseline whose inputs are given and, with ``implied``, the LSTM-IV ``iv_model``."""
-    from lstm_strategies.forecasters.registry import forecaster_class, forecaster_names, make_forecaster
+    """Every registered forecaster taking part (:func:`~lstm_strategies.forecasters.scoring.scored`): the LSTM
+    ``model``, every baseline whose inputs are given and, with ``implied``, the LSTM-IV ``iv_model``; no
+    self-refitting model."""
+    from lstm_strategies.core.errors import ConfigError
+    from lstm_strategies.data.calendar import get_calendar
+    from lstm_strategies.forecasters.registry import make_forecaster
+    from lstm_strategies.forecasters.scoring import ScoringSetup, scored
 
-    models = {"lstm": make_forecaster("lstm", model=model)}
+    setup = ScoringSetup(model=model, horizons=tuple(get_calendar(calendar).horizons), calendar=calendar,
+                         inputs=frozenset() if implied is None else frozenset({"implied_vol"}), iv_model=iv_model)
+    models = {}
+    for column, (name, params) in scored(setup).items():
+        models[column] = make_forecaster(name, None if "model" in params else calendar, **params)
+        if models[column].calendar != calendar:
+            raise ConfigError(f"{column} ({params.get('model')}) works on the {models[column].calendar} calendar, "
+                              f"not {calendar}")
     inputs = {} if implied is None else {"implied_vol": implied}
-    if implied is not None and iv_model:
-        models["lstm_iv"] = make_forecaster("lstm_iv", model=iv_model)
-    for name in sorted(forecaster_names(kind="baseline"), key=lambda n: (n != "log_har", n)):
-        if set(forecaster_class(name).inputs) <= set(inputs):
-            models[name] = make_forecaster(name, calendar)
     for m in models.values():
         if m.inputs:
             m.set_inputs(**{k: inputs[k] for k in m.inputs})
