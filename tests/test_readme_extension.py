@@ -45,6 +45,10 @@ def test_the_module_config_and_contract_test_run_as_written(workspace, capsys):
     assert main(["backtest", "calm.toml", "--out", "out"]) == 0
     assert "Mean weight" in capsys.readouterr().out
     assert (workspace / "out" / "tearsheet.html").exists()
+    from lstm_strategies.core.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"TrailingRV.days = 0: must be a whole number >= 1"):
+        sys.modules["calm_ext"].TrailingRV(days=0)   # the range its signature declares
     sys.path.insert(0, str(workspace))
     try:
         namespace: dict = {}
