@@ -1,3 +1,3 @@
 """The package version (a module of its own, so that any module may import it without a cycle)."""
 
-__version__ = "0.3.0"
+__version__ = "0.4.0"
