@@ -10,6 +10,7 @@ from lstm_strategies.core.declarations import Metric, NonNegative, OneOf, Positi
 from lstm_strategies.trading import pricing
 from lstm_strategies.trading.feed import bt_num_to_ns
 from lstm_strategies.trading.hedging import BandPolicy, StraddleHedges
+from lstm_strategies.trading.straddle_margin import StraddleCollateral
 
 from .variance_base import DAY_NS, _VarianceStrategy, shared_metrics
 
@@ -54,6 +55,8 @@ class HedgedStraddleStrategy(_VarianceStrategy):
     """
 
     name = "hedged_straddle"
+    es_collateral_supported = True
+    es_collateral_class = StraddleCollateral
     metrics = (*shared_metrics("cap"),
                Metric("decision.straddle.net_per_trade", "Net/straddle (% S0)", "percent", "higher", digits=2),
                Metric("decision.straddle.hedge_gain_per_trade", "Hedge gain/straddle (% S0)", "percent", None,
@@ -87,11 +90,19 @@ class HedgedStraddleStrategy(_VarianceStrategy):
                                  to=self.p.hedge_to)
         self.hedges = StraddleHedges(self.policy, self.p.adjust)
         self._equity_prev = math.nan
+        self._cum_r2 = 0.0
 
     # -- the day -----------------------------------------------------------------------------------
     def next(self):
         self.ledger.new_bar()
         day = self.day_ending()
+        if self.es_collateral is not None:
+            if len(self.data) > 1:
+                r = math.log(self.data.close[0] / self.data.close[-1])
+                self._cum_r2 += r * r
+            if day is not None:   # every day: the scenarios need the history before the start
+                self.es_collateral.add_day(day, self._cum_r2, self.implied_now() * 100.0,
+                                           math.log(self.data.close[0]))
         if day is not None and self.trading():
             self.on_day(day)
         elif self.policy.check == "bar" and self.trading() and len(self.hedges):

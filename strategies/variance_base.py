@@ -113,10 +113,12 @@ class _VarianceStrategy(_OptionStrategy):
         Collateral: a short holds the loss of an implied-volatility jump to ``shock_up`` times its level
         over the remaining life, a long that of a fall to ``shock_down`` times.
     collateral : {"shock", "es"}
-        The book's collateral: the implied shock above, or (swaps) the expected shortfall at ``es_level`` of
-        the held book's ``es_horizon``-day loss from the forecast (joint FHS scenarios of the realised-to-
-        forecast variance ratio and the implied move of the last ``es_window`` days, at least
-        ``es_min_scenarios``; :mod:`lstm_strategies.trading.variance_margin`), by ``collateral_forecaster``
+        The book's collateral: the implied shock above, or the expected shortfall at ``es_level`` of the held
+        book's ``es_horizon``-day loss from the forecast (joint FHS scenarios of the last ``es_window`` days, at
+        least ``es_min_scenarios``: swaps, the realised-to-forecast variance ratio and the implied move,
+        :mod:`lstm_strategies.trading.variance_margin`; straddles, the return over the forecast's sd and the
+        implied move, each straddle and the hedge priced in full, :mod:`lstm_strategies.trading.straddle_margin`),
+        by ``collateral_forecaster``
         (default: the book's own; the race uses the LSTM-IV). The shock margin holds until enough scenarios exist.
     """
 
@@ -158,6 +160,8 @@ class _VarianceStrategy(_OptionStrategy):
             return self
 
     params = Params.bt_params()
+    #: the class of the ES collateral (``collateral = "es"``); None: the swaps' (trading.variance_margin.BookCollateral)
+    es_collateral_class = None
 
     def __init__(self):
         super().__init__()
@@ -175,7 +179,7 @@ class _VarianceStrategy(_OptionStrategy):
         if self.p.collateral == "es":  # issue #30: the book's ES (trading/variance_margin.py)
             from lstm_strategies.trading.variance_margin import BookCollateral
 
-            self.es_collateral = BookCollateral(self, self.data)
+            self.es_collateral = (self.es_collateral_class or BookCollateral)(self, self.data)
 
     @classmethod
     def baseline(cls, params: dict, records: pd.DataFrame):

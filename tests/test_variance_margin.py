@@ -1,4 +1,5 @@
-"""trading.variance_margin: the variance ladders' ES collateral, vectorised and in the variance_swap book."""
+"""trading.variance_margin: the variance ladders' ES collateral, vectorised and in the variance_swap book (the
+straddles': test_straddle_margin.py)."""
 
 from __future__ import annotations
 
@@ -80,6 +81,8 @@ def test_the_swap_book_holds_the_vectorised_es(bars):
     assert m["collateral"] == "es" and "days_losing_more_than_shock_margin" in m
 
 
-def test_es_collateral_is_for_swaps(bars):
-    with pytest.raises(ConfigError, match="variance swaps"):
-        run_backtest(variance_config("hedged_straddle", {"collateral": "es"}), bars)
+def test_es_collateral_needs_a_book_that_declares_it():
+    from types import SimpleNamespace
+
+    with pytest.raises(ConfigError, match="defined for variance swaps and hedged straddles"):
+        MG.BookCollateral(SimpleNamespace(p=None, name="my_book", es_collateral_supported=False), None)

@@ -75,7 +75,7 @@ class RunSpec:
 
     def strategy_kwargs(self) -> dict:
         """What ``cerebro.addstrategy`` receives: the runner's parameters and the strategy's own (as given)."""
-        return {"forecaster": self.forecaster, "forecaster_params": None, "inputs": None,
+        return {"forecaster": self.forecaster, "forecaster_params": None, "inputs": dict(self.inputs) or None,
                 "calendar": self.config.data.calendar, "start": str(self.start),
                 "allow_in_sample": self.config.strategy.allow_in_sample, "params_checked": True,
                 **self.config.strategy.params}

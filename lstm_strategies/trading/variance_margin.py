@@ -134,18 +134,21 @@ class ScenarioPool:
         self.waiting: deque = deque()                      # (day, forecast, cum r2, iv)
         self.rho: deque = deque(maxlen=int(window))
         self.dlogiv: deque = deque(maxlen=int(window))
+        self.z: deque = deque(maxlen=int(window))          # the h-day log return over the forecast's sd
 
-    def add_day(self, day: int, forecast_h: float, cum_r2: float, iv: float) -> None:
-        """Day ``day``'s close: complete the scenarios that started ``horizon`` days before, then wait."""
+    def add_day(self, day: int, forecast_h: float, cum_r2: float, iv: float, log_price: float = math.nan) -> None:
+        """Day ``day``'s close: complete the scenarios that started ``horizon`` days before, then wait
+        (``log_price``, the close's log, gives the scenarios' signed return too: the straddles' book reads it)."""
         while self.waiting and self.waiting[0][0] + self.horizon <= day:
-            d0, f0, r0, iv0 = self.waiting.popleft()
+            d0, f0, r0, iv0, p0 = self.waiting.popleft()
             if d0 + self.horizon == day:
                 rho = (cum_r2 - r0) / f0 if f0 > 0 else math.nan
                 move = math.log(iv / iv0) if iv > 0 and iv0 > 0 else math.nan
                 if math.isfinite(rho) and math.isfinite(move):
                     self.rho.append(rho)
                     self.dlogiv.append(move)
-        self.waiting.append((day, forecast_h, cum_r2, iv))
+                    self.z.append((log_price - p0) / math.sqrt(f0))
+        self.waiting.append((day, forecast_h, cum_r2, iv, log_price))
 
     def es(self, A: float, B: float, C: float, iv2: float, forecast_h: float, level: float,
            annual: float = ANN) -> float:
@@ -171,8 +174,9 @@ class BookCollateral:
 
         p = strategy.p
         if not getattr(strategy, "es_collateral_supported", False):
-            raise ConfigError(f"{strategy.name}: collateral = \"es\" is defined for variance swaps (a book of two "
-                              "risk factors, trading/variance_margin.py); use collateral = \"shock\" here")
+            raise ConfigError(f"{strategy.name}: collateral = \"es\" is defined for variance swaps and hedged "
+                              "straddles (trading/variance_margin.py, straddle_margin.py); use collateral = "
+                              "\"shock\" here")
         spec = p.collateral_forecaster or strategy.forecast.forecaster
         kwargs = dict(p.collateral_forecaster_params or {}) if isinstance(spec, str) else None
         self.forecast = VolatilityForecast(data, forecaster=spec, forecaster_params=kwargs, inputs=p.inputs,
@@ -185,10 +189,10 @@ class BookCollateral:
         self.es_days = self.shock_days = 0
         self.es_sum = self.shock_sum = 0.0
 
-    def add_day(self, day: int, cum_r2: float, iv_points: float) -> None:
+    def add_day(self, day: int, cum_r2: float, iv_points: float, log_price: float = math.nan) -> None:
         """Each day's close (also before the run's start): the forecast, the realised sum, the implied vol."""
         forecast = float(self.forecast.var[0])
-        self.pool.add_day(day, forecast, cum_r2, iv_points)
+        self.pool.add_day(day, forecast, cum_r2, iv_points, log_price)
         self._today = (day, forecast, iv_points)
 
     def margin(self, day: int) -> float:
