@@ -132,19 +132,14 @@ def risk_forecasters(model: str = "btc-1h", implied: pd.Series | None = None, iv
     """Every registered forecaster taking part (:func:`~lstm_strategies.forecasters.scoring.scored`): the LSTM
     ``model``, every baseline whose inputs are given and, with ``implied``, the LSTM-IV ``iv_model``; no
     self-refitting model."""
-    from lstm_strategies.core.errors import ConfigError
     from lstm_strategies.data.calendar import get_calendar
     from lstm_strategies.forecasters.registry import make_forecaster
     from lstm_strategies.forecasters.scoring import ScoringSetup, scored
 
     setup = ScoringSetup(model=model, horizons=tuple(get_calendar(calendar).horizons), calendar=calendar,
                          inputs=frozenset() if implied is None else frozenset({"implied_vol"}), iv_model=iv_model)
-    models = {}
-    for column, (name, params) in scored(setup).items():
-        models[column] = make_forecaster(name, None if "model" in params else calendar, **params)
-        if models[column].calendar != calendar:
-            raise ConfigError(f"{column} ({params.get('model')}) works on the {models[column].calendar} calendar, "
-                              f"not {calendar}")
+    # a checkpoint on another calendar is a ConfigError of make_forecaster
+    models = {column: make_forecaster(name, calendar, **params) for column, (name, params) in scored(setup).items()}
     inputs = {} if implied is None else {"implied_vol": implied}
     for m in models.values():
         if m.inputs:
