@@ -57,12 +57,11 @@ class StraddleCollateral(BookCollateral):
     """A ``hedged_straddle`` strategy's ES collateral day by day (``collateral = "es"``): the pool and forecast of
     :class:`~lstm_strategies.trading.variance_margin.BookCollateral`, the book priced in full per scenario."""
 
-    def margin(self, day: int) -> float:
-        """The book's collateral after today's marks, entries and hedge decisions (money)."""
+    def book_es(self, day: int) -> float:
+        """The live straddles' and the hedge's ES after today's marks, entries and hedge decisions (money; NaN
+        while too few scenarios)."""
         s = self.strategy
-        shock = s.ledger.margin()
         _, forecast, iv_points = self._today
-        self._shock = shock
         es = math.nan
         if len(self.pool.z) >= self.pool.min_scenarios and math.isfinite(forecast) and math.isfinite(iv_points):
             live = [(s.trades[pos.key]["strike"], pos.quantity, (s.tenor - (day - pos.opened)) / YEAR)
@@ -72,10 +71,4 @@ class StraddleCollateral(BookCollateral):
             hedge = float(rows["hedge"].sum() + rows["pending"].sum()) if len(s.hedges) else 0.0
             es = straddle_scenario_es(s.data.close[0], iv_points / 100.0, forecast, strikes, qty, years, hedge,
                                       self.horizon, np.array(self.pool.z), np.array(self.pool.dlogiv), self.level)
-        if math.isnan(es):
-            self.shock_days += 1
-            return shock
-        self.es_days += 1
-        self.es_sum += es
-        self.shock_sum += shock
         return es

@@ -195,13 +195,18 @@ class BookCollateral:
         self.pool.add_day(day, forecast, cum_r2, iv_points, log_price)
         self._today = (day, forecast, iv_points)
 
-    def margin(self, day: int) -> float:
-        """The book's collateral after today's marks and entries (ledger units: variance points)."""
+    def book_es(self, day: int) -> float:
+        """The live swaps' ES (ledger units: variance points; NaN while too few scenarios)."""
         s = self.strategy
-        shock = s.ledger.margin()
         _, forecast, iv = self._today
         A, B, C = book_exposures([(pos.quantity, day - pos.opened) for pos in s.ledger.live], self.horizon, s.tenor)
-        es = self.pool.es(A, B, C, iv * iv, forecast, self.level, s.annual)
+        return self.pool.es(A, B, C, iv * iv, forecast, self.level, s.annual)
+
+    def margin(self, day: int) -> float:
+        """The book's collateral after today's marks and entries: its ES, or the shock margin while
+        :meth:`book_es` is NaN (counted)."""
+        shock = self.strategy.ledger.margin()
+        es = self.book_es(day)
         self._shock = shock
         if math.isnan(es):
             self.shock_days += 1
